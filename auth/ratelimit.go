@@ -1,0 +1,57 @@
+package auth
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// limiter is a set of token buckets, one per key (an account or an address). Buckets idle
+// long enough to be full again are forgotten, so memory follows the recent attack rate, not
+// the number of keys ever seen.
+type limiter struct {
+	every time.Duration // one attempt refills every this long
+	burst int
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	last time.Time
+}
+
+func newLimiter(every time.Duration, burst int) *limiter {
+	return &limiter{every: every, burst: burst, buckets: map[string]*bucket{}}
+}
+
+// reserve takes one attempt for key at now. It returns 0 if the attempt may go ahead, or how
+// long to wait before the next one would be allowed.
+func (l *limiter) reserve(key string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	full := l.every * time.Duration(l.burst)
+	if now.Sub(l.swept) > full {
+		for k, b := range l.buckets {
+			if now.Sub(b.last) > full {
+				delete(l.buckets, k)
+			}
+		}
+		l.swept = now
+	}
+	b := l.buckets[key]
+	if b == nil {
+		b = &bucket{lim: rate.NewLimiter(rate.Every(l.every), l.burst)}
+		l.buckets[key] = b
+	}
+	b.last = now
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now) // a refused attempt does not push the next one further out
+		return d
+	}
+	return 0
+}

@@ -1,0 +1,259 @@
+// Package chuting holds the domain types of chuting (出庭) and the contracts its adapters
+// implement: the store (store.go), errors (error.go) and the principal carried in a request
+// context (context.go). It imports only the standard library; adapters and features import it,
+// never the other way round. The rules behind the types are numbered in ../shared/DOMAIN.md §4.
+package chuting
+
+import "time"
+
+// Principal is the authenticated caller of a request: a user, signed in with a browser session
+// or calling with an API token.
+type Principal struct {
+	UserID        string
+	Username      string
+	Name          string
+	Role          Role
+	CourtID       string // clerks and judges
+	InstitutionID string // institution admins and appraisers
+	AppraiserID   string // appraisers
+	TokenID       string // set when the call came with an API token
+	SessionID     string // set when the call came with a session cookie
+}
+
+// User is an account. Username is unique (case-folded) and the role decides what the account
+// may do; CourtID, InstitutionID and AppraiserID scope it to what it owns.
+type User struct {
+	Meta
+	Username      string    `json:"username"`
+	Name          string    `json:"name"`
+	Role          Role      `json:"role"`
+	CourtID       string    `json:"court_id,omitempty"`
+	InstitutionID string    `json:"institution_id,omitempty"`
+	AppraiserID   string    `json:"appraiser_id,omitempty"`
+	PasswordHash  string    `json:"password_hash,omitempty"` // argon2id, PHC string format
+	PasswordSet   time.Time `json:"password_set"`
+	Disabled      bool      `json:"disabled,omitempty"`
+}
+
+// Session is a signed-in browser. Its ID is the SHA-256 of the cookie value, so a copy of the
+// store does not hold usable cookies; CSRF is the token state-changing requests must echo.
+type Session struct {
+	Meta
+	UserID    string    `json:"user_id"`
+	CSRF      string    `json:"csrf"`
+	Expires   time.Time `json:"expires"`
+	Remote    string    `json:"remote"`
+	UserAgent string    `json:"user_agent,omitempty"`
+}
+
+// APIToken lets a system (a court's case-management system) call the API as a user. Only the
+// SHA-256 of the secret is stored; the secret is shown once, when the token is made.
+type APIToken struct {
+	Meta
+	UserID   string    `json:"user_id"`
+	Name     string    `json:"name"`
+	Hash     string    `json:"hash"`
+	Prefix   string    `json:"prefix"` // the first characters of the secret, to tell tokens apart
+	Expires  time.Time `json:"expires,omitzero"`
+	LastUsed time.Time `json:"last_used,omitzero"`
+}
+
+// Court is a people's court that summons appraisers.
+type Court struct {
+	Meta
+	Name       string `json:"name"` // 赣州市中级人民法院
+	Code       string `json:"code"` // the court code in case numbers, e.g. 赣07
+	Address    string `json:"address,omitempty"`
+	TimeZone   string `json:"time_zone"`   // IANA name; times are shown in it (Asia/Shanghai)
+	NoticeDays int    `json:"notice_days"` // minimum days between service and hearing, ≥3 (#2)
+}
+
+// Institution is a forensic appraisal institution (司法鉴定机构).
+type Institution struct {
+	Meta
+	Name                 string          `json:"name"`
+	LicenceNo            string          `json:"licence_no"` // 司法鉴定许可证号
+	Address              string          `json:"address,omitempty"`
+	Phone                string          `json:"phone,omitempty"`
+	AccreditationNo      string          `json:"accreditation_no,omitempty"` // 资质认定 / CNAS (#12)
+	AccreditationExpires Date            `json:"accreditation_expires"`
+	Categories           []CategoryScope `json:"categories"`
+}
+
+// CategoryScope is one appraisal category an institution is licensed for, and whether its lab
+// for that category is accredited (required for 法医物证, 法医毒物, 微量物证, 环境损害; #12).
+type CategoryScope struct {
+	Category      string `json:"category"`
+	AccreditedLab bool   `json:"accredited_lab,omitempty"`
+}
+
+// TestimonyRoom is a remote video testimony room (远程视频出庭作证室) at an institution; it hosts
+// one hearing at a time. A room must be approved by a court or the bureau (#16).
+type TestimonyRoom struct {
+	Meta
+	InstitutionID string   `json:"institution_id"`
+	Name          string   `json:"name"`
+	Location      string   `json:"location"`
+	Equipment     []string `json:"equipment,omitempty"`
+	ApprovedBy    string   `json:"approved_by,omitempty"`
+	ApprovedOn    Date     `json:"approved_on"`
+}
+
+// Appraiser is a licensed forensic appraiser (司法鉴定人).
+type Appraiser struct {
+	Meta
+	InstitutionID    string              `json:"institution_id"`
+	Name             string              `json:"name"`
+	LicenceNo        string              `json:"licence_no"` // 执业证号
+	LicenceExpires   Date                `json:"licence_expires"`
+	Categories       []string            `json:"categories"`
+	InductionTrained bool                `json:"induction_trained"`  // 先培训后上岗 (#9)
+	CEHours          map[int]float64     `json:"ce_hours,omitempty"` // year → continuing-education hours (#10)
+	Proficiency      []ProficiencyResult `json:"proficiency,omitempty"`
+	Conflicts        []Conflict          `json:"conflicts,omitempty"`
+	Phone            string              `json:"phone,omitempty"`
+	Email            string              `json:"email,omitempty"`
+}
+
+// ProficiencyResult is one yearly proficiency test (能力验证) in one category (#11).
+type ProficiencyResult struct {
+	Year     int    `json:"year"`
+	Category string `json:"category"`
+	Passed   bool   `json:"passed"`
+}
+
+// Conflict is a tie an appraiser declared to a party or person, which bars them from a case
+// involving that party (回避, #8).
+type Conflict struct {
+	Party string `json:"party"`
+	Note  string `json:"note,omitempty"`
+}
+
+// Opinion is an appraisal opinion (鉴定意见书). Only its signatories may be summoned on it;
+// reviewers may not (#6).
+type Opinion struct {
+	Meta
+	DocumentNo    string   `json:"document_no"` // e.g. 赣南司鉴所[2026]临鉴字第0123号
+	CaseNo        string   `json:"case_no"`
+	InstitutionID string   `json:"institution_id"`
+	Category      string   `json:"category"`
+	Signatories   []string `json:"signatories"` // appraiser IDs
+	Reviewers     []string `json:"reviewers,omitempty"`
+	IssuedOn      Date     `json:"issued_on"`
+}
+
+// Interval is a half-open time interval [Start, End).
+type Interval struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Party is a party to the case, as named on the summons.
+type Party struct {
+	Name string `json:"name"`
+	Role string `json:"role"` // 原告, 被告, 被告人, 公诉机关 …
+}
+
+// Contact is the court's contact person for a summons (#1).
+type Contact struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+}
+
+// Pool asks for any K appraisers of a category at an institution, instead of named ones.
+type Pool struct {
+	InstitutionID string `json:"institution_id"`
+	Category      string `json:"category"`
+	K             int    `json:"k"`
+}
+
+// Summons is a court's notice that appraisers appear (出庭通知, #1): either the named
+// appraisers, all of whom must attend, or a Pool.
+type Summons struct {
+	Meta
+	CourtID         string       `json:"court_id"`
+	CaseNo          string       `json:"case_no"` // 案号, e.g. (2026)赣07民初123号
+	CaseType        CaseType     `json:"case_type"`
+	OpinionID       string       `json:"opinion_id,omitempty"`
+	InstitutionID   string       `json:"institution_id"`
+	AppraiserIDs    []string     `json:"appraiser_ids,omitempty"`
+	Pool            *Pool        `json:"pool,omitempty"`
+	Mode            Mode         `json:"mode"`
+	RemoteGround    string       `json:"remote_ground,omitempty"` // the court's approved ground for remote testimony (#14)
+	DurationMinutes int          `json:"duration_minutes"`
+	Windows         []Interval   `json:"windows"`
+	Parties         []Party      `json:"parties,omitempty"`
+	Reason          string       `json:"reason,omitempty"`
+	Contact         Contact      `json:"contact"`
+	State           SummonsState `json:"state"`
+	ServedAt        time.Time    `json:"served_at,omitzero"`
+}
+
+// Hearing is a fixed appearance: when, where and who, for one summons.
+type Hearing struct {
+	Meta
+	SummonsID     string    `json:"summons_id"`
+	CourtID       string    `json:"court_id"`
+	InstitutionID string    `json:"institution_id"`
+	RoomID        string    `json:"room_id,omitempty"` // the testimony room, for remote hearings
+	AppraiserIDs  []string  `json:"appraiser_ids"`
+	Mode          Mode      `json:"mode"`
+	Start         time.Time `json:"start"`
+	End           time.Time `json:"end"`
+	Node          string    `json:"node,omitempty"` // the server node holding the video room
+}
+
+// RecordingManifest is the signed list of a hearing's recording files (#31).
+type RecordingManifest struct {
+	Meta
+	HearingID string          `json:"hearing_id"`
+	RootHash  string          `json:"root_hash"` // hex SHA-256; the integrity check value shown to parties
+	Signature string          `json:"signature"` // base64 Ed25519 signature of the manifest
+	Entries   []ManifestEntry `json:"entries"`
+}
+
+// ManifestEntry is one recorded file and its hash.
+type ManifestEntry struct {
+	Path        string    `json:"path"`
+	SHA256      string    `json:"sha256"`
+	Size        int64     `json:"size"`
+	Participant string    `json:"participant"`
+	Track       string    `json:"track"`
+	Codec       string    `json:"codec"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+}
+
+// AuditEvent records one state-changing request: who, what, when, from where, and how it ended.
+// Audit events go to the AuditStream log, append-only.
+type AuditEvent struct {
+	Time      time.Time `json:"time"`
+	ActorID   string    `json:"actor_id,omitempty"` // empty for anonymous requests (a failed sign-in)
+	ActorName string    `json:"actor_name,omitempty"`
+	ActorRole Role      `json:"actor_role"`
+	Via       string    `json:"via,omitempty"` // session, token, cli
+	Action    string    `json:"action"`        // the route pattern, e.g. "POST /api/v1/users"
+	Target    string    `json:"target,omitempty"`
+	Remote    string    `json:"remote,omitempty"`
+	Status    int       `json:"status"`  // the HTTP status answered
+	Outcome   string    `json:"outcome"` // "ok" or the error code
+	RequestID string    `json:"request_id,omitempty"`
+}
+
+// AttendanceEvent is one fact about a hearing's attendance (#34): notified, acknowledged,
+// joined, admitted, left… Attendance events go to the hearing's log (HearingStream),
+// append-only; a correction is a new event.
+type AttendanceEvent struct {
+	Time      time.Time `json:"time"`
+	HearingID string    `json:"hearing_id"`
+	Type      string    `json:"type"`
+	ActorID   string    `json:"actor_id,omitempty"`   // who did it (the judge who admitted)
+	SubjectID string    `json:"subject_id,omitempty"` // whom it is about (the appraiser admitted)
+	Reason    string    `json:"reason,omitempty"`
+}
+
+// AuditStream is the name of the log that holds every AuditEvent.
+const AuditStream = "audit"
+
+// HearingStream returns the name of the log that holds a hearing's AttendanceEvents.
+func HearingStream(hearingID string) string { return "hearing:" + hearingID }

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of `chuting serve`. Every field is a flag, and every flag can
+// also be set with an environment variable named CHUTING_ and the flag name in upper case with
+// dashes as underscores (--allow-volatile → CHUTING_ALLOW_VOLATILE). A flag on the command
+// line wins over the environment.
+type Config struct {
+	Addr            string        // address to listen on
+	Data            string        // data folder: the embedded store, keys, recordings
+	Store           string        // "" = embedded store in Data; redis://host:port/db = Redis
+	AllowVolatile   bool          // accept a Redis with persistence off
+	Demo            bool          // seed the demo world on first start
+	DemoPassword    string        // password of the demo accounts; "" = random, printed once
+	LogLevel        string        // debug, info, warn, error
+	LogFormat       string        // json or text
+	InsecureCookie  bool          // send the session cookie without Secure (plain HTTP off loopback)
+	SessionTTL      time.Duration // how long a browser session lasts without use
+	ShutdownTimeout time.Duration // how long SIGTERM waits for requests in flight
+	MaxBody         int64         // largest accepted request body, in bytes
+}
+
+// storeFlags registers the flags that locate the store; every subcommand that opens the
+// store shares them, so `chuting user add` works on the same data as `chuting serve`.
+func storeFlags(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.Data, "data", "./chuting-data", "data folder (embedded store, keys, recordings)")
+	fs.StringVar(&c.Store, "store", "", `store: "" = embedded store in the data folder; redis://host:port/db = Redis`)
+	fs.BoolVar(&c.AllowVolatile, "allow-volatile", false, "accept a Redis whose persistence is off (writes may be lost)")
+}
+
+// serveFlags registers the flags of `chuting serve`.
+func serveFlags(fs *flag.FlagSet, c *Config) {
+	storeFlags(fs, c)
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.BoolVar(&c.Demo, "demo", false, "seed the demo data on first start")
+	fs.StringVar(&c.DemoPassword, "demo-password", "", "password of the demo accounts (empty: random, printed at first start)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&c.InsecureCookie, "insecure-cookie", false, "send the session cookie without the Secure attribute (plain HTTP off loopback; never in production)")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", 12*time.Hour, "how long a browser session lasts")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long shutdown waits for requests in flight")
+	fs.Int64Var(&c.MaxBody, "max-body", 1<<20, "largest accepted request body in bytes")
+}
+
+// EnvName returns the environment variable that sets the flag named name.
+func EnvName(name string) string {
+	return "CHUTING_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// parseFlags parses args into fs, then fills every flag not given on the command line from
+// its environment variable (looked up with getenv).
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(EnvName(f.Name)); v != "" && !given[f.Name] && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", EnvName(f.Name), v, e)
+			}
+		}
+	})
+	return err
+}
+
+// validate checks the values that flag parsing cannot.
+func (c *Config) validate() error {
+	switch {
+	case c.Store != "" && !strings.HasPrefix(c.Store, "redis://") && !strings.HasPrefix(c.Store, "rediss://"):
+		return fmt.Errorf("--store %q: want empty (embedded) or redis://host:port/db", c.Store)
+	case c.LogFormat != "text" && c.LogFormat != "json":
+		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
+	case c.SessionTTL < time.Minute:
+		return fmt.Errorf("--session-ttl %s: want at least 1m", c.SessionTTL)
+	case c.MaxBody < 1024:
+		return fmt.Errorf("--max-body %d: want at least 1024", c.MaxBody)
+	}
+	return nil
+}

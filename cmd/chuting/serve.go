@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/chuting/chuting"
+	"github.com/chuting/chuting/auth"
+	"github.com/chuting/chuting/demo"
+	chutinghttp "github.com/chuting/chuting/http"
+	"github.com/chuting/chuting/web"
+)
+
+// Main is the server process: the configuration and what Run opened, so that Close can shut it
+// down in order. Tests run it in-process on port 0.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+	Store  chuting.Store
+	Auth   *auth.Service
+	HTTP   *chutinghttp.Server
+
+	out    io.Writer // where the demo accounts are announced
+	logTo  io.Writer
+	server *http.Server
+	ln     net.Listener
+	served chan error
+}
+
+// NewMain returns a Main that logs to logTo and announces to out.
+func NewMain(out, logTo io.Writer) *Main {
+	return &Main{out: out, logTo: logTo}
+}
+
+// ParseFlags reads the serve flags and their environment variables.
+func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
+	fs := flag.NewFlagSet("chuting serve", flag.ContinueOnError)
+	fs.SetOutput(m.logTo)
+	serveFlags(fs, &m.Config)
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return m.Config.validate()
+}
+
+// Run opens the store, seeds the demo data if asked, and starts serving. It returns once the
+// server listens (Addr tells where) or with the error that stopped it from starting.
+func (m *Main) Run(ctx context.Context) (err error) {
+	c := &m.Config
+	m.Logger = newLogger(m.logTo, c.LogLevel, c.LogFormat)
+	defer func() {
+		if err != nil {
+			_ = m.Close()
+		}
+	}()
+	if m.Store, err = openStore(ctx, c, m.Logger); err != nil {
+		return err
+	}
+	if m.Auth, err = auth.New(m.Store, auth.Options{SessionTTL: c.SessionTTL}); err != nil {
+		return err
+	}
+	if c.Demo {
+		if err := m.seedDemo(ctx); err != nil {
+			return err
+		}
+	}
+	m.HTTP = chutinghttp.New(chutinghttp.Config{Store: m.Store, Auth: m.Auth, Logger: m.Logger,
+		MaxBody: c.MaxBody, InsecureCookie: c.InsecureCookie, Web: web.Handler(), Version: version()})
+	if m.ln, err = net.Listen("tcp", c.Addr); err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	m.server = &http.Server{Handler: m.HTTP, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.server.Serve(m.ln) }()
+	m.Logger.Info("chuting listening", "addr", m.Addr(), "url", "http://"+m.Addr()+"/", "store", storeName(c))
+	return nil
+}
+
+// Addr returns the address the server listens on (the real port when Config.Addr had port 0).
+func (m *Main) Addr() string {
+	if m.ln == nil {
+		return ""
+	}
+	return m.ln.Addr().String()
+}
+
+// Done is closed, or yields the error, when the server stops serving on its own.
+func (m *Main) Done() <-chan error { return m.served }
+
+// Close stops accepting connections, lets requests in flight finish (up to ShutdownTimeout),
+// then closes the store, so no acknowledged write is cut off.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		defer cancel()
+		if err := m.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+			_ = m.server.Close()
+		}
+		m.server = nil
+	}
+	if m.Store != nil {
+		if err := m.Store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+		m.Store = nil
+	}
+	return errors.Join(errs...)
+}
+
+// seedDemo writes the demo world on first start, and says how to sign in.
+func (m *Main) seedDemo(ctx context.Context) error {
+	done, err := demo.Seeded(ctx, m.Store)
+	if err != nil || done {
+		if done {
+			m.Logger.Info("demo data already present; accounts unchanged")
+		}
+		return err
+	}
+	password := m.Config.DemoPassword
+	if password == "" {
+		password = randomPassword()
+	} else if err := auth.ValidatePassword(password); err != nil {
+		return fmt.Errorf("--demo-password: %s", chuting.ErrorMessage(err))
+	}
+	hash, err := auth.HashPassword(password, auth.DefaultParams())
+	if err != nil {
+		return err
+	}
+	accounts, err := demo.Seed(ctx, m.Store, hash, time.Now())
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "chuting demo accounts (演示账户), password (密码): %s\n", password)
+	for _, a := range accounts {
+		fmt.Fprintf(&b, "  %-16s %-18s %s\n", a.Username, a.Role, a.Name)
+	}
+	file := filepath.Join(m.Config.Data, "demo-accounts.txt")
+	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	fmt.Fprint(m.out, b.String())
+	m.Logger.Info("demo data seeded", "accounts", len(accounts), "passwords_in", file)
+	return nil
+}
+
+// randomPassword returns 16 characters without look-alikes, for the demo accounts.
+func randomPassword() string {
+	const alphabet = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 16)
+	for i := range b {
+		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		b[i] = alphabet[n.Int64()]
+	}
+	return string(b)
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func runServe(ctx context.Context, args []string, io *stdio, getenv func(string) string) error {
+	m := NewMain(io.out, io.err)
+	if err := m.ParseFlags(args, getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	var served error
+	select {
+	case <-ctx.Done():
+		m.Logger.Info("shutting down")
+	case served = <-m.Done():
+	}
+	if err := m.Close(); err != nil {
+		return err
+	}
+	if served != nil && !errors.Is(served, http.ErrServerClosed) {
+		return served
+	}
+	m.Logger.Info("stopped")
+	return nil
+}

@@ -1,0 +1,181 @@
+// Package demo seeds a small, realistic world into an empty store, so that a new user of
+// `chuting serve --demo` can sign in and look around at once: a court in Ganzhou, two
+// appraisal institutions with a testimony room each, six appraisers (one short of
+// continuing-education hours, one with an expired licence), two opinions, three summons, and an
+// account for every role.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/chuting/chuting"
+)
+
+// Account is a demo account, for the start-up message and the README.
+type Account struct {
+	Username string
+	Name     string
+	Role     chuting.Role
+}
+
+// Seeded reports whether the demo world is already in the store (its bureau account exists).
+func Seeded(ctx context.Context, s chuting.Records) (bool, error) {
+	_, err := chuting.FindOne[chuting.User](ctx, s, chuting.IndexUsername, "bureau")
+	switch chuting.ErrorCode(err) {
+	case "":
+		return true, nil
+	case chuting.ENOTFOUND:
+		return false, nil
+	}
+	return false, err
+}
+
+// Seed writes the demo world. passwordHash is the hash every demo account gets; now places the
+// summons windows in the coming weeks. It returns the accounts it made.
+func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.Time) ([]Account, error) {
+	w := &world{ctx: ctx, s: s, hash: passwordHash}
+	cst := time.FixedZone("CST", 8*3600) // Asia/Shanghai has no DST; a fixed zone needs no tzdata
+	day := time.Date(now.In(cst).Year(), now.In(cst).Month(), now.In(cst).Day(), 0, 0, 0, 0, cst)
+	at := func(days, hour, min int) time.Time {
+		return nextWorkday(day, days).Add(time.Duration(hour*60+min) * time.Minute)
+	}
+
+	court := w.court(&chuting.Court{Name: "赣州市中级人民法院", Code: "赣07", TimeZone: "Asia/Shanghai", NoticeDays: 3,
+		Address: "江西省赣州市章贡区长征大道"})
+	district := w.court(&chuting.Court{Name: "赣州市章贡区人民法院", Code: "赣0702", TimeZone: "Asia/Shanghai", NoticeDays: 5,
+		Address: "江西省赣州市章贡区红旗大道"})
+
+	center := w.institution(&chuting.Institution{Name: "赣南司法鉴定中心", LicenceNo: "360001001", Phone: "0797-8123456",
+		Address: "江西省赣州市章贡区青年路 38 号", AccreditationNo: "CNAS IB0123",
+		AccreditationExpires: chuting.Date{Year: 2027, Month: 6, Day: 30},
+		Categories: []chuting.CategoryScope{{Category: "法医临床"}, {Category: "法医病理"},
+			{Category: "法医物证", AccreditedLab: true}}})
+	zhengyuan := w.institution(&chuting.Institution{Name: "赣州正源司法鉴定所", LicenceNo: "360001017", Phone: "0797-8234567",
+		Address: "江西省赣州市南康区蓉江路 9 号", AccreditationNo: "CMA 2021360123",
+		AccreditationExpires: chuting.Date{Year: 2026, Month: 12, Day: 31},
+		Categories:           []chuting.CategoryScope{{Category: "文书"}, {Category: "痕迹"}, {Category: "声像资料"}, {Category: "法医临床"}}})
+
+	w.room(&chuting.TestimonyRoom{InstitutionID: center.ID, Name: "远程视频出庭作证室（一）", Location: "中心三楼 301 室",
+		Equipment: []string{"高清摄像机", "全向麦克风", "身份证阅读器", "文件展示台"}, ApprovedBy: "赣州市中级人民法院",
+		ApprovedOn: chuting.Date{Year: 2026, Month: 5, Day: 10}})
+	w.room(&chuting.TestimonyRoom{InstitutionID: zhengyuan.ID, Name: "远程作证室", Location: "二楼 205 室",
+		Equipment: []string{"高清摄像机", "会议麦克风"}, ApprovedBy: "赣州市章贡区人民法院",
+		ApprovedOn: chuting.Date{Year: 2026, Month: 7, Day: 2}})
+
+	year := now.In(cst).Year()
+	full := map[int]float64{year - 1: 44, year: 40}
+	li := w.appraiser(&chuting.Appraiser{InstitutionID: center.ID, Name: "李明", LicenceNo: "360101001234",
+		LicenceExpires: chuting.Date{Year: 2029, Month: 8, Day: 31}, Categories: []string{"法医临床", "法医病理"},
+		InductionTrained: true, CEHours: full, Phone: "13907970001"})
+	wang := w.appraiser(&chuting.Appraiser{InstitutionID: center.ID, Name: "王芳", LicenceNo: "360101001235",
+		LicenceExpires: chuting.Date{Year: 2028, Month: 3, Day: 31}, Categories: []string{"法医临床"},
+		InductionTrained: true, CEHours: map[int]float64{year - 1: 41, year: 22}, Phone: "13907970002"})
+	chen := w.appraiser(&chuting.Appraiser{InstitutionID: center.ID, Name: "陈建国", LicenceNo: "360101001236",
+		LicenceExpires: chuting.Date{Year: 2030, Month: 1, Day: 15}, Categories: []string{"法医物证"},
+		InductionTrained: true, CEHours: full, Phone: "13907970003",
+		Proficiency: []chuting.ProficiencyResult{{Year: year - 2, Category: "法医物证", Passed: true},
+			{Year: year - 1, Category: "法医物证", Passed: true}}})
+	liu := w.appraiser(&chuting.Appraiser{InstitutionID: zhengyuan.ID, Name: "刘洋", LicenceNo: "360101002001",
+		LicenceExpires: chuting.Date{Year: 2026, Month: 3, Day: 1}, Categories: []string{"文书"},
+		InductionTrained: true, CEHours: full, Phone: "13907970004"})
+	zhao := w.appraiser(&chuting.Appraiser{InstitutionID: zhengyuan.ID, Name: "赵静", LicenceNo: "360101002002",
+		LicenceExpires: chuting.Date{Year: 2029, Month: 11, Day: 30}, Categories: []string{"痕迹", "声像资料", "文书"},
+		InductionTrained: true, CEHours: full, Phone: "13907970005"})
+	sun := w.appraiser(&chuting.Appraiser{InstitutionID: zhengyuan.ID, Name: "孙伟", LicenceNo: "360101002003",
+		LicenceExpires: chuting.Date{Year: 2028, Month: 6, Day: 30}, Categories: []string{"法医临床"},
+		InductionTrained: true, CEHours: full, Phone: "13907970006",
+		Conflicts: []chuting.Conflict{{Party: "张三", Note: "表兄弟 / cousin"}}})
+
+	injury := w.opinion(&chuting.Opinion{DocumentNo: "赣南司鉴中心[2026]临鉴字第0123号", CaseNo: "(2026)赣07民初123号",
+		InstitutionID: center.ID, Category: "法医临床", Signatories: []string{li.ID, wang.ID},
+		IssuedOn: chuting.Date{Year: 2026, Month: 9, Day: 18}})
+	handwriting := w.opinion(&chuting.Opinion{DocumentNo: "正源司鉴所[2026]文鉴字第0045号", CaseNo: "(2026)赣0702民初456号",
+		InstitutionID: zhengyuan.ID, Category: "文书", Signatories: []string{liu.ID, zhao.ID},
+		IssuedOn: chuting.Date{Year: 2026, Month: 8, Day: 2}})
+
+	contact := chuting.Contact{Name: "周书记员", Phone: "0797-8999001"}
+	w.summons(&chuting.Summons{CourtID: court.ID, CaseNo: injury.CaseNo, CaseType: chuting.CaseTypeCivil,
+		OpinionID: injury.ID, InstitutionID: center.ID, AppraiserIDs: injury.Signatories, Mode: chuting.ModeRemote,
+		RemoteGround: "鉴定人异地执业，路途遥远 / long distance (民诉法 art. 76(2))", DurationMinutes: 90,
+		Windows: []chuting.Interval{{Start: at(7, 8, 30), End: at(7, 12, 0)}, {Start: at(8, 14, 0), End: at(8, 17, 30)}},
+		Parties: []chuting.Party{{Name: "张三", Role: "原告"}, {Name: "赣州某运输有限公司", Role: "被告"}},
+		Reason:  "被告对伤残等级鉴定意见有异议 / the defendant disputes the disability grading", Contact: contact,
+		State: chuting.SummonsProposed, ServedAt: now.UTC()})
+	w.summons(&chuting.Summons{CourtID: district.ID, CaseNo: handwriting.CaseNo, CaseType: chuting.CaseTypeCivil,
+		OpinionID: handwriting.ID, InstitutionID: zhengyuan.ID, AppraiserIDs: []string{zhao.ID}, Mode: chuting.ModeRemote,
+		RemoteGround: "鉴定人身体原因 / health (民诉法 art. 76(1))", DurationMinutes: 60,
+		Windows:  []chuting.Interval{{Start: at(10, 9, 0), End: at(10, 11, 0)}},
+		Parties:  []chuting.Party{{Name: "李四", Role: "原告"}, {Name: "王五", Role: "被告"}},
+		Reason:   "原告申请鉴定人出庭说明签名笔迹比对方法 / the plaintiff asks the appraiser to explain the comparison",
+		Contact:  chuting.Contact{Name: "吴书记员", Phone: "0797-8999102"},
+		State:    chuting.SummonsConfirmed,
+		ServedAt: now.Add(-48 * time.Hour).UTC()})
+	w.summons(&chuting.Summons{CourtID: court.ID, CaseNo: "(2026)赣07刑初88号", CaseType: chuting.CaseTypeCriminal,
+		InstitutionID: center.ID, Pool: &chuting.Pool{InstitutionID: center.ID, Category: "法医物证", K: 1},
+		Mode: chuting.ModeInPerson, DurationMinutes: 60,
+		Windows: []chuting.Interval{{Start: at(12, 14, 0), End: at(14, 17, 30)}},
+		Parties: []chuting.Party{{Name: "赣州市人民检察院", Role: "公诉机关"}, {Name: "钱某", Role: "被告人"}},
+		Reason:  "辩护人对 DNA 鉴定意见有异议 / defence counsel disputes the DNA opinion", Contact: contact,
+		State: chuting.SummonsProposed, ServedAt: now.UTC()})
+
+	w.user("bureau", "赣州市司法局管理员", chuting.RoleBureauAdmin, nil)
+	w.user("center-admin", "赣南司法鉴定中心管理员", chuting.RoleInstitutionAdmin, func(u *chuting.User) { u.InstitutionID = center.ID })
+	w.user("zhengyuan-admin", "正源鉴定所管理员", chuting.RoleInstitutionAdmin, func(u *chuting.User) { u.InstitutionID = zhengyuan.ID })
+	w.user("clerk", "周书记员", chuting.RoleClerk, func(u *chuting.User) { u.CourtID = court.ID })
+	w.user("judge", "黄法官", chuting.RoleJudge, func(u *chuting.User) { u.CourtID = court.ID })
+	w.user("clerk-zhanggong", "吴书记员", chuting.RoleClerk, func(u *chuting.User) { u.CourtID = district.ID })
+	for _, a := range []struct {
+		username string
+		a        *chuting.Appraiser
+	}{{"liming", li}, {"wangfang", wang}, {"chenjianguo", chen}, {"liuyang", liu}, {"zhaojing", zhao}, {"sunwei", sun}} {
+		w.user(a.username, a.a.Name, chuting.RoleAppraiser, func(u *chuting.User) {
+			u.AppraiserID, u.InstitutionID = a.a.ID, a.a.InstitutionID
+		})
+	}
+	if w.err != nil {
+		return nil, fmt.Errorf("seed demo data: %w", w.err)
+	}
+	return w.accounts, nil
+}
+
+// nextWorkday returns the date n days after day, moved forward off a weekend.
+func nextWorkday(day time.Time, n int) time.Time {
+	d := day.AddDate(0, 0, n)
+	for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d
+}
+
+// world writes records and keeps the first error, so Seed reads as a list.
+type world struct {
+	ctx      context.Context
+	s        chuting.Records
+	hash     string
+	err      error
+	accounts []Account
+}
+
+func (w *world) create(e chuting.Entity) {
+	if w.err == nil {
+		w.err = chuting.Create(w.ctx, w.s, e)
+	}
+}
+
+func (w *world) court(c *chuting.Court) *chuting.Court                   { w.create(c); return c }
+func (w *world) institution(i *chuting.Institution) *chuting.Institution { w.create(i); return i }
+func (w *world) room(r *chuting.TestimonyRoom)                           { w.create(r) }
+func (w *world) appraiser(a *chuting.Appraiser) *chuting.Appraiser       { w.create(a); return a }
+func (w *world) opinion(o *chuting.Opinion) *chuting.Opinion             { w.create(o); return o }
+func (w *world) summons(s *chuting.Summons)                              { w.create(s) }
+
+func (w *world) user(username, name string, role chuting.Role, scope func(*chuting.User)) {
+	u := &chuting.User{Username: username, Name: name, Role: role, PasswordHash: w.hash, PasswordSet: time.Now().UTC()}
+	if scope != nil {
+		scope(u)
+	}
+	w.create(u)
+	w.accounts = append(w.accounts, Account{Username: username, Name: name, Role: role})
+}

@@ -1,0 +1,111 @@
+package http
+
+import (
+	"slices"
+
+	"github.com/chuting/chuting"
+)
+
+// Ownership. The route table (route.go) has already checked the caller's role; these decide
+// which records of a kind the caller may see and change:
+//   - the bureau sees and changes everything;
+//   - a court (clerk, judge) sees its own summons, and the registry it needs to summon
+//     (institutions, rooms, appraisers, opinions);
+//   - an institution admin sees and changes its own appraisers, rooms, opinions and users, and
+//     sees the summons served on the institution;
+//   - an appraiser sees their own record, the summons naming them, the opinions they signed
+//     and their institution's rooms.
+// Courts and institutions are public to every signed-in user.
+
+func courtUser(p *chuting.Principal) bool {
+	return p.Role == chuting.RoleClerk || p.Role == chuting.RoleJudge
+}
+
+func sameInstitution(p *chuting.Principal, institutionID string) bool {
+	return p.InstitutionID != "" && p.InstitutionID == institutionID
+}
+
+func namesAppraiser(p *chuting.Principal, ids []string) bool {
+	return p.Role == chuting.RoleAppraiser && p.AppraiserID != "" && slices.Contains(ids, p.AppraiserID)
+}
+
+// canRead reports whether p may see e.
+func canRead(p *chuting.Principal, e chuting.Entity) bool {
+	if p.Role == chuting.RoleBureauAdmin {
+		return true
+	}
+	switch e := e.(type) {
+	case *chuting.Court, *chuting.Institution:
+		return true
+	case *chuting.User:
+		return e.ID == p.UserID || p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID)
+	case *chuting.APIToken:
+		return e.UserID == p.UserID
+	case *chuting.TestimonyRoom:
+		return courtUser(p) || sameInstitution(p, e.InstitutionID)
+	case *chuting.Appraiser:
+		return courtUser(p) || p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID) ||
+			p.Role == chuting.RoleAppraiser && e.ID == p.AppraiserID
+	case *chuting.Opinion:
+		return courtUser(p) || p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID) ||
+			namesAppraiser(p, e.Signatories)
+	case *chuting.Summons:
+		return courtUser(p) && e.CourtID == p.CourtID ||
+			p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID) ||
+			namesAppraiser(p, e.AppraiserIDs)
+	}
+	return false
+}
+
+// canWrite reports whether p may create, change or delete e (as it is, and as it would be).
+func canWrite(p *chuting.Principal, e chuting.Entity) bool {
+	if p.Role == chuting.RoleBureauAdmin {
+		return true
+	}
+	switch e := e.(type) {
+	case *chuting.User:
+		return p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID) &&
+			(e.Role == chuting.RoleAppraiser || e.Role == chuting.RoleInstitutionAdmin)
+	case *chuting.APIToken:
+		return e.UserID == p.UserID
+	case *chuting.TestimonyRoom:
+		return p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID)
+	case *chuting.Appraiser:
+		return p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID)
+	}
+	return false
+}
+
+// scope returns the look-up that limits a listing of kind to what p may see, or ok=false when
+// p may see every record of the kind. Listings are also filtered with canRead, so a scope
+// only needs to narrow the scan, not to be exact.
+func scope(p *chuting.Principal, kind chuting.Kind) (index, value string, ok bool) {
+	if p.Role == chuting.RoleBureauAdmin {
+		return "", "", false
+	}
+	switch kind {
+	case chuting.KindSummons:
+		switch {
+		case courtUser(p):
+			return chuting.IndexCourt, p.CourtID, true
+		case p.Role == chuting.RoleAppraiser:
+			return chuting.IndexAppraiser, p.AppraiserID, true
+		}
+		return chuting.IndexInstitution, p.InstitutionID, true
+	case chuting.KindRoom, chuting.KindAppraiser, chuting.KindOpinion, chuting.KindUser:
+		if courtUser(p) && kind != chuting.KindUser {
+			return "", "", false
+		}
+		if p.Role == chuting.RoleAppraiser && kind == chuting.KindOpinion {
+			return chuting.IndexAppraiser, p.AppraiserID, true
+		}
+		return chuting.IndexInstitution, p.InstitutionID, true
+	case chuting.KindAPIToken:
+		return chuting.IndexUser, p.UserID, true
+	}
+	return "", "", false
+}
+
+func forbidden() error {
+	return chuting.Errorf(chuting.EFORBIDDEN, "无权访问此记录 / you may not access this record")
+}

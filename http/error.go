@@ -1,0 +1,77 @@
+package http
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/chuting/chuting"
+	"github.com/chuting/chuting/auth"
+)
+
+// codeMethod is the code of a 405 answer: a transport matter, not a domain error, so it has no
+// constant in the root package.
+const codeMethod = "method_not_allowed"
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[string]int{
+	chuting.EINVALID:      http.StatusBadRequest,
+	chuting.EUNAUTHORIZED: http.StatusUnauthorized,
+	chuting.EFORBIDDEN:    http.StatusForbidden,
+	chuting.ENOTFOUND:     http.StatusNotFound,
+	codeMethod:            http.StatusMethodNotAllowed,
+	chuting.ECONFLICT:     http.StatusConflict,
+	chuting.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	chuting.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	chuting.ERATELIMIT:    http.StatusTooManyRequests,
+	chuting.EINTERNAL:     http.StatusInternalServerError,
+	chuting.ENOTIMPL:      http.StatusNotImplemented,
+	chuting.EUNAVAILABLE:  http.StatusServiceUnavailable,
+}
+
+// StatusOf returns the HTTP status for an error code (500 for a code not in the table).
+func StatusOf(code string) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorBody is the JSON shape of every error answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the inside of ErrorBody.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// writeError answers with err in the error shape. Internal errors are logged with their cause
+// and answered with a generic message, so no detail leaks.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := chuting.ErrorCode(err)
+	if code == chuting.EINTERNAL {
+		s.logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	var rl *auth.RateLimitError
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(rl.Wait.Seconds()+0.999))))
+	}
+	if code == chuting.EUNAUTHORIZED {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="chuting"`)
+	}
+	writeJSON(w, StatusOf(code), ErrorBody{ErrorDetail{Code: code, Message: chuting.ErrorMessage(err),
+		Field: chuting.ErrorField(err)}})
+	if n := noteOf(r); n != nil {
+		n.code = code
+	}
+}
+
+// logWriteFailure is for errors that happen after the status line is sent.
+func logWriteFailure(l *slog.Logger, r *http.Request, err error) {
+	l.WarnContext(r.Context(), "write response", "path", r.URL.Path, "err", err)
+}

@@ -1,0 +1,180 @@
+package http
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/chuting/chuting"
+)
+
+// entityPtr is the constraint of the generic handlers: P is a pointer to an entity type T.
+type entityPtr[T any] interface {
+	*T
+	chuting.Entity
+}
+
+// List is the JSON shape of every listing: a page of items and the cursor of the next page
+// ("" on the last). A page may hold fewer items than asked for even when more follow, since
+// records the caller may not see are left out; follow next until it is empty.
+type List[V any] struct {
+	Items []V    `json:"items"`
+	Next  string `json:"next"`
+}
+
+// listQuery reads the paging parameters (limit, after) and at most one filter among those
+// allowed (query parameter name → index name), and applies the caller's scope.
+func listQuery(r *http.Request, p *chuting.Principal, kind chuting.Kind, filters map[string]string) (chuting.Query, error) {
+	q := chuting.Query{Kind: kind}
+	v := r.URL.Query()
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > chuting.MaxLimit {
+			return q, chuting.FieldError("limit", "limit 须为 1 到 %d 的整数 / limit must be an integer from 1 to %d",
+				chuting.MaxLimit, chuting.MaxLimit)
+		}
+		q.Limit = n
+	}
+	if s := v.Get("after"); s != "" {
+		b, err := base64.RawURLEncoding.DecodeString(s)
+		if err != nil {
+			return q, chuting.FieldError("after", "after 不是有效的游标 / after is not a cursor from this API")
+		}
+		q.After = string(b)
+	}
+	var filtered bool
+	for param, index := range filters {
+		s := v.Get(param)
+		if s == "" {
+			continue
+		}
+		if filtered {
+			return q, chuting.FieldError(param, "一次只能按一个条件筛选 / filter by one parameter at a time")
+		}
+		if strings.ContainsFunc(s, func(r rune) bool { return r < ' ' }) || len(s) > 200 {
+			return q, chuting.FieldError(param, "%s 含有无效字符 / %s has invalid characters", param, param)
+		}
+		q.Index, q.From, q.To, filtered = index, s, s+"\x00", true
+	}
+	if !filtered {
+		if index, value, ok := scope(p, kind); ok {
+			if value == "" { // a scoped caller without a scope value (e.g. no institution) sees nothing
+				value = "\x01none"
+			}
+			eq := chuting.Equal(kind, index, value)
+			q.Index, q.From, q.To = eq.Index, eq.From, eq.To
+		}
+	}
+	return q, nil
+}
+
+// list answers a listing of kind T: the query of listQuery, filtered by canRead, each item
+// shown through view.
+func list[T any, P entityPtr[T], V any](s *Server, w http.ResponseWriter, r *http.Request,
+	filters map[string]string, view func(P) V) error {
+	p := chuting.UserFromContext(r.Context())
+	q, err := listQuery(r, p, P(new(T)).Kind(), filters)
+	if err != nil {
+		return err
+	}
+	found, next, err := chuting.Find[T, P](r.Context(), s.store, q)
+	if err != nil {
+		return err
+	}
+	out := List[V]{Items: make([]V, 0, len(found))}
+	for _, e := range found {
+		if canRead(p, e) {
+			out.Items = append(out.Items, view(e))
+		}
+	}
+	if next != "" {
+		out.Next = base64.RawURLEncoding.EncodeToString([]byte(next))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// load reads the entity named by the {id} path value and checks that the caller may see it.
+// EINVALID for a malformed ID, ENOTFOUND, EFORBIDDEN.
+func load[T any, P entityPtr[T]](s *Server, r *http.Request) (P, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	setTarget(r, string(P(new(T)).Kind())+":"+id)
+	e, err := chuting.Load[T, P](r.Context(), s.store, id)
+	if err != nil {
+		return nil, err
+	}
+	if !canRead(chuting.UserFromContext(r.Context()), e) {
+		return nil, forbidden()
+	}
+	return e, nil
+}
+
+// show answers one entity, as loaded by load.
+func show[T any, P entityPtr[T], V any](s *Server, w http.ResponseWriter, r *http.Request, view func(P) V) error {
+	e, err := load[T, P](s, r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, view(e))
+	return nil
+}
+
+// asIs is the view of entities shown exactly as stored (they hold no secrets).
+func asIs[P any](e P) P { return e }
+
+// create stores a new entity built by a handler, after checking that the caller may own it.
+func create(s *Server, w http.ResponseWriter, r *http.Request, e chuting.Entity, view any) error {
+	if !canWrite(chuting.UserFromContext(r.Context()), e) {
+		return forbidden()
+	}
+	if err := chuting.Create(r.Context(), s.store, e); err != nil {
+		return err
+	}
+	setTarget(r, string(e.Kind())+":"+e.RecordMeta().ID)
+	if view == nil {
+		view = e
+	}
+	writeJSON(w, http.StatusCreated, view)
+	return nil
+}
+
+// update applies a handler's change to the entity named by {id}: it loads it, checks the
+// caller may change it before and after, and saves it over the version the client sent, so a
+// client working from a stale copy gets 409 instead of overwriting someone else's change.
+func update[T any, P entityPtr[T]](s *Server, w http.ResponseWriter, r *http.Request, version int64,
+	apply func(P) error, view func(P) any) error {
+	e, err := load[T, P](s, r)
+	if err != nil {
+		return err
+	}
+	p := chuting.UserFromContext(r.Context())
+	if !canWrite(p, e) {
+		return forbidden()
+	}
+	if version < 1 {
+		return chuting.FieldError("version", "须提供当前版本号 version / version (the version you read) is required")
+	}
+	if err := apply(e); err != nil {
+		return err
+	}
+	if !canWrite(p, e) {
+		return forbidden()
+	}
+	if version != e.RecordMeta().Version {
+		return chuting.Errorf(chuting.ECONFLICT, "记录已被他人修改（当前版本 %d）/ the record changed since version %d (now %d); reload it",
+			e.RecordMeta().Version, version, e.RecordMeta().Version)
+	}
+	if err := chuting.Save(r.Context(), s.store, e); err != nil {
+		return err
+	}
+	var out any = e
+	if view != nil {
+		out = view(e)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

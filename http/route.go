@@ -1,0 +1,205 @@
+package http
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/chuting/chuting"
+	"github.com/chuting/chuting/auth"
+)
+
+// roleSet is a set of roles, plus a bit for anonymous callers.
+type roleSet uint16
+
+func (s roleSet) has(r chuting.Role) bool { return s&(1<<r) != 0 }
+
+// Who may call what. Ownership (which court, institution or appraiser a record belongs to) is
+// checked after the role, by canRead and canWrite in authz.go.
+const (
+	anonymous roleSet = 1 // bit 0: RoleUnknown, never a user's role
+	bureau    roleSet = 1 << chuting.RoleBureauAdmin
+	instAdmin roleSet = 1 << chuting.RoleInstitutionAdmin
+	clerk     roleSet = 1 << chuting.RoleClerk
+	judge     roleSet = 1 << chuting.RoleJudge
+	appraiser roleSet = 1 << chuting.RoleAppraiser
+	signedIn          = bureau | instAdmin | clerk | judge | appraiser
+	public            = anonymous | signedIn
+	admins            = bureau | instAdmin
+	tokenUser         = bureau | instAdmin | clerk // the roles whose systems call the API
+)
+
+// route is one row of the authorisation table: a method and path pattern, the roles allowed,
+// and the handler.
+type route struct {
+	method string
+	path   string
+	roles  roleSet
+	handle func(http.ResponseWriter, *http.Request) error
+}
+
+// table is the authorisation table: every API route and who may call it. It is the only
+// place a route is registered, so no route can exist without a decision here; the route ×
+// role test in route_test.go walks it.
+func (s *Server) table() []route {
+	return []route{
+		{"GET", "/healthz", public, s.healthz},
+		{"GET", "/readyz", public, s.readyz},
+		{"GET", "/api/v1/openapi.yaml", public, s.openAPIYAML},
+		{"GET", "/api/v1/openapi.json", public, s.openAPIJSON},
+
+		{"POST", "/api/v1/session", public, s.login},
+		{"GET", "/api/v1/session", signedIn, s.getSession},
+		{"DELETE", "/api/v1/session", signedIn, s.logout},
+		{"PUT", "/api/v1/session/password", signedIn, s.changePassword},
+
+		{"GET", "/api/v1/users", admins, s.listUsers},
+		{"POST", "/api/v1/users", admins, s.createUser},
+		{"GET", "/api/v1/users/{id}", signedIn, s.getUser},
+		{"PATCH", "/api/v1/users/{id}", admins, s.updateUser},
+		{"PUT", "/api/v1/users/{id}/password", admins, s.resetPassword},
+
+		{"GET", "/api/v1/tokens", tokenUser, s.listTokens},
+		{"POST", "/api/v1/tokens", tokenUser, s.createToken},
+		{"DELETE", "/api/v1/tokens/{id}", tokenUser, s.deleteToken},
+
+		{"GET", "/api/v1/courts", signedIn, s.listCourts},
+		{"POST", "/api/v1/courts", bureau, s.createCourt},
+		{"GET", "/api/v1/courts/{id}", signedIn, s.getCourt},
+		{"PUT", "/api/v1/courts/{id}", bureau, s.updateCourt},
+
+		{"GET", "/api/v1/institutions", signedIn, s.listInstitutions},
+		{"POST", "/api/v1/institutions", bureau, s.createInstitution},
+		{"GET", "/api/v1/institutions/{id}", signedIn, s.getInstitution},
+		{"PUT", "/api/v1/institutions/{id}", bureau, s.updateInstitution},
+
+		{"GET", "/api/v1/rooms", signedIn, s.listRooms},
+		{"POST", "/api/v1/rooms", admins, s.createRoom},
+		{"GET", "/api/v1/rooms/{id}", signedIn, s.getRoom},
+		{"PUT", "/api/v1/rooms/{id}", admins, s.updateRoom},
+
+		{"GET", "/api/v1/appraisers", signedIn, s.listAppraisers},
+		{"POST", "/api/v1/appraisers", admins, s.createAppraiser},
+		{"GET", "/api/v1/appraisers/{id}", signedIn, s.getAppraiser},
+		{"PUT", "/api/v1/appraisers/{id}", admins, s.updateAppraiser},
+
+		{"GET", "/api/v1/opinions", signedIn, s.listOpinions},
+		{"GET", "/api/v1/opinions/{id}", signedIn, s.getOpinion},
+
+		{"GET", "/api/v1/summons", signedIn, s.listSummons},
+		{"GET", "/api/v1/summons/{id}", signedIn, s.getSummons},
+
+		{"GET", "/api/v1/audit", bureau, s.listAudit},
+		{"GET", "/api/v1/backup", bureau, s.backup},
+	}
+}
+
+// safe reports whether a method changes nothing (and needs neither CSRF nor audit).
+func safe(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
+}
+
+// wrap applies the route's row of the table: it authenticates, checks the role, checks CSRF for
+// cookie-authenticated writes, runs the handler, and writes the audit event of a write.
+func (s *Server) wrap(rt route) http.Handler {
+	pattern := rt.method + " " + rt.path
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := noteOf(r)
+		n.route = pattern
+		sw, _ := w.(*statusWriter)
+		if !safe(r.Method) && sw != nil {
+			defer s.audit(r, n, sw)
+		}
+		p, sess, err := s.authenticate(r, rt.roles&anonymous != 0)
+		if err == nil {
+			n.principal = p
+			err = s.authorize(r, rt.roles, p, sess)
+		}
+		if err == nil {
+			if p != nil {
+				ctx := chuting.NewContextWithUser(r.Context(), p)
+				r = r.WithContext(context.WithValue(ctx, sessionKey{}, sess))
+			}
+			err = rt.handle(w, r)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+type sessionKey struct{}
+
+// authenticate resolves the request's credentials. On public routes bad credentials are
+// ignored (a stale cookie must not block signing in again); elsewhere they are an error.
+func (s *Server) authenticate(r *http.Request, public bool) (*chuting.Principal, *chuting.Session, error) {
+	token, cookie := auth.Credentials(r)
+	var (
+		p    *chuting.Principal
+		sess *chuting.Session
+		err  error
+	)
+	switch {
+	case token != "":
+		p, err = s.auth.Token(r.Context(), token)
+	case cookie != "":
+		p, sess, err = s.auth.Session(r.Context(), cookie)
+	default:
+		return nil, nil, nil
+	}
+	if err != nil && public && chuting.ErrorCode(err) == chuting.EUNAUTHORIZED {
+		return nil, nil, nil
+	}
+	return p, sess, err
+}
+
+// authorize checks the role against the route's row, and the CSRF token of a write made
+// with a session cookie.
+func (s *Server) authorize(r *http.Request, roles roleSet, p *chuting.Principal, sess *chuting.Session) error {
+	switch {
+	case p == nil && roles&anonymous == 0:
+		return chuting.Errorf(chuting.EUNAUTHORIZED, "请先登录 / please sign in")
+	case p != nil && !roles.has(p.Role) && roles&anonymous == 0:
+		return chuting.Errorf(chuting.EFORBIDDEN, "%s 角色无权执行此操作 / the %s role may not do this", p.Role, p.Role)
+	case sess != nil && !safe(r.Method):
+		got := r.Header.Get(auth.CSRFHeader)
+		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) != 1 {
+			return chuting.Errorf(chuting.EFORBIDDEN, "缺少或错误的 CSRF 令牌 / missing or wrong %s header", auth.CSRFHeader)
+		}
+	}
+	return nil
+}
+
+func sessionOf(r *http.Request) *chuting.Session {
+	s, _ := r.Context().Value(sessionKey{}).(*chuting.Session)
+	return s
+}
+
+// audit appends the audit event of a state-changing request, whatever its outcome. It runs
+// after the answer; a client that hangs up does not cancel it.
+func (s *Server) audit(r *http.Request, n *note, sw *statusWriter) {
+	ev := chuting.AuditEvent{Time: s.now().UTC(), Action: n.route, Target: n.target, Remote: remoteAddr(r),
+		Status: sw.status, Outcome: "ok", RequestID: n.requestID}
+	if n.code != "" {
+		ev.Outcome = n.code
+	}
+	if p := n.principal; p != nil {
+		ev.ActorID, ev.ActorName, ev.ActorRole = p.UserID, p.Username, p.Role
+		ev.Via = "session"
+		if p.TokenID != "" {
+			ev.Via = "token"
+		}
+	}
+	data, err := json.Marshal(ev)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+		defer cancel()
+		_, err = s.store.Append(ctx, chuting.AuditStream, chuting.Event{Time: ev.Time, Type: n.route, Data: data})
+	}
+	if err != nil {
+		s.auditErr.Inc()
+		s.logger.ErrorContext(r.Context(), "audit write failed", "action", n.route, "target", n.target, "err", err)
+	}
+}

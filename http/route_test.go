@@ -1,0 +1,349 @@
+package http_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chuting/chuting"
+)
+
+// Statuses, short, so the table below reads as a matrix.
+const (
+	ok  = http.StatusOK
+	cr  = http.StatusCreated
+	nc  = http.StatusNoContent
+	ua  = http.StatusUnauthorized
+	fb  = http.StatusForbidden
+	bad = http.StatusBadRequest
+)
+
+// callers, in the order of authCase.want.
+var callers = []chuting.Role{chuting.RoleUnknown, chuting.RoleBureauAdmin, chuting.RoleInstitutionAdmin,
+	chuting.RoleClerk, chuting.RoleJudge, chuting.RoleAppraiser}
+
+// authCase is one route (and, for routes on one record, one target: own or other side) with
+// the status each caller must get: anonymous, bureau, institution admin, clerk, judge,
+// appraiser. Callers act as side 0.
+type authCase struct {
+	route   string
+	target  string
+	session bool // call with a browser session instead of an API token
+	build   func(fx *fixture, c caller) (path string, body any)
+	want    [6]int
+}
+
+func get(path string) func(*fixture, caller) (string, any) {
+	return func(*fixture, caller) (string, any) { return path, nil }
+}
+
+func (fx *fixture) own() *side   { return fx.sides[0] }
+func (fx *fixture) other() *side { return fx.sides[1] }
+
+// userOf is the side-0 user behind a caller (the bureau's for anonymous callers).
+func (fx *fixture) userOf(c caller) *chuting.User {
+	if c.role == chuting.RoleUnknown {
+		return fx.own().users[chuting.RoleBureauAdmin]
+	}
+	return fx.own().users[c.role]
+}
+
+func (fx *fixture) version(e chuting.Entity) int64 {
+	fx.t.Helper()
+	rec, err := fx.store.Get(context.Background(), e.Kind(), e.RecordMeta().ID)
+	fx.must(err)
+	return rec.Version
+}
+
+func authCases() []authCase {
+	everyone := [6]int{ok, ok, ok, ok, ok, ok}
+	signedIn := [6]int{ua, ok, ok, ok, ok, ok}
+	bureauOnly := func(s int) [6]int { return [6]int{ua, s, fb, fb, fb, fb} }
+	admins := func(s int) [6]int { return [6]int{ua, s, s, fb, fb, fb} }
+	tokenUsers := func(s int) [6]int { return [6]int{ua, s, s, s, fb, fb} }
+	courtSees := [6]int{ua, ok, fb, ok, ok, fb} // other side's room, appraiser, opinion
+
+	room := func(inst *chuting.Institution) map[string]any {
+		return map[string]any{"institution_id": inst.ID, "name": "作证室", "location": "二楼"}
+	}
+	appraiser := func(fx *fixture, inst *chuting.Institution) map[string]any {
+		return map[string]any{"institution_id": inst.ID, "name": "新鉴定人", "licence_no": fx.unique("L"),
+			"categories": []string{"法医临床"}}
+	}
+	return []authCase{
+		{route: "GET /healthz", build: get("/healthz"), want: everyone},
+		{route: "GET /readyz", build: get("/readyz"), want: everyone},
+		{route: "GET /metrics", build: get("/metrics"), want: everyone},
+		{route: "GET /api/v1/openapi.yaml", build: get("/api/v1/openapi.yaml"), want: everyone},
+		{route: "GET /api/v1/openapi.json", build: get("/api/v1/openapi.json"), want: everyone},
+
+		{route: "POST /api/v1/session", want: everyone, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/session", map[string]string{"username": fx.userOf(c).Username, "password": testPassword}
+		}},
+		{route: "GET /api/v1/session", build: get("/api/v1/session"), want: signedIn},
+		{route: "DELETE /api/v1/session", session: true, build: get("/api/v1/session"), want: [6]int{ua, nc, nc, nc, nc, nc}},
+		{route: "PUT /api/v1/session/password", session: true, want: signedIn, build: func(*fixture, caller) (string, any) {
+			return "/api/v1/session/password", map[string]string{"current_password": testPassword, "new_password": testPassword}
+		}},
+
+		{route: "GET /api/v1/users", build: get("/api/v1/users"), want: admins(ok)},
+		{route: "POST /api/v1/users", target: "own", want: admins(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/users", map[string]string{"username": fx.unique("new"), "name": "新管理员",
+				"role": "institution_admin", "institution_id": fx.own().institution.ID, "password": testPassword}
+		}},
+		{route: "POST /api/v1/users", target: "other", want: bureauOnly(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/users", map[string]string{"username": fx.unique("new"), "name": "新管理员",
+				"role": "institution_admin", "institution_id": fx.other().institution.ID, "password": testPassword}
+		}},
+		{route: "GET /api/v1/users/{id}", target: "self", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/users/" + fx.userOf(c).ID, nil
+		}},
+		{route: "GET /api/v1/users/{id}", target: "other", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/users/" + fx.other().users[chuting.RoleInstitutionAdmin].ID, nil
+		}},
+		{route: "PATCH /api/v1/users/{id}", target: "own", want: admins(ok), build: func(fx *fixture, c caller) (string, any) {
+			u := fx.own().users[chuting.RoleAppraiser]
+			return "/api/v1/users/" + u.ID, map[string]any{"version": fx.version(u), "name": "改名"}
+		}},
+		{route: "PATCH /api/v1/users/{id}", target: "other", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			u := fx.other().users[chuting.RoleAppraiser]
+			return "/api/v1/users/" + u.ID, map[string]any{"version": fx.version(u), "name": "改名"}
+		}},
+		{route: "PUT /api/v1/users/{id}/password", target: "own", want: admins(nc), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/users/" + fx.own().users[chuting.RoleAppraiser].ID + "/password", map[string]string{"password": testPassword}
+		}},
+		{route: "PUT /api/v1/users/{id}/password", target: "other", want: bureauOnly(nc), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/users/" + fx.other().users[chuting.RoleAppraiser].ID + "/password", map[string]string{"password": testPassword}
+		}},
+
+		{route: "GET /api/v1/tokens", build: get("/api/v1/tokens"), want: tokenUsers(ok)},
+		{route: "POST /api/v1/tokens", want: tokenUsers(cr), build: func(*fixture, caller) (string, any) {
+			return "/api/v1/tokens", map[string]any{"name": "案件管理系统", "expires_in_days": 30}
+		}},
+		{route: "DELETE /api/v1/tokens/{id}", target: "own", want: tokenUsers(nc), build: func(fx *fixture, c caller) (string, any) {
+			tok, _, err := fx.auth.NewToken(context.Background(), fx.userOf(c).ID, "temp", 0)
+			fx.must(err)
+			return "/api/v1/tokens/" + tok.ID, nil
+		}},
+		{route: "DELETE /api/v1/tokens/{id}", target: "other", want: bureauOnly(nc), build: func(fx *fixture, c caller) (string, any) {
+			tok, _, err := fx.auth.NewToken(context.Background(), fx.other().users[chuting.RoleClerk].ID, "temp", 0)
+			fx.must(err)
+			return "/api/v1/tokens/" + tok.ID, nil
+		}},
+
+		{route: "GET /api/v1/courts", build: get("/api/v1/courts"), want: signedIn},
+		{route: "POST /api/v1/courts", want: bureauOnly(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/courts", map[string]any{"name": "新法院", "code": fx.unique("赣")}
+		}},
+		{route: "GET /api/v1/courts/{id}", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/courts/" + fx.other().court.ID, nil
+		}},
+		{route: "PUT /api/v1/courts/{id}", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			co := fx.own().court
+			return "/api/v1/courts/" + co.ID, map[string]any{"version": fx.version(co), "name": "改名法院", "code": co.Code}
+		}},
+
+		{route: "GET /api/v1/institutions", build: get("/api/v1/institutions"), want: signedIn},
+		{route: "POST /api/v1/institutions", want: bureauOnly(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/institutions", map[string]any{"name": "新机构", "licence_no": fx.unique("36")}
+		}},
+		{route: "GET /api/v1/institutions/{id}", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/institutions/" + fx.other().institution.ID, nil
+		}},
+		{route: "PUT /api/v1/institutions/{id}", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			in := fx.own().institution
+			return "/api/v1/institutions/" + in.ID, map[string]any{"version": fx.version(in), "name": "改名机构", "licence_no": in.LicenceNo}
+		}},
+
+		{route: "GET /api/v1/rooms", build: get("/api/v1/rooms"), want: signedIn},
+		{route: "POST /api/v1/rooms", target: "own", want: admins(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/rooms", room(fx.own().institution)
+		}},
+		{route: "POST /api/v1/rooms", target: "other", want: bureauOnly(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/rooms", room(fx.other().institution)
+		}},
+		{route: "GET /api/v1/rooms/{id}", target: "own", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/rooms/" + fx.own().room.ID, nil
+		}},
+		{route: "GET /api/v1/rooms/{id}", target: "other", want: courtSees, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/rooms/" + fx.other().room.ID, nil
+		}},
+		{route: "PUT /api/v1/rooms/{id}", target: "own", want: admins(ok), build: func(fx *fixture, c caller) (string, any) {
+			body := room(fx.own().institution)
+			body["version"] = fx.version(fx.own().room)
+			return "/api/v1/rooms/" + fx.own().room.ID, body
+		}},
+		{route: "PUT /api/v1/rooms/{id}", target: "other", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			body := room(fx.other().institution)
+			body["version"] = fx.version(fx.other().room)
+			return "/api/v1/rooms/" + fx.other().room.ID, body
+		}},
+
+		{route: "GET /api/v1/appraisers", build: get("/api/v1/appraisers"), want: signedIn},
+		{route: "POST /api/v1/appraisers", target: "own", want: admins(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/appraisers", appraiser(fx, fx.own().institution)
+		}},
+		{route: "POST /api/v1/appraisers", target: "other", want: bureauOnly(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/appraisers", appraiser(fx, fx.other().institution)
+		}},
+		{route: "GET /api/v1/appraisers/{id}", target: "own", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/appraisers/" + fx.own().appraiser.ID, nil
+		}},
+		{route: "GET /api/v1/appraisers/{id}", target: "other", want: courtSees, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/appraisers/" + fx.other().appraiser.ID, nil
+		}},
+		{route: "PUT /api/v1/appraisers/{id}", target: "own", want: admins(ok), build: func(fx *fixture, c caller) (string, any) {
+			a := fx.own().appraiser
+			body := appraiser(fx, fx.own().institution)
+			body["version"], body["licence_no"] = fx.version(a), a.LicenceNo
+			return "/api/v1/appraisers/" + a.ID, body
+		}},
+		{route: "PUT /api/v1/appraisers/{id}", target: "other", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			a := fx.other().appraiser
+			body := appraiser(fx, fx.other().institution)
+			body["version"], body["licence_no"] = fx.version(a), a.LicenceNo
+			return "/api/v1/appraisers/" + a.ID, body
+		}},
+
+		{route: "GET /api/v1/opinions", build: get("/api/v1/opinions"), want: signedIn},
+		{route: "GET /api/v1/opinions/{id}", target: "own", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/opinions/" + fx.own().opinion.ID, nil
+		}},
+		{route: "GET /api/v1/opinions/{id}", target: "other", want: courtSees, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/opinions/" + fx.other().opinion.ID, nil
+		}},
+
+		{route: "GET /api/v1/summons", build: get("/api/v1/summons"), want: signedIn},
+		{route: "GET /api/v1/summons/{id}", target: "own", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/summons/" + fx.own().summons.ID, nil
+		}},
+		{route: "GET /api/v1/summons/{id}", target: "other", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/summons/" + fx.other().summons.ID, nil
+		}},
+
+		{route: "GET /api/v1/audit", build: get("/api/v1/audit"), want: bureauOnly(ok)},
+		{route: "GET /api/v1/backup", build: get("/api/v1/backup"), want: bureauOnly(ok)},
+	}
+}
+
+// TestAuthorization calls every route as every role and as nobody: anonymous → 401, wrong
+// role or not the owner → 403, right role and owner → success. Every state-changing request
+// must be in the audit log with its caller and outcome. The test fails if a registered route
+// has no case, so a new route cannot skip the matrix.
+func TestAuthorization(t *testing.T) {
+	fx := newFixture(t)
+	covered := map[string]bool{}
+	type write struct {
+		requestID, route, actorID string
+		status                    int
+	}
+	var writes []write
+	for _, tc := range authCases() {
+		covered[tc.route] = true
+		method, _, _ := strings.Cut(tc.route, " ")
+		for i, role := range callers {
+			c := fx.tokenCaller(role)
+			if tc.session {
+				c = fx.sessionCaller(role)
+			}
+			name := tc.route + " " + tc.target + " as " + c.comment
+			path, body := tc.build(fx, c)
+			res, data := fx.do(c, method, path, body)
+			if res.StatusCode != tc.want[i] {
+				t.Errorf("%s: status %d, want %d: %s", name, res.StatusCode, tc.want[i], data)
+				continue
+			}
+			if res.StatusCode >= 400 {
+				if e := errorOf(t, data); e.Code != map[int]string{ua: "unauthorized", fb: "forbidden", bad: "invalid"}[res.StatusCode] {
+					t.Errorf("%s: error code %q for status %d", name, e.Code, res.StatusCode)
+				}
+			}
+			if method != "GET" {
+				actor := ""
+				if role != chuting.RoleUnknown || tc.route == "POST /api/v1/session" {
+					actor = fx.userOf(c).ID
+				}
+				writes = append(writes, write{res.Header.Get("X-Request-ID"), tc.route, actor, res.StatusCode})
+			}
+		}
+	}
+	for _, p := range fx.srv.Patterns() {
+		if !covered[p] {
+			t.Errorf("route %s has no case in the authorisation matrix", p)
+		}
+	}
+
+	t.Run("Audit", func(t *testing.T) {
+		log := fx.auditEvents()
+		for _, w := range writes {
+			ev, found := log[w.requestID]
+			switch {
+			case !found:
+				t.Errorf("%s (request %s, status %d) is not in the audit log", w.route, w.requestID, w.status)
+			case ev.Action != w.route || ev.Status != w.status || ev.ActorID != w.actorID || ev.Remote == "" || ev.Time.IsZero():
+				t.Errorf("audit of %s = %+v, want action %s, status %d, actor %q", w.route, ev, w.route, w.status, w.actorID)
+			case (ev.Outcome == "ok") != (w.status < 400):
+				t.Errorf("audit of %s has outcome %q for status %d", w.route, ev.Outcome, w.status)
+			}
+		}
+	})
+}
+
+// TestListScope shows that listings hold only what the caller owns.
+func TestListScope(t *testing.T) {
+	fx := newFixture(t)
+	own, other := fx.own(), fx.other()
+	tests := []struct {
+		role    chuting.Role
+		path    string
+		want    []string
+		wantNot []string
+	}{
+		{chuting.RoleClerk, "/api/v1/summons", []string{own.summons.ID}, []string{other.summons.ID}},
+		{chuting.RoleAppraiser, "/api/v1/summons", []string{own.summons.ID}, []string{other.summons.ID}},
+		{chuting.RoleInstitutionAdmin, "/api/v1/summons", []string{own.summons.ID}, []string{other.summons.ID}},
+		{chuting.RoleBureauAdmin, "/api/v1/summons", []string{own.summons.ID, other.summons.ID}, nil},
+		{chuting.RoleInstitutionAdmin, "/api/v1/appraisers", []string{own.appraiser.ID}, []string{other.appraiser.ID}},
+		{chuting.RoleAppraiser, "/api/v1/appraisers", []string{own.appraiser.ID}, []string{other.appraiser.ID}},
+		{chuting.RoleJudge, "/api/v1/appraisers", []string{own.appraiser.ID, other.appraiser.ID}, nil},
+		{chuting.RoleInstitutionAdmin, "/api/v1/rooms", []string{own.room.ID}, []string{other.room.ID}},
+		{chuting.RoleAppraiser, "/api/v1/opinions", []string{own.opinion.ID}, []string{other.opinion.ID}},
+		{chuting.RoleInstitutionAdmin, "/api/v1/users", []string{own.users[chuting.RoleAppraiser].ID},
+			[]string{other.users[chuting.RoleAppraiser].ID, own.users[chuting.RoleClerk].ID}},
+		{chuting.RoleClerk, "/api/v1/summons?court=" + other.court.ID, nil, []string{other.summons.ID}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.role.String()+tc.path, func(t *testing.T) {
+			res, data := fx.do(fx.tokenCaller(tc.role), "GET", tc.path, nil)
+			if res.StatusCode != ok {
+				t.Fatalf("status %d: %s", res.StatusCode, data)
+			}
+			for _, id := range tc.want {
+				if !strings.Contains(string(data), `"`+id+`"`) {
+					t.Errorf("listing lacks %s: %s", id, data)
+				}
+			}
+			for _, id := range tc.wantNot {
+				if strings.Contains(string(data), `"`+id+`"`) {
+					t.Errorf("listing shows %s, which the caller does not own", id)
+				}
+			}
+		})
+	}
+	t.Run("TokensAreTheCallers", func(t *testing.T) {
+		res, data := fx.do(fx.tokenCaller(chuting.RoleClerk), "GET", "/api/v1/tokens", nil)
+		if res.StatusCode != ok || strings.Count(string(data), `"user_id"`) != 1 ||
+			!strings.Contains(string(data), own.users[chuting.RoleClerk].ID) || strings.Contains(string(data), `"hash"`) {
+			t.Fatalf("clerk's token listing = %s", data)
+		}
+	})
+	t.Run("NoSecretsShown", func(t *testing.T) {
+		for _, path := range []string{"/api/v1/users", "/api/v1/users/" + own.users[chuting.RoleClerk].ID} {
+			_, data := fx.do(fx.tokenCaller(chuting.RoleBureauAdmin), "GET", path, nil)
+			if strings.Contains(string(data), "argon2id") || strings.Contains(string(data), "password_hash") {
+				t.Fatalf("%s shows a password hash: %s", path, data)
+			}
+		}
+	})
+}
