@@ -77,7 +77,7 @@ type Institution struct {
 	Phone                string          `json:"phone,omitempty"`
 	AccreditationNo      string          `json:"accreditation_no,omitempty"` // 资质认定 / CNAS (#12)
 	AccreditationExpires Date            `json:"accreditation_expires"`
-	Categories           []CategoryScope `json:"categories"`
+	Categories           []CategoryScope `json:"categories,omitempty"`
 }
 
 // CategoryScope is one appraisal category an institution is licensed for, and whether its lab
@@ -181,7 +181,7 @@ type Summons struct {
 	Mode            Mode         `json:"mode"`
 	RemoteGround    string       `json:"remote_ground,omitempty"` // the court's approved ground for remote testimony (#14)
 	DurationMinutes int          `json:"duration_minutes"`
-	Windows         []Interval   `json:"windows"`
+	Windows         []Interval   `json:"windows,omitempty"`
 	Parties         []Party      `json:"parties,omitempty"`
 	Reason          string       `json:"reason,omitempty"`
 	Contact         Contact      `json:"contact"`

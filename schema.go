@@ -68,9 +68,10 @@ func (s Schema) Upgrade(rec Record) (Record, bool, error) {
 			return rec, false, fmt.Errorf("migrate %s %s from schema version %d: %w", rec.Kind, rec.ID, v, err)
 		}
 	}
-	rec.Version++
-	rec.Schema = cur
-	doc["version"], doc["schema"] = rec.Version, cur
+	out := rec
+	out.Version++
+	out.Schema = cur
+	doc["version"], doc["schema"] = out.Version, cur
 	data, err := json.Marshal(doc)
 	if err != nil {
 		return rec, false, fmt.Errorf("encode %s %s: %w", rec.Kind, rec.ID, err)
@@ -78,6 +79,6 @@ func (s Schema) Upgrade(rec Record) (Record, bool, error) {
 	if err := json.Unmarshal(data, e); err != nil {
 		return rec, false, fmt.Errorf("migrated %s %s does not decode: %w", rec.Kind, rec.ID, err)
 	}
-	rec.Data, rec.Index = data, e.Index()
-	return rec, true, nil
+	out.Data, out.Index = data, e.Index()
+	return out, true, nil
 }

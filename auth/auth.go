@@ -76,8 +76,7 @@ func (e *RateLimitError) Error() string { return e.Unwrap().Error() }
 
 // Unwrap returns the *chuting.Error the HTTP adapter answers with.
 func (e *RateLimitError) Unwrap() error {
-	secs := int(e.Wait.Round(time.Second) / time.Second)
-	secs = max(secs, 1)
+	secs := max(1, int((e.Wait+time.Second-1)/time.Second)) // rounded up, as Retry-After is
 	return chuting.Errorf(chuting.ERATELIMIT, "尝试过于频繁，请 %d 秒后再试 / too many attempts, try again in %d s", secs, secs)
 }
 

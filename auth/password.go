@@ -25,6 +25,15 @@ type Params struct {
 // (19 MiB, 2 passes, 1 thread): about 25 ms per hash on this project's machines.
 func DefaultParams() Params { return Params{Memory: 19 * 1024, Time: 2, Threads: 1} }
 
+// check refuses parameters argon2 cannot use (it panics on them) and costs no server should
+// pay: a stored hash is data, and damaged data must not crash or exhaust the process.
+func (p Params) check() error {
+	if p.Time < 1 || p.Time > 100 || p.Threads < 1 || p.Memory < 8*uint32(p.Threads) || p.Memory > 1<<20 {
+		return fmt.Errorf("argon2id parameters m=%d,t=%d,p=%d out of range", p.Memory, p.Time, p.Threads)
+	}
+	return nil
+}
+
 const (
 	saltLen = 16
 	keyLen  = 32
@@ -37,6 +46,9 @@ const (
 // HashPassword returns the argon2id hash of password in the PHC string format
 // ($argon2id$v=19$m=…,t=…,p=…$salt$hash).
 func HashPassword(password string, p Params) (string, error) {
+	if err := p.check(); err != nil {
+		return "", err
+	}
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("salt: %w", err)
@@ -61,13 +73,13 @@ func CheckPassword(hash, password string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
 		return false, errBadHash
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil || p.check() != nil {
 		return false, errBadHash
 	}
 	b64 := base64.RawStdEncoding
 	salt, err1 := b64.DecodeString(parts[4])
 	want, err2 := b64.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 {
+	if err1 != nil || err2 != nil || len(salt) < 8 || len(want) < 16 || len(want) > 64 {
 		return false, errBadHash
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))

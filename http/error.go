@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/chuting/chuting"
 	"github.com/chuting/chuting/auth"
@@ -59,7 +60,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var rl *auth.RateLimitError
 	if errors.As(err, &rl) {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(rl.Wait.Seconds()+0.999))))
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((rl.Wait+time.Second-1)/time.Second))))
 	}
 	if code == chuting.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chuting"`)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chuting/chuting"
 	"github.com/chuting/chuting/auth"
@@ -47,6 +48,7 @@ type fixture struct {
 	ts    *httptest.Server
 	sides [2]*side
 	seq   atomic.Int64
+	spec  *specChecker // when set, every answer is checked against openapi.yaml
 }
 
 // newFixture starts a server over a real embedded store in a temp dir, with two sides.
@@ -72,6 +74,7 @@ func newFixture(t *testing.T, opts ...func(*auth.Options)) *fixture {
 	for i := range fx.sides {
 		fx.sides[i] = fx.newSide(i)
 	}
+	fx.spec = newSpecChecker(t, fetchOpenAPI(t, fx))
 	return fx
 }
 
@@ -106,8 +109,11 @@ func (fx *fixture) newSide(i int) *side {
 	s.opinion = &chuting.Opinion{DocumentNo: fmt.Sprintf("doc-%d", i), InstitutionID: s.institution.ID,
 		Signatories: []string{s.appraiser.ID}}
 	fx.create(s.opinion)
+	start := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 	s.summons = &chuting.Summons{CourtID: s.court.ID, InstitutionID: s.institution.ID,
-		AppraiserIDs: []string{s.appraiser.ID}, CaseNo: fmt.Sprintf("(2026)赣0%d民初1号", i), State: chuting.SummonsProposed}
+		AppraiserIDs: []string{s.appraiser.ID}, CaseNo: fmt.Sprintf("(2026)赣0%d民初1号", i),
+		CaseType: chuting.CaseTypeCivil, Mode: chuting.ModeRemote, DurationMinutes: 60,
+		Windows: []chuting.Interval{{Start: start, End: start.Add(3 * time.Hour)}}, State: chuting.SummonsProposed}
 	fx.create(s.summons)
 	for _, role := range chuting.Roles() {
 		u := fx.newUser(role, s)
@@ -224,6 +230,9 @@ func (fx *fixture) doHeaders(c caller, method, path string, body any, headers ma
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
 	fx.must(err)
+	if fx.spec != nil && headers["X-Test-Undocumented"] == "" {
+		fx.spec.check(fx.t, req, res, data)
+	}
 	return res, data
 }
 

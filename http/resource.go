@@ -126,8 +126,9 @@ func show[T any, P entityPtr[T], V any](s *Server, w http.ResponseWriter, r *htt
 // asIs is the view of entities shown exactly as stored (they hold no secrets).
 func asIs[P any](e P) P { return e }
 
-// create stores a new entity built by a handler, after checking that the caller may own it.
-func create(s *Server, w http.ResponseWriter, r *http.Request, e chuting.Entity, view any) error {
+// create stores a new entity built by a handler, after checking that the caller may own it,
+// and answers with view(e) (e itself when view is nil), made after the store gave e its ID.
+func create[E chuting.Entity](s *Server, w http.ResponseWriter, r *http.Request, e E, view func(E) any) error {
 	if !canWrite(chuting.UserFromContext(r.Context()), e) {
 		return forbidden()
 	}
@@ -135,10 +136,11 @@ func create(s *Server, w http.ResponseWriter, r *http.Request, e chuting.Entity,
 		return err
 	}
 	setTarget(r, string(e.Kind())+":"+e.RecordMeta().ID)
-	if view == nil {
-		view = e
+	var out any = e
+	if view != nil {
+		out = view(e)
 	}
-	writeJSON(w, http.StatusCreated, view)
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 

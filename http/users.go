@@ -77,12 +77,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := s.auth.Scope(r.Context(), u, in.CourtID, in.InstitutionID, in.AppraiserID); err != nil {
 		return err
 	}
-	return create(s, w, r, u, viewUserPtr(u))
-}
-
-func viewUserPtr(u *chuting.User) *userView {
-	v := viewUser(u)
-	return &v
+	return create(s, w, r, u, func(u *chuting.User) any { return viewUser(u) })
 }
 
 // userPatch is the body of PATCH /api/v1/users/{id}: only the fields present change.
