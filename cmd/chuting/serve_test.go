@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -130,6 +132,22 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		m := NewMain(io.Discard, io.Discard)
 		if err := m.ParseFlags(nil, func(k string) string { return bad[k] }); err == nil || !strings.Contains(err.Error(), "CHUTING_SESSION_TTL") {
 			t.Errorf("bad environment value: %v", err)
+		}
+	})
+}
+
+// TestREADMEConfiguration keeps the README's configuration table in step with the flags.
+func TestREADMEConfiguration(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	serveFlags(fs, &Config{})
+	fs.VisitAll(func(f *flag.Flag) {
+		row := fmt.Sprintf("| `--%s` | `%s` |", f.Name, EnvName(f.Name))
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README's configuration table has no row starting %s", row)
 		}
 	})
 }
