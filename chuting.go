@@ -50,12 +50,11 @@ type Session struct {
 // SHA-256 of the secret is stored; the secret is shown once, when the token is made.
 type APIToken struct {
 	Meta
-	UserID   string    `json:"user_id"`
-	Name     string    `json:"name"`
-	Hash     string    `json:"hash"`
-	Prefix   string    `json:"prefix"` // the first characters of the secret, to tell tokens apart
-	Expires  time.Time `json:"expires,omitzero"`
-	LastUsed time.Time `json:"last_used,omitzero"`
+	UserID  string    `json:"user_id"`
+	Name    string    `json:"name"`
+	Hash    string    `json:"hash"`
+	Prefix  string    `json:"prefix"` // the first characters of the secret, to tell tokens apart
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // Court is a people's court that summons appraisers.

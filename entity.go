@@ -196,15 +196,15 @@ func (*RecordingManifest) Kind() Kind { return KindManifest }
 // Index implements Entity.
 func (m *RecordingManifest) Index() []IndexEntry { return entries(true, IndexHearing, m.HearingID) }
 
-// entityPtr is the constraint of the typed helpers: P is a pointer to an entity type T.
-type entityPtr[T any] interface {
+// EntityPtr is the constraint of the typed helpers: P is a pointer to an entity type T.
+type EntityPtr[T any] interface {
 	*T
 	Entity
 }
 
 // Load reads the entity of type T with id.
 // ENOTFOUND if there is none.
-func Load[T any, P entityPtr[T]](ctx context.Context, s Records, id string) (P, error) {
+func Load[T any, P EntityPtr[T]](ctx context.Context, s Records, id string) (P, error) {
 	p := P(new(T))
 	rec, err := s.Get(ctx, p.Kind(), id)
 	if err != nil {
@@ -215,7 +215,7 @@ func Load[T any, P entityPtr[T]](ctx context.Context, s Records, id string) (P, 
 
 // LoadRef reads the entity of type T that an input field refers to by id. A malformed or
 // unknown id is an EINVALID error naming field, since it is the input that is wrong.
-func LoadRef[T any, P entityPtr[T]](ctx context.Context, s Records, field, id string) (P, error) {
+func LoadRef[T any, P EntityPtr[T]](ctx context.Context, s Records, field, id string) (P, error) {
 	if !ValidID(id) {
 		return nil, FieldError(field, "%s 格式错误 / %s is not a valid ID", field, field)
 	}
@@ -265,7 +265,7 @@ func Remove(ctx context.Context, s Records, e Entity) error {
 }
 
 // Find returns one page of the entities of type T that q selects (q.Kind is set from T).
-func Find[T any, P entityPtr[T]](ctx context.Context, s Records, q Query) ([]P, string, error) {
+func Find[T any, P EntityPtr[T]](ctx context.Context, s Records, q Query) ([]P, string, error) {
 	q.Kind = P(new(T)).Kind()
 	page, err := s.List(ctx, q)
 	if err != nil {
@@ -283,7 +283,7 @@ func Find[T any, P entityPtr[T]](ctx context.Context, s Records, q Query) ([]P, 
 
 // FindAll returns every entity of type T that q selects, reading page after page. Use it
 // where the result is known to be small (an institution's rooms), never for a whole kind.
-func FindAll[T any, P entityPtr[T]](ctx context.Context, s Records, q Query) ([]P, error) {
+func FindAll[T any, P EntityPtr[T]](ctx context.Context, s Records, q Query) ([]P, error) {
 	var all []P
 	for {
 		page, next, err := Find[T, P](ctx, s, q)
@@ -300,7 +300,7 @@ func FindAll[T any, P entityPtr[T]](ctx context.Context, s Records, q Query) ([]
 
 // FindOne returns the entity of type T whose unique index holds value.
 // ENOTFOUND if there is none.
-func FindOne[T any, P entityPtr[T]](ctx context.Context, s Records, index, value string) (P, error) {
+func FindOne[T any, P EntityPtr[T]](ctx context.Context, s Records, index, value string) (P, error) {
 	kind := P(new(T)).Kind()
 	q := Equal(kind, index, value)
 	q.Limit = 1

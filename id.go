@@ -2,6 +2,7 @@ package chuting
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"time"
 )
@@ -22,6 +23,14 @@ func NewID() string {
 	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
 	_, _ = rand.Read(b[6:]) // crypto/rand.Read never fails on supported platforms
 	return encodeBase32(b)
+}
+
+// IDOf returns a stable ID made from seed: the same seed always gives the same ID, in the
+// shape of NewID's. It is for records that must get the same ID each time they are written,
+// so that writing them again is harmless (the demo world).
+func IDOf(seed string) string {
+	sum := sha256.Sum256([]byte(seed))
+	return encodeBase32([16]byte(sum[:16]))
 }
 
 // encodeBase32 writes 128 bits as 26 base32 digits, the first carrying the top 3 bits.

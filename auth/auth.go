@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -16,9 +17,15 @@ type Options struct {
 	SessionTTL time.Duration    // how long a session lasts from sign-in; 0 = 12 h
 	Params     Params           // argon2id cost; zero = DefaultParams()
 	Now        func() time.Time // clock; nil = time.Now
-	// Sign-in attempts allowed: a burst, then one per interval, per account and per address.
-	AccountBurst, AddressBurst       int           // 0 = 5 and 20
-	AccountInterval, AddressInterval time.Duration // 0 = 1 min and 6 s
+	// Password attempts allowed: a burst, then one per interval.
+	//  - Per address, every attempt counts (AddressBurst, AddressInterval; 0 = 20 and 6 s).
+	//  - Per account and address, failed attempts count (AccountBurst, AccountInterval;
+	//    0 = 5 and 1 min): one guesser is slowed on one account.
+	//  - Per account from anywhere, failed attempts count with ten times the burst at ten
+	//    times the rate: many addresses guessing together are slowed too, while a single
+	//    stranger cannot lock the owner out.
+	AccountBurst, AddressBurst       int
+	AccountInterval, AddressInterval time.Duration
 }
 
 // Service signs users in and out and resolves credentials to principals.
@@ -27,8 +34,10 @@ type Service struct {
 	ttl        time.Duration
 	params     Params
 	now        func() time.Time
-	perAccount *limiter
-	perAddress *limiter
+	perAddress *limiter // every attempt
+	perPair    *limiter // failures, per account and address
+	perAccount *limiter // failures, per account
+	hashing    chan struct{}
 	dummyHash  string // checked when the account does not exist, so timing does not tell
 }
 
@@ -44,8 +53,13 @@ func New(store chuting.Records, o Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.perAccount = newLimiter(orDuration(o.AccountInterval, time.Minute), orInt(o.AccountBurst, 5))
+	every, burst := orDuration(o.AccountInterval, time.Minute), orInt(o.AccountBurst, 5)
+	s.perPair = newLimiter(every, burst)
+	s.perAccount = newLimiter(every/10, 10*burst)
 	s.perAddress = newLimiter(orDuration(o.AddressInterval, 6*time.Second), orInt(o.AddressBurst, 20))
+	// argon2id takes 19 MiB and ~25 ms a hash: at most two per core at once, so a burst of
+	// sign-ins queues instead of exhausting memory.
+	s.hashing = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
 	var err error
 	if s.dummyHash, err = HashPassword(NewSecret(), s.params); err != nil {
 		return nil, err
@@ -74,9 +88,12 @@ type RateLimitError struct{ Wait time.Duration }
 // Error implements error.
 func (e *RateLimitError) Error() string { return e.Unwrap().Error() }
 
+// Seconds returns Wait in whole seconds, rounded up and at least 1: the HTTP Retry-After.
+func (e *RateLimitError) Seconds() int { return max(1, int((e.Wait+time.Second-1)/time.Second)) }
+
 // Unwrap returns the *chuting.Error the HTTP adapter answers with.
 func (e *RateLimitError) Unwrap() error {
-	secs := max(1, int((e.Wait+time.Second-1)/time.Second)) // rounded up, as Retry-After is
+	secs := e.Seconds()
 	return chuting.Errorf(chuting.ERATELIMIT, "尝试过于频繁，请 %d 秒后再试 / too many attempts, try again in %d s", secs, secs)
 }
 
@@ -88,32 +105,100 @@ func errBadLogin() error {
 
 // Login checks a username and password and opens a session. It returns the session, the
 // cookie value (shown to the browser only; the store keeps its hash) and the user.
-// EUNAUTHORIZED for bad credentials; *RateLimitError (ERATELIMIT) when the account or the
-// address has tried too often.
+// EUNAUTHORIZED for bad credentials; *RateLimitError (ERATELIMIT) when the address, or
+// failures on the account, came too fast.
 func (s *Service) Login(ctx context.Context, username, password, remote, userAgent string) (*chuting.Session, string, *chuting.User, error) {
-	now := s.now()
-	if wait := s.perAddress.reserve(remote, now); wait > 0 {
-		return nil, "", nil, &RateLimitError{Wait: wait}
+	account := chuting.FoldUsername(username)
+	if err := s.attempt(account, remote); err != nil {
+		return nil, "", nil, err
 	}
-	if wait := s.perAccount.reserve(chuting.FoldUsername(username), now); wait > 0 {
-		return nil, "", nil, &RateLimitError{Wait: wait}
-	}
-	if len(password) > MaxPasswordLength {
+	if len(password) > MaxPasswordLength { // no password is this long: refuse before any work
+		s.failed(account, remote)
 		return nil, "", nil, errBadLogin()
 	}
-	u, err := chuting.FindOne[chuting.User](ctx, s.store, chuting.IndexUsername, chuting.FoldUsername(username))
+	u, err := chuting.FindOne[chuting.User](ctx, s.store, chuting.IndexUsername, account)
 	if chuting.ErrorCode(err) == chuting.ENOTFOUND {
-		_, _ = CheckPassword(s.dummyHash, password)
+		_, _ = s.checkPassword(ctx, s.dummyHash, password)
+		s.failed(account, remote)
 		return nil, "", nil, errBadLogin()
 	} else if err != nil {
 		return nil, "", nil, err
 	}
-	ok, err := CheckPassword(u.PasswordHash, password)
-	if err != nil || !ok || u.Disabled {
+	if ok, err := s.checkPassword(ctx, u.PasswordHash, password); err != nil || !ok || u.Disabled {
+		if ctx.Err() != nil {
+			return nil, "", nil, ctx.Err()
+		}
+		s.failed(account, remote)
 		return nil, "", nil, errBadLogin()
 	}
 	sess, cookie, err := s.StartSession(ctx, u, remote, userAgent)
 	return sess, cookie, u, err
+}
+
+// attempt takes one attempt from the address's budget and checks, without taking, that
+// failures on the account allow another try.
+func (s *Service) attempt(account, remote string) error {
+	now := s.now()
+	wait := s.perAddress.reserve(remote, now)
+	wait = max(wait, s.perPair.peek(account+"\x00"+remote, now), s.perAccount.peek(account, now))
+	if wait > 0 {
+		return &RateLimitError{Wait: wait}
+	}
+	return nil
+}
+
+// failed charges a failed attempt to the account's budgets.
+func (s *Service) failed(account, remote string) {
+	now := s.now()
+	s.perPair.charge(account+"\x00"+remote, now)
+	s.perAccount.charge(account, now)
+}
+
+// checkPassword is CheckPassword, waiting its turn for the hashing budget. A password over
+// the length limit is refused without hashing it.
+func (s *Service) checkPassword(ctx context.Context, hash, password string) (bool, error) {
+	if len(password) > MaxPasswordLength {
+		return false, nil
+	}
+	select {
+	case s.hashing <- struct{}{}:
+		defer func() { <-s.hashing }()
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	return CheckPassword(hash, password)
+}
+
+// hashPassword is HashPassword, waiting its turn for the hashing budget.
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
+	select {
+	case s.hashing <- struct{}{}:
+		defer func() { <-s.hashing }()
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return HashPassword(password, s.params)
+}
+
+// ChangePassword sets u's password after checking the current one, which counts as a sign-in
+// attempt for the rate limits (a stolen session must not become a password oracle). Errors
+// name current_password or new_password. All of u's sessions end; see SetPassword.
+func (s *Service) ChangePassword(ctx context.Context, u *chuting.User, current, next, remote string) error {
+	account := chuting.FoldUsername(u.Username)
+	if err := s.attempt(account, remote); err != nil {
+		return err
+	}
+	if ok, err := s.checkPassword(ctx, u.PasswordHash, current); err != nil || !ok {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.failed(account, remote)
+		return chuting.FieldError("current_password", "当前密码错误 / the current password is wrong")
+	}
+	if err := ValidatePassword(next); err != nil {
+		return chuting.FieldError("new_password", "%s", chuting.ErrorMessage(err))
+	}
+	return s.SetPassword(ctx, u, next)
 }
 
 // StartSession opens a session for u without checking a password (after a password change,
@@ -121,18 +206,12 @@ func (s *Service) Login(ctx context.Context, username, password, remote, userAge
 func (s *Service) StartSession(ctx context.Context, u *chuting.User, remote, userAgent string) (*chuting.Session, string, error) {
 	cookie := NewSecret()
 	sess := &chuting.Session{Meta: chuting.Meta{ID: HashSecret(cookie)}, UserID: u.ID, CSRF: NewSecret(),
-		Expires: s.now().Add(s.ttl).UTC(), Remote: remote, UserAgent: truncate(userAgent, 200)}
+		Expires: s.now().Add(s.ttl).UTC(), Remote: remote,
+		UserAgent: strings.ToValidUTF8(userAgent[:min(len(userAgent), 200)], "")}
 	if err := chuting.Create(ctx, s.store, sess); err != nil {
 		return nil, "", fmt.Errorf("create session: %w", err)
 	}
 	return sess, cookie, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "")
 }
 
 // Logout ends the session with id. An unknown session is not an error.
@@ -193,13 +272,9 @@ func (s *Service) Token(ctx context.Context, secret string) (*chuting.Principal,
 	if err != nil {
 		return nil, err
 	}
+	// Use is not recorded on the token: a read must not write (nor bump the version a
+	// concurrent revocation expects). What a token changed is in the audit log.
 	p.TokenID = tok.ID
-	// Record use at most once a minute: it is for the owner's overview, not an audit trail
-	// (the audit log has every state change), and must not cost a write per request.
-	if now.Sub(tok.LastUsed) > time.Minute {
-		tok.LastUsed = now.UTC()
-		_ = chuting.Save(ctx, s.store, tok) // a conflict means another request just did it
-	}
 	return p, nil
 }
 
@@ -217,7 +292,19 @@ func (s *Service) principal(ctx context.Context, userID string) (*chuting.Princi
 	if u.Disabled {
 		return nil, chuting.Errorf(chuting.EUNAUTHORIZED, "账户已停用 / account disabled")
 	}
-	return PrincipalOf(u), nil
+	p := PrincipalOf(u)
+	if u.Role == chuting.RoleAppraiser {
+		// The appraiser record says where the appraiser practises now (they may have moved);
+		// the copy on the account is only for listing accounts by institution.
+		a, err := chuting.Load[chuting.Appraiser](ctx, s.store, u.AppraiserID)
+		if chuting.ErrorCode(err) == chuting.ENOTFOUND {
+			return nil, chuting.Errorf(chuting.EUNAUTHORIZED, "鉴定人记录已删除 / the appraiser record is gone")
+		} else if err != nil {
+			return nil, err
+		}
+		p.InstitutionID = a.InstitutionID
+	}
+	return p, nil
 }
 
 // PrincipalOf returns the principal a user acts as.
@@ -233,7 +320,7 @@ func (s *Service) SetPassword(ctx context.Context, u *chuting.User, password str
 	if err := ValidatePassword(password); err != nil {
 		return err
 	}
-	hash, err := HashPassword(password, s.params)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return err
 	}
@@ -242,6 +329,29 @@ func (s *Service) SetPassword(ctx context.Context, u *chuting.User, password str
 		return err
 	}
 	return s.EndSessions(ctx, u.ID)
+}
+
+// SweepSessions deletes the sessions that expired before now and returns how many. Expired
+// sessions are refused anyway; this keeps the store from growing with them.
+func (s *Service) SweepSessions(ctx context.Context) (int, error) {
+	q := chuting.Query{Kind: chuting.KindSession, Index: chuting.IndexExpires, To: chuting.TimeKey(s.now())}
+	n := 0
+	for {
+		expired, next, err := chuting.Find[chuting.Session](ctx, s.store, q)
+		if err != nil {
+			return n, err
+		}
+		for _, sess := range expired {
+			if err := chuting.Remove(ctx, s.store, sess); err != nil && chuting.ErrorCode(err) != chuting.ENOTFOUND {
+				return n, err
+			}
+			n++
+		}
+		if next == "" {
+			return n, nil
+		}
+		q.After = next
+	}
 }
 
 // EndSessions deletes every session of a user (password change, account disabled).
@@ -261,11 +371,11 @@ func (s *Service) EndSessions(ctx context.Context, userID string) error {
 
 // NewUser returns a user with a hashed password, checked against the policy; the caller
 // stores it.
-func (s *Service) NewUser(username, name string, role chuting.Role, password string) (*chuting.User, error) {
+func (s *Service) NewUser(ctx context.Context, username, name string, role chuting.Role, password string) (*chuting.User, error) {
 	if err := ValidatePassword(password); err != nil {
 		return nil, err
 	}
-	hash, err := HashPassword(password, s.params)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -70,7 +71,7 @@ func MustService(tb testing.TB, o auth.Options) *fixture {
 // MustUser stores a user with password, and applies edit to it first when not nil.
 func (f *fixture) MustUser(tb testing.TB, username, password string, role chuting.Role, edit func(*chuting.User)) *chuting.User {
 	tb.Helper()
-	u, err := f.svc.NewUser(username, "张三", role, password)
+	u, err := f.svc.NewUser(context.Background(), username, "张三", role, password)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -174,29 +175,72 @@ func TestLogin(t *testing.T) {
 
 func TestLoginRateLimit(t *testing.T) {
 	ctx := context.Background()
-	f := MustService(t, auth.Options{AccountBurst: 2, AccountInterval: time.Minute})
-	f.MustUser(t, "clerk", password, chuting.RoleClerk, nil)
-	for i := range 2 {
-		if _, _, _, err := f.svc.Login(ctx, "clerk", "wrong password", "10.0.0.1", ""); chuting.ErrorCode(err) != chuting.EUNAUTHORIZED {
-			t.Fatalf("attempt %d: %v", i, err)
+	login := func(f *fixture, username, pw, addr string) error {
+		_, _, _, err := f.svc.Login(ctx, username, pw, addr, "")
+		return err
+	}
+	wantLimited := func(t *testing.T, err error, most time.Duration) {
+		t.Helper()
+		var rl *auth.RateLimitError
+		if !errors.As(err, &rl) || rl.Wait <= 0 || rl.Wait > most {
+			t.Fatalf("got %v, want a RateLimitError with a wait up to %s", err, most)
 		}
+		mustCode(t, err, chuting.ERATELIMIT)
 	}
-	_, _, _, err := f.svc.Login(ctx, "CLERK", password, "10.0.0.2", "")
-	var rl *auth.RateLimitError
-	if !errors.As(err, &rl) || rl.Wait <= 0 || rl.Wait > time.Minute {
-		t.Fatalf("third attempt = %v, want a RateLimitError with a wait up to 1 min", err)
-	}
-	mustCode(t, err, chuting.ERATELIMIT)
-	f.clock.Advance(time.Minute)
-	f.MustLogin(t, "clerk", password)
+	t.Run("FailuresFromOneAddress", func(t *testing.T) {
+		f := MustService(t, auth.Options{AccountBurst: 2, AccountInterval: time.Minute})
+		f.MustUser(t, "clerk", password, chuting.RoleClerk, nil)
+		for i := range 2 {
+			mustCode(t, login(f, "clerk", "wrong password", "10.0.0.1"), chuting.EUNAUTHORIZED)
+			_ = i
+		}
+		// Even the right password is refused from there now: the account is being guessed at.
+		wantLimited(t, login(f, "CLERK", password, "10.0.0.1"), time.Minute)
+		// The owner elsewhere is not locked out by a stranger's failures.
+		if err := login(f, "clerk", password, "10.0.0.2"); err != nil {
+			t.Fatalf("the owner from another address: %v", err)
+		}
+		f.clock.Advance(time.Minute)
+		if err := login(f, "clerk", password, "10.0.0.1"); err != nil {
+			t.Fatalf("a minute later: %v", err)
+		}
+	})
+	t.Run("SuccessesDoNotCount", func(t *testing.T) {
+		f := MustService(t, auth.Options{AccountBurst: 2, AccountInterval: time.Minute})
+		f.MustUser(t, "clerk", password, chuting.RoleClerk, nil)
+		for i := range 5 {
+			if err := login(f, "clerk", password, "10.0.0.1"); err != nil {
+				t.Fatalf("sign-in %d: %v", i, err)
+			}
+		}
+	})
+	t.Run("FailuresFromManyAddresses", func(t *testing.T) {
+		// Ten times the burst of failures on one account, from any addresses, stops everyone.
+		f := MustService(t, auth.Options{AccountBurst: 2, AccountInterval: time.Minute})
+		f.MustUser(t, "clerk", password, chuting.RoleClerk, nil)
+		for i := range 20 {
+			mustCode(t, login(f, "clerk", "wrong password", fmt.Sprintf("10.1.0.%d", i)), chuting.EUNAUTHORIZED)
+		}
+		wantLimited(t, login(f, "clerk", password, "10.2.0.1"), 6*time.Second)
+	})
+	t.Run("Address", func(t *testing.T) {
+		f := MustService(t, auth.Options{AddressBurst: 3, AddressInterval: time.Minute})
+		for i := range 3 {
+			mustCode(t, login(f, fmt.Sprintf("nobody%d", i), password, "10.0.0.9"), chuting.EUNAUTHORIZED)
+		}
+		wantLimited(t, login(f, "someone", password, "10.0.0.9"), time.Minute)
+	})
 }
 
 func TestSession(t *testing.T) {
 	ctx := context.Background()
 	f := MustService(t, auth.Options{})
 	u := f.MustUser(t, "clerk", password, chuting.RoleClerk, func(u *chuting.User) { u.CourtID = "c1" })
+	if err := chuting.Create(ctx, f.store, &chuting.Appraiser{Meta: chuting.Meta{ID: "a1"}, InstitutionID: "i1", Name: "李"}); err != nil {
+		t.Fatal(err)
+	}
 	a := f.MustUser(t, "appraiser", password, chuting.RoleAppraiser, func(u *chuting.User) {
-		u.InstitutionID, u.AppraiserID = "i1", "a1"
+		u.InstitutionID, u.AppraiserID = "i-old", "a1" // the account's copy is stale: the record wins
 	})
 	for _, tt := range []struct {
 		name string
@@ -328,45 +372,6 @@ func TestToken(t *testing.T) {
 			t.Errorf("a token without expiry: %v", err)
 		}
 	})
-}
-
-func TestTokenLastUsed(t *testing.T) {
-	ctx := context.Background()
-	f := MustService(t, auth.Options{})
-	u := f.MustUser(t, "cms", password, chuting.RoleClerk, nil)
-	tok, secret, err := f.svc.NewToken(ctx, u.ID, "case system", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []struct {
-		name    string
-		advance time.Duration
-		version int64 // of the stored token after the call
-		bump    bool  // the call records its time
-	}{
-		{"OKFirstUse", 0, 2, true},
-		{"OKWithinAMinute", 30 * time.Second, 2, false},
-		{"OKStillWithin", 29 * time.Second, 2, false},
-		{"OKTwoMinutesLater", 2 * time.Minute, 3, true},
-		{"OKRightAfter", time.Second, 3, false},
-	} {
-		t.Run(s.name, func(t *testing.T) {
-			f.clock.Advance(s.advance)
-			if _, err := f.svc.Token(ctx, secret); err != nil {
-				t.Fatal(err)
-			}
-			stored, err := chuting.Load[chuting.APIToken](ctx, f.store, tok.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if stored.Version != s.version {
-				t.Errorf("stored token version %d, want %d", stored.Version, s.version)
-			}
-			if now := f.clock.Now(); s.bump != stored.LastUsed.Equal(now) || !s.bump && !stored.LastUsed.Before(now) {
-				t.Errorf("LastUsed = %v at %v; want it set now: %v", stored.LastUsed, now, s.bump)
-			}
-		})
-	}
 }
 
 func TestSetPassword(t *testing.T) {
@@ -524,5 +529,28 @@ func TestCredentials(t *testing.T) {
 				t.Errorf("Credentials = %q, %q; want %q, %q", tok, ck, tt.wantToken, tt.wantCk)
 			}
 		})
+	}
+}
+
+func TestSweepSessions(t *testing.T) {
+	ctx := context.Background()
+	f := MustService(t, auth.Options{}) // sessions last 12 h
+	f.MustUser(t, "clerk", password, chuting.RoleClerk, nil)
+	_, old1 := f.MustLogin(t, "clerk", password)
+	_, old2 := f.MustLogin(t, "clerk", password)
+	f.clock.Advance(6 * time.Hour)
+	_, fresh := f.MustLogin(t, "clerk", password)
+	f.clock.Advance(6*time.Hour + time.Minute) // the first two have expired, the third has not
+	n, err := f.svc.SweepSessions(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("swept %d (%v), want the 2 expired", n, err)
+	}
+	for _, c := range []string{old1, old2} {
+		if _, err := f.store.Get(ctx, chuting.KindSession, auth.HashSecret(c)); chuting.ErrorCode(err) != chuting.ENOTFOUND {
+			t.Fatalf("an expired session is still stored: %v", err)
+		}
+	}
+	if _, _, err := f.svc.Session(ctx, fresh); err != nil {
+		t.Fatalf("the live session was swept: %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package bbolt
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/chuting/chuting"
@@ -22,9 +21,6 @@ const (
 	envelopeFormat = 1
 	eventFormat    = 1
 )
-
-// errCorrupt reports a stored value that does not decode: a bug or a damaged file.
-var errCorrupt = errors.New("stored value is corrupt")
 
 // encodeRecord returns the envelope of rec; the kind and ID are in the key path, not here.
 func encodeRecord(rec chuting.Record) []byte {

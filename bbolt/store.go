@@ -42,6 +42,9 @@ var (
 	// ErrNotStore is returned by Open and Restore for a bbolt file that does not have the
 	// chuting layout, so that a wrong path never has buckets added to someone else's file.
 	ErrNotStore = errors.New("not a chuting store")
+
+	// errCorrupt reports a stored value that does not decode: a bug or a damaged file.
+	errCorrupt = errors.New("stored value is corrupt")
 )
 
 // Options configure Open.

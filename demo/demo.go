@@ -1,12 +1,17 @@
-// Package demo seeds a small, realistic world into an empty store, so that a new user of
-// `chuting serve --demo` can sign in and look around at once: a court in Ganzhou, two
-// appraisal institutions with a testimony room each, six appraisers (one short of
-// continuing-education hours, one with an expired licence), two opinions, three summons, and an
-// account for every role.
+// Package demo seeds a small, realistic world into a store, so that a new user of
+// `chuting serve --demo` can sign in and look around at once: two courts in Ganzhou, two
+// appraisal institutions with a testimony room each (one accreditation about to expire), six
+// appraisers (one short of continuing-education hours, one with an expired licence, one with a
+// declared conflict), two opinions, three summons, and an account for every role.
+//
+// Every record has a stable ID derived from its natural key, so seeding is idempotent: a
+// second run, or a run after one that was killed half-way, adds only what is missing and
+// changes nothing that is there (passwords included).
 package demo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -20,22 +25,12 @@ type Account struct {
 	Role     chuting.Role
 }
 
-// Seeded reports whether the demo world is already in the store (its bureau account exists).
-func Seeded(ctx context.Context, s chuting.Records) (bool, error) {
-	_, err := chuting.FindOne[chuting.User](ctx, s, chuting.IndexUsername, "bureau")
-	switch chuting.ErrorCode(err) {
-	case "":
-		return true, nil
-	case chuting.ENOTFOUND:
-		return false, nil
-	}
-	return false, err
-}
-
-// Seed writes the demo world. passwordHash is the hash every demo account gets; now places the
-// summons windows in the coming weeks. It returns the accounts it made.
+// Seed writes what is missing of the demo world. passwordHash is the hash every new demo
+// account gets; now places dates (licence expiries, summons windows) around the present. It
+// returns the accounts it made, which are none when the world was already there.
 func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.Time) ([]Account, error) {
 	w := &world{ctx: ctx, s: s, hash: passwordHash}
+	in := func(years, months, days int) chuting.Date { return chuting.DateOf(now.AddDate(years, months, days)) }
 	cst := time.FixedZone("CST", 8*3600) // Asia/Shanghai has no DST; a fixed zone needs no tzdata
 	day := time.Date(now.In(cst).Year(), now.In(cst).Month(), now.In(cst).Day(), 0, 0, 0, 0, cst)
 	at := func(days, hour, min int) time.Time {
@@ -49,51 +44,51 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 
 	center := w.institution(&chuting.Institution{Name: "赣南司法鉴定中心", LicenceNo: "360001001", Phone: "0797-8123456",
 		Address: "江西省赣州市章贡区青年路 38 号", AccreditationNo: "CNAS IB0123",
-		AccreditationExpires: chuting.Date{Year: 2027, Month: 6, Day: 30},
+		AccreditationExpires: in(2, 0, 0),
 		Categories: []chuting.CategoryScope{{Category: "法医临床"}, {Category: "法医病理"},
 			{Category: "法医物证", AccreditedLab: true}}})
 	zhengyuan := w.institution(&chuting.Institution{Name: "赣州正源司法鉴定所", LicenceNo: "360001017", Phone: "0797-8234567",
 		Address: "江西省赣州市南康区蓉江路 9 号", AccreditationNo: "CMA 2021360123",
-		AccreditationExpires: chuting.Date{Year: 2026, Month: 12, Day: 31},
+		AccreditationExpires: in(0, 0, 45),
 		Categories:           []chuting.CategoryScope{{Category: "文书"}, {Category: "痕迹"}, {Category: "声像资料"}, {Category: "法医临床"}}})
 
 	w.room(&chuting.TestimonyRoom{InstitutionID: center.ID, Name: "远程视频出庭作证室（一）", Location: "中心三楼 301 室",
 		Equipment: []string{"高清摄像机", "全向麦克风", "身份证阅读器", "文件展示台"}, ApprovedBy: "赣州市中级人民法院",
-		ApprovedOn: chuting.Date{Year: 2026, Month: 5, Day: 10}})
+		ApprovedOn: in(0, -6, 0)})
 	w.room(&chuting.TestimonyRoom{InstitutionID: zhengyuan.ID, Name: "远程作证室", Location: "二楼 205 室",
 		Equipment: []string{"高清摄像机", "会议麦克风"}, ApprovedBy: "赣州市章贡区人民法院",
-		ApprovedOn: chuting.Date{Year: 2026, Month: 7, Day: 2}})
+		ApprovedOn: in(0, -4, 0)})
 
 	year := now.In(cst).Year()
 	full := map[int]float64{year - 1: 44, year: 40}
 	li := w.appraiser(&chuting.Appraiser{InstitutionID: center.ID, Name: "李明", LicenceNo: "360101001234",
-		LicenceExpires: chuting.Date{Year: 2029, Month: 8, Day: 31}, Categories: []string{"法医临床", "法医病理"},
+		LicenceExpires: in(3, 0, 0), Categories: []string{"法医临床", "法医病理"},
 		InductionTrained: true, CEHours: full, Phone: "13907970001"})
 	wang := w.appraiser(&chuting.Appraiser{InstitutionID: center.ID, Name: "王芳", LicenceNo: "360101001235",
-		LicenceExpires: chuting.Date{Year: 2028, Month: 3, Day: 31}, Categories: []string{"法医临床"},
+		LicenceExpires: in(2, 3, 0), Categories: []string{"法医临床"},
 		InductionTrained: true, CEHours: map[int]float64{year - 1: 41, year: 22}, Phone: "13907970002"})
 	chen := w.appraiser(&chuting.Appraiser{InstitutionID: center.ID, Name: "陈建国", LicenceNo: "360101001236",
-		LicenceExpires: chuting.Date{Year: 2030, Month: 1, Day: 15}, Categories: []string{"法医物证"},
+		LicenceExpires: in(4, 1, 0), Categories: []string{"法医物证"},
 		InductionTrained: true, CEHours: full, Phone: "13907970003",
 		Proficiency: []chuting.ProficiencyResult{{Year: year - 2, Category: "法医物证", Passed: true},
 			{Year: year - 1, Category: "法医物证", Passed: true}}})
 	liu := w.appraiser(&chuting.Appraiser{InstitutionID: zhengyuan.ID, Name: "刘洋", LicenceNo: "360101002001",
-		LicenceExpires: chuting.Date{Year: 2026, Month: 3, Day: 1}, Categories: []string{"文书"},
+		LicenceExpires: in(0, -9, 0), Categories: []string{"文书"},
 		InductionTrained: true, CEHours: full, Phone: "13907970004"})
 	zhao := w.appraiser(&chuting.Appraiser{InstitutionID: zhengyuan.ID, Name: "赵静", LicenceNo: "360101002002",
-		LicenceExpires: chuting.Date{Year: 2029, Month: 11, Day: 30}, Categories: []string{"痕迹", "声像资料", "文书"},
+		LicenceExpires: in(3, 0, 0), Categories: []string{"痕迹", "声像资料", "文书"},
 		InductionTrained: true, CEHours: full, Phone: "13907970005"})
 	sun := w.appraiser(&chuting.Appraiser{InstitutionID: zhengyuan.ID, Name: "孙伟", LicenceNo: "360101002003",
-		LicenceExpires: chuting.Date{Year: 2028, Month: 6, Day: 30}, Categories: []string{"法医临床"},
+		LicenceExpires: in(1, 6, 0), Categories: []string{"法医临床"},
 		InductionTrained: true, CEHours: full, Phone: "13907970006",
 		Conflicts: []chuting.Conflict{{Party: "张三", Note: "表兄弟 / cousin"}}})
 
 	injury := w.opinion(&chuting.Opinion{DocumentNo: "赣南司鉴中心[2026]临鉴字第0123号", CaseNo: "(2026)赣07民初123号",
 		InstitutionID: center.ID, Category: "法医临床", Signatories: []string{li.ID, wang.ID},
-		IssuedOn: chuting.Date{Year: 2026, Month: 9, Day: 18}})
+		IssuedOn: in(0, -2, 0)})
 	handwriting := w.opinion(&chuting.Opinion{DocumentNo: "正源司鉴所[2026]文鉴字第0045号", CaseNo: "(2026)赣0702民初456号",
 		InstitutionID: zhengyuan.ID, Category: "文书", Signatories: []string{liu.ID, zhao.ID},
-		IssuedOn: chuting.Date{Year: 2026, Month: 8, Day: 2}})
+		IssuedOn: in(0, -4, 0)})
 
 	contact := chuting.Contact{Name: "周书记员", Phone: "0797-8999001"}
 	w.summons(&chuting.Summons{CourtID: court.ID, CaseNo: injury.CaseNo, CaseType: chuting.CaseTypeCivil,
@@ -158,10 +153,52 @@ type world struct {
 	accounts []Account
 }
 
-func (w *world) create(e chuting.Entity) {
-	if w.err == nil {
-		w.err = chuting.Create(w.ctx, w.s, e)
+// create writes e under the stable ID of its natural key, or, when that record is there
+// already, reads it back into e. It reports whether it wrote.
+func (w *world) create(e chuting.Entity) bool {
+	if w.err != nil {
+		return false
 	}
+	key, ok := naturalKey(e)
+	if !ok {
+		w.err = fmt.Errorf("demo: no natural key for %T", e)
+		return false
+	}
+	m := e.RecordMeta()
+	m.ID = chuting.IDOf("demo/" + string(e.Kind()) + "/" + key)
+	err := chuting.Create(w.ctx, w.s, e)
+	if chuting.ErrorCode(err) != chuting.ECONFLICT {
+		w.err = err
+		return err == nil
+	}
+	rec, gerr := w.s.Get(w.ctx, e.Kind(), m.ID)
+	if gerr != nil { // the conflict is with someone else's record, on a unique value
+		w.err = fmt.Errorf("the demo data clashes with data already in the store (%w); use an empty data folder for the demo", err)
+		return false
+	}
+	w.err = json.Unmarshal(rec.Data, e)
+	return false
+}
+
+// naturalKey names a demo record the way people would tell it apart.
+func naturalKey(e chuting.Entity) (string, bool) {
+	switch e := e.(type) {
+	case *chuting.Court:
+		return e.Code, true
+	case *chuting.Institution:
+		return e.LicenceNo, true
+	case *chuting.TestimonyRoom:
+		return e.InstitutionID + "/" + e.Name, true
+	case *chuting.Appraiser:
+		return e.LicenceNo, true
+	case *chuting.Opinion:
+		return e.DocumentNo, true
+	case *chuting.Summons:
+		return e.CaseNo + "/" + e.CourtID, true
+	case *chuting.User:
+		return e.Username, true
+	}
+	return "", false
 }
 
 func (w *world) court(c *chuting.Court) *chuting.Court                   { w.create(c); return c }
@@ -176,6 +213,7 @@ func (w *world) user(username, name string, role chuting.Role, scope func(*chuti
 	if scope != nil {
 		scope(u)
 	}
-	w.create(u)
-	w.accounts = append(w.accounts, Account{Username: username, Name: name, Role: role})
+	if w.create(u) {
+		w.accounts = append(w.accounts, Account{Username: username, Name: name, Role: role})
+	}
 }

@@ -85,8 +85,6 @@ func conflicts(cs []chuting.Conflict) error {
 	return nil
 }
 
-func itoa(i int) string { return fmt.Sprint(i) }
-
 func (s *Server) listAppraisers(w http.ResponseWriter, r *http.Request) error {
 	return list[chuting.Appraiser](s, w, r, map[string]string{"institution": chuting.IndexInstitution,
 		"category": chuting.IndexCategory}, asIs[*chuting.Appraiser])
@@ -113,5 +111,40 @@ func (s *Server) updateAppraiser(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, s.maxBody, &in); err != nil {
 		return err
 	}
-	return update[chuting.Appraiser](s, w, r, in.Version, s.appraiserApply(r, &in), nil)
+	var moved *chuting.Appraiser
+	apply := s.appraiserApply(r, &in)
+	err := update[chuting.Appraiser](s, w, r, in.Version, func(a *chuting.Appraiser) error {
+		from := a.InstitutionID
+		if err := apply(a); err != nil {
+			return err
+		}
+		if a.InstitutionID != from {
+			moved = a
+		}
+		return nil
+	}, nil)
+	if err == nil && moved != nil {
+		err = s.moveAccount(r, moved)
+	}
+	return err
+}
+
+// moveAccount keeps an appraiser's account with the appraiser when they move to another
+// institution, so the old institution's admin no longer manages it. (Authorisation reads the
+// institution from the appraiser record anyway; this keeps account listings right.)
+func (s *Server) moveAccount(r *http.Request, a *chuting.Appraiser) error {
+	ctx := r.Context()
+	for range 5 {
+		u, err := chuting.FindOne[chuting.User](ctx, s.store, chuting.IndexAppraiser, a.ID)
+		if chuting.ErrorCode(err) == chuting.ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		u.InstitutionID = a.InstitutionID
+		if err = chuting.Save(ctx, s.store, u); chuting.ErrorCode(err) != chuting.ECONFLICT {
+			return err
+		}
+	}
+	return chuting.Errorf(chuting.ECONFLICT, "鉴定人账户正被修改，请重试 / the appraiser's account is being changed; retry")
 }

@@ -13,8 +13,8 @@ import (
 //     (institutions, rooms, appraisers, opinions);
 //   - an institution admin sees and changes its own appraisers, rooms, opinions and users, and
 //     sees the summons served on the institution;
-//   - an appraiser sees their own record, the summons naming them, the opinions they signed
-//     and their institution's rooms.
+//   - an appraiser sees their institution's roster and rooms, the summons naming them and the
+//     opinions they signed.
 // Courts and institutions are public to every signed-in user.
 
 func courtUser(p *chuting.Principal) bool {
@@ -44,8 +44,8 @@ func canRead(p *chuting.Principal, e chuting.Entity) bool {
 	case *chuting.TestimonyRoom:
 		return courtUser(p) || sameInstitution(p, e.InstitutionID)
 	case *chuting.Appraiser:
-		return courtUser(p) || p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID) ||
-			p.Role == chuting.RoleAppraiser && e.ID == p.AppraiserID
+		// The roster (名册) is shared inside an institution.
+		return courtUser(p) || sameInstitution(p, e.InstitutionID)
 	case *chuting.Opinion:
 		return courtUser(p) || p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID) ||
 			namesAppraiser(p, e.Signatories)
@@ -64,8 +64,10 @@ func canWrite(p *chuting.Principal, e chuting.Entity) bool {
 	}
 	switch e := e.(type) {
 	case *chuting.User:
+		// Only appraiser accounts: an institution admin must not take over a fellow admin
+		// (or reset their own password without the current one); the bureau manages admins.
 		return p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID) &&
-			(e.Role == chuting.RoleAppraiser || e.Role == chuting.RoleInstitutionAdmin)
+			e.Role == chuting.RoleAppraiser && e.ID != p.UserID
 	case *chuting.APIToken:
 		return e.UserID == p.UserID
 	case *chuting.TestimonyRoom:

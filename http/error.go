@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/chuting/chuting"
 	"github.com/chuting/chuting/auth"
@@ -15,26 +14,31 @@ import (
 // constant in the root package.
 const codeMethod = "method_not_allowed"
 
-// statusOf is the one table from error codes to HTTP statuses.
-var statusOf = map[string]int{
-	chuting.EINVALID:      http.StatusBadRequest,
-	chuting.EUNAUTHORIZED: http.StatusUnauthorized,
-	chuting.EFORBIDDEN:    http.StatusForbidden,
-	chuting.ENOTFOUND:     http.StatusNotFound,
-	codeMethod:            http.StatusMethodNotAllowed,
-	chuting.ECONFLICT:     http.StatusConflict,
-	chuting.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	chuting.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
-	chuting.ERATELIMIT:    http.StatusTooManyRequests,
-	chuting.EINTERNAL:     http.StatusInternalServerError,
-	chuting.ENOTIMPL:      http.StatusNotImplemented,
-	chuting.EUNAVAILABLE:  http.StatusServiceUnavailable,
-}
-
-// StatusOf returns the HTTP status for an error code (500 for a code not in the table).
+// StatusOf is the one table from error codes to HTTP statuses (500 for a code not in it).
 func StatusOf(code string) int {
-	if s, ok := statusOf[code]; ok {
-		return s
+	switch code {
+	case chuting.EINVALID:
+		return http.StatusBadRequest
+	case chuting.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case chuting.EFORBIDDEN:
+		return http.StatusForbidden
+	case chuting.ENOTFOUND:
+		return http.StatusNotFound
+	case codeMethod:
+		return http.StatusMethodNotAllowed
+	case chuting.ECONFLICT:
+		return http.StatusConflict
+	case chuting.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case chuting.EUNSUPPORTED:
+		return http.StatusUnsupportedMediaType
+	case chuting.ERATELIMIT:
+		return http.StatusTooManyRequests
+	case chuting.ENOTIMPL:
+		return http.StatusNotImplemented
+	case chuting.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -60,7 +64,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var rl *auth.RateLimitError
 	if errors.As(err, &rl) {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((rl.Wait+time.Second-1)/time.Second))))
+		w.Header().Set("Retry-After", strconv.Itoa(rl.Seconds()))
 	}
 	if code == chuting.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chuting"`)

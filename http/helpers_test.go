@@ -38,6 +38,7 @@ type side struct {
 	summons     *chuting.Summons
 	users       map[chuting.Role]*chuting.User
 	tokens      map[chuting.Role]string // API token secrets of users
+	peerAdmin   *chuting.User           // a second institution admin of the institution
 }
 
 type fixture struct {
@@ -122,14 +123,24 @@ func (fx *fixture) newSide(i int) *side {
 		fx.must(err)
 		s.tokens[role] = secret
 	}
+	s.peerAdmin = fx.newUser(chuting.RoleInstitutionAdmin, s)
 	return s
+}
+
+// newAppraiser registers another appraiser at the side's institution, without an account.
+func (fx *fixture) newAppraiser(s *side) *chuting.Appraiser {
+	fx.t.Helper()
+	a := &chuting.Appraiser{InstitutionID: s.institution.ID, Name: "鉴定人", LicenceNo: fx.unique("lic"),
+		Categories: []string{"法医临床"}}
+	fx.create(a)
+	return a
 }
 
 // newUser makes a user of role tied to side s. Appraiser users need an appraiser record of
 // their own (one account per appraiser), so the side's appraiser gets the first one.
 func (fx *fixture) newUser(role chuting.Role, s *side) *chuting.User {
 	fx.t.Helper()
-	u, err := fx.auth.NewUser(fx.unique("u"), "用户", role, testPassword)
+	u, err := fx.auth.NewUser(context.Background(), fx.unique("u"), "用户", role, testPassword)
 	fx.must(err)
 	switch role {
 	case chuting.RoleClerk, chuting.RoleJudge:
@@ -139,9 +150,7 @@ func (fx *fixture) newUser(role chuting.Role, s *side) *chuting.User {
 	case chuting.RoleAppraiser:
 		a := s.appraiser
 		if s.users[chuting.RoleAppraiser] != nil {
-			a = &chuting.Appraiser{InstitutionID: s.institution.ID, Name: "另一鉴定人", LicenceNo: fx.unique("lic"),
-				Categories: []string{"文书"}}
-			fx.create(a)
+			a = fx.newAppraiser(s)
 		}
 		u.AppraiserID, u.InstitutionID = a.ID, a.InstitutionID
 	}

@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/chuting/chuting"
@@ -36,7 +37,7 @@ func (in *institutionInput) apply(i *chuting.Institution) error {
 func categoryScopes(cs []chuting.CategoryScope) error {
 	seen := map[string]bool{}
 	for i, c := range cs {
-		field := "categories[" + itoa(i) + "].category"
+		field := "categories[" + strconv.Itoa(i) + "].category"
 		if err := firstError(required(field, c.Category), maxLen(field, c.Category, 30)); err != nil {
 			return err
 		}

@@ -2,18 +2,14 @@ package http
 
 import (
 	"encoding/base64"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/chuting/chuting"
 )
-
-// entityPtr is the constraint of the generic handlers: P is a pointer to an entity type T.
-type entityPtr[T any] interface {
-	*T
-	chuting.Entity
-}
 
 // List is the JSON shape of every listing: a page of items and the cursor of the next page
 // ("" on the last). A page may hold fewer items than asked for even when more follow, since
@@ -24,14 +20,17 @@ type List[V any] struct {
 }
 
 // listQuery reads the paging parameters (limit, after) and at most one filter among those
-// allowed (query parameter name → index name), and applies the caller's scope.
-func listQuery(r *http.Request, p *chuting.Principal, kind chuting.Kind, filters map[string]string) (chuting.Query, error) {
-	q := chuting.Query{Kind: kind}
+// allowed (query parameter name → index name), and applies the caller's scope. A caller with
+// a scope always scans only its scope, and the filter is then applied to what the scan found
+// (post, an index entry to match): so the paging cursor, which names the last record
+// scanned, never names a record outside what the caller may see.
+func listQuery(r *http.Request, p *chuting.Principal, kind chuting.Kind, filters map[string]string) (q chuting.Query, post *chuting.IndexEntry, err error) {
+	q = chuting.Query{Kind: kind}
 	v := r.URL.Query()
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > chuting.MaxLimit {
-			return q, chuting.FieldError("limit", "limit 须为 1 到 %d 的整数 / limit must be an integer from 1 to %d",
+			return q, nil, chuting.FieldError("limit", "limit 须为 1 到 %d 的整数 / limit must be an integer from 1 to %d",
 				chuting.MaxLimit, chuting.MaxLimit)
 		}
 		q.Limit = n
@@ -39,42 +38,58 @@ func listQuery(r *http.Request, p *chuting.Principal, kind chuting.Kind, filters
 	if s := v.Get("after"); s != "" {
 		b, err := base64.RawURLEncoding.DecodeString(s)
 		if err != nil {
-			return q, chuting.FieldError("after", "after 不是有效的游标 / after is not a cursor from this API")
+			return q, nil, chuting.FieldError("after", "after 不是有效的游标 / after is not a cursor from this API")
 		}
 		q.After = string(b)
 	}
-	var filtered bool
-	for param, index := range filters {
+	for _, param := range slices.Sorted(maps.Keys(filters)) {
 		s := v.Get(param)
 		if s == "" {
 			continue
 		}
-		if filtered {
-			return q, chuting.FieldError(param, "一次只能按一个条件筛选 / filter by one parameter at a time")
+		if post != nil {
+			return q, nil, chuting.FieldError(param, "一次只能按一个条件筛选 / filter by one parameter at a time")
 		}
 		if strings.ContainsFunc(s, func(r rune) bool { return r < ' ' }) || len(s) > 200 {
-			return q, chuting.FieldError(param, "%s 含有无效字符 / %s has invalid characters", param, param)
+			return q, nil, chuting.FieldError(param, "%s 含有无效字符 / %s has invalid characters", param, param)
 		}
-		q.Index, q.From, q.To, filtered = index, s, s+"\x00", true
+		post = &chuting.IndexEntry{Name: filters[param], Value: s}
 	}
-	if !filtered {
-		if index, value, ok := scope(p, kind); ok {
-			if value == "" { // a scoped caller without a scope value (e.g. no institution) sees nothing
-				value = "\x01none"
-			}
-			eq := chuting.Equal(kind, index, value)
-			q.Index, q.From, q.To = eq.Index, eq.From, eq.To
+	index, value, scoped := scope(p, kind)
+	switch {
+	case scoped:
+		if value == "" { // a scoped caller without a scope value (e.g. no institution) sees nothing
+			value = "\x01none"
+		}
+		eq := chuting.Equal(kind, index, value)
+		q.Index, q.From, q.To = eq.Index, eq.From, eq.To
+	case post != nil:
+		eq := chuting.Equal(kind, post.Name, post.Value)
+		q.Index, q.From, q.To = eq.Index, eq.From, eq.To
+		post = nil
+	}
+	return q, post, nil
+}
+
+// matches reports whether e has the index entry want (nil matches everything).
+func matches(e chuting.Entity, want *chuting.IndexEntry) bool {
+	if want == nil {
+		return true
+	}
+	for _, ie := range e.Index() {
+		if ie.Name == want.Name && ie.Value == want.Value {
+			return true
 		}
 	}
-	return q, nil
+	return false
 }
 
 // list answers a listing of kind T: the query of listQuery, filtered by canRead, each item
 // shown through view.
-func list[T any, P entityPtr[T], V any](s *Server, w http.ResponseWriter, r *http.Request,
+func list[T any, P chuting.EntityPtr[T], V any](s *Server, w http.ResponseWriter, r *http.Request,
 	filters map[string]string, view func(P) V) error {
 	p := chuting.UserFromContext(r.Context())
-	q, err := listQuery(r, p, P(new(T)).Kind(), filters)
+	q, post, err := listQuery(r, p, P(new(T)).Kind(), filters)
 	if err != nil {
 		return err
 	}
@@ -84,7 +99,7 @@ func list[T any, P entityPtr[T], V any](s *Server, w http.ResponseWriter, r *htt
 	}
 	out := List[V]{Items: make([]V, 0, len(found))}
 	for _, e := range found {
-		if canRead(p, e) {
+		if canRead(p, e) && matches(e, post) {
 			out.Items = append(out.Items, view(e))
 		}
 	}
@@ -97,7 +112,7 @@ func list[T any, P entityPtr[T], V any](s *Server, w http.ResponseWriter, r *htt
 
 // load reads the entity named by the {id} path value and checks that the caller may see it.
 // EINVALID for a malformed ID, ENOTFOUND, EFORBIDDEN.
-func load[T any, P entityPtr[T]](s *Server, r *http.Request) (P, error) {
+func load[T any, P chuting.EntityPtr[T]](s *Server, r *http.Request) (P, error) {
 	id, err := pathID(r)
 	if err != nil {
 		return nil, err
@@ -114,7 +129,7 @@ func load[T any, P entityPtr[T]](s *Server, r *http.Request) (P, error) {
 }
 
 // show answers one entity, as loaded by load.
-func show[T any, P entityPtr[T], V any](s *Server, w http.ResponseWriter, r *http.Request, view func(P) V) error {
+func show[T any, P chuting.EntityPtr[T], V any](s *Server, w http.ResponseWriter, r *http.Request, view func(P) V) error {
 	e, err := load[T, P](s, r)
 	if err != nil {
 		return err
@@ -129,6 +144,7 @@ func asIs[P any](e P) P { return e }
 // create stores a new entity built by a handler, after checking that the caller may own it,
 // and answers with view(e) (e itself when view is nil), made after the store gave e its ID.
 func create[E chuting.Entity](s *Server, w http.ResponseWriter, r *http.Request, e E, view func(E) any) error {
+	setTarget(r, string(e.Kind())+":new")
 	if !canWrite(chuting.UserFromContext(r.Context()), e) {
 		return forbidden()
 	}
@@ -147,7 +163,7 @@ func create[E chuting.Entity](s *Server, w http.ResponseWriter, r *http.Request,
 // update applies a handler's change to the entity named by {id}: it loads it, checks the
 // caller may change it before and after, and saves it over the version the client sent, so a
 // client working from a stale copy gets 409 instead of overwriting someone else's change.
-func update[T any, P entityPtr[T]](s *Server, w http.ResponseWriter, r *http.Request, version int64,
+func update[T any, P chuting.EntityPtr[T]](s *Server, w http.ResponseWriter, r *http.Request, version int64,
 	apply func(P) error, view func(P) any) error {
 	e, err := load[T, P](s, r)
 	if err != nil {

@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/chuting/chuting"
@@ -42,7 +43,7 @@ func listOfShort(field string, items []string, n, size int) error {
 		return chuting.FieldError(field, "%s 最多 %d 项 / %s has more than %d items", field, n, field, n)
 	}
 	for i, it := range items {
-		f := field + "[" + itoa(i) + "]"
+		f := field + "[" + strconv.Itoa(i) + "]"
 		if err := firstError(required(f, it), maxLen(f, it, size)); err != nil {
 			return err
 		}

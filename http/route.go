@@ -38,6 +38,7 @@ type route struct {
 	path   string
 	roles  roleSet
 	handle func(http.ResponseWriter, *http.Request) error
+	audit  bool // audit even though the method is safe (reads that export data)
 }
 
 // table is the authorisation table: every API route and who may call it. It is the only
@@ -45,54 +46,54 @@ type route struct {
 // role test in route_test.go walks it.
 func (s *Server) table() []route {
 	return []route{
-		{"GET", "/healthz", public, s.healthz},
-		{"GET", "/readyz", public, s.readyz},
-		{"GET", "/api/v1/openapi.yaml", public, s.openAPIYAML},
-		{"GET", "/api/v1/openapi.json", public, s.openAPIJSON},
+		{"GET", "/healthz", public, s.healthz, false},
+		{"GET", "/readyz", public, s.readyz, false},
+		{"GET", "/api/v1/openapi.yaml", public, s.openAPIYAML, false},
+		{"GET", "/api/v1/openapi.json", public, s.openAPIJSON, false},
 
-		{"POST", "/api/v1/session", public, s.login},
-		{"GET", "/api/v1/session", signedIn, s.getSession},
-		{"DELETE", "/api/v1/session", signedIn, s.logout},
-		{"PUT", "/api/v1/session/password", signedIn, s.changePassword},
+		{"POST", "/api/v1/session", public, s.login, false},
+		{"GET", "/api/v1/session", signedIn, s.getSession, false},
+		{"DELETE", "/api/v1/session", signedIn, s.logout, false},
+		{"PUT", "/api/v1/session/password", signedIn, s.changePassword, false},
 
-		{"GET", "/api/v1/users", admins, s.listUsers},
-		{"POST", "/api/v1/users", admins, s.createUser},
-		{"GET", "/api/v1/users/{id}", signedIn, s.getUser},
-		{"PATCH", "/api/v1/users/{id}", admins, s.updateUser},
-		{"PUT", "/api/v1/users/{id}/password", admins, s.resetPassword},
+		{"GET", "/api/v1/users", admins, s.listUsers, false},
+		{"POST", "/api/v1/users", admins, s.createUser, false},
+		{"GET", "/api/v1/users/{id}", signedIn, s.getUser, false},
+		{"PATCH", "/api/v1/users/{id}", admins, s.updateUser, false},
+		{"PUT", "/api/v1/users/{id}/password", admins, s.resetPassword, false},
 
-		{"GET", "/api/v1/tokens", tokenUser, s.listTokens},
-		{"POST", "/api/v1/tokens", tokenUser, s.createToken},
-		{"DELETE", "/api/v1/tokens/{id}", tokenUser, s.deleteToken},
+		{"GET", "/api/v1/tokens", tokenUser, s.listTokens, false},
+		{"POST", "/api/v1/tokens", tokenUser, s.createToken, false},
+		{"DELETE", "/api/v1/tokens/{id}", tokenUser, s.deleteToken, false},
 
-		{"GET", "/api/v1/courts", signedIn, s.listCourts},
-		{"POST", "/api/v1/courts", bureau, s.createCourt},
-		{"GET", "/api/v1/courts/{id}", signedIn, s.getCourt},
-		{"PUT", "/api/v1/courts/{id}", bureau, s.updateCourt},
+		{"GET", "/api/v1/courts", signedIn, s.listCourts, false},
+		{"POST", "/api/v1/courts", bureau, s.createCourt, false},
+		{"GET", "/api/v1/courts/{id}", signedIn, s.getCourt, false},
+		{"PUT", "/api/v1/courts/{id}", bureau, s.updateCourt, false},
 
-		{"GET", "/api/v1/institutions", signedIn, s.listInstitutions},
-		{"POST", "/api/v1/institutions", bureau, s.createInstitution},
-		{"GET", "/api/v1/institutions/{id}", signedIn, s.getInstitution},
-		{"PUT", "/api/v1/institutions/{id}", bureau, s.updateInstitution},
+		{"GET", "/api/v1/institutions", signedIn, s.listInstitutions, false},
+		{"POST", "/api/v1/institutions", bureau, s.createInstitution, false},
+		{"GET", "/api/v1/institutions/{id}", signedIn, s.getInstitution, false},
+		{"PUT", "/api/v1/institutions/{id}", bureau, s.updateInstitution, false},
 
-		{"GET", "/api/v1/rooms", signedIn, s.listRooms},
-		{"POST", "/api/v1/rooms", admins, s.createRoom},
-		{"GET", "/api/v1/rooms/{id}", signedIn, s.getRoom},
-		{"PUT", "/api/v1/rooms/{id}", admins, s.updateRoom},
+		{"GET", "/api/v1/rooms", signedIn, s.listRooms, false},
+		{"POST", "/api/v1/rooms", admins, s.createRoom, false},
+		{"GET", "/api/v1/rooms/{id}", signedIn, s.getRoom, false},
+		{"PUT", "/api/v1/rooms/{id}", admins, s.updateRoom, false},
 
-		{"GET", "/api/v1/appraisers", signedIn, s.listAppraisers},
-		{"POST", "/api/v1/appraisers", admins, s.createAppraiser},
-		{"GET", "/api/v1/appraisers/{id}", signedIn, s.getAppraiser},
-		{"PUT", "/api/v1/appraisers/{id}", admins, s.updateAppraiser},
+		{"GET", "/api/v1/appraisers", signedIn, s.listAppraisers, false},
+		{"POST", "/api/v1/appraisers", admins, s.createAppraiser, false},
+		{"GET", "/api/v1/appraisers/{id}", signedIn, s.getAppraiser, false},
+		{"PUT", "/api/v1/appraisers/{id}", admins, s.updateAppraiser, false},
 
-		{"GET", "/api/v1/opinions", signedIn, s.listOpinions},
-		{"GET", "/api/v1/opinions/{id}", signedIn, s.getOpinion},
+		{"GET", "/api/v1/opinions", signedIn, s.listOpinions, false},
+		{"GET", "/api/v1/opinions/{id}", signedIn, s.getOpinion, false},
 
-		{"GET", "/api/v1/summons", signedIn, s.listSummons},
-		{"GET", "/api/v1/summons/{id}", signedIn, s.getSummons},
+		{"GET", "/api/v1/summons", signedIn, s.listSummons, false},
+		{"GET", "/api/v1/summons/{id}", signedIn, s.getSummons, false},
 
-		{"GET", "/api/v1/audit", bureau, s.listAudit},
-		{"GET", "/api/v1/backup", bureau, s.backup},
+		{"GET", "/api/v1/audit", bureau, s.listAudit, false},
+		{"GET", "/api/v1/backup", bureau, s.backup, true},
 	}
 }
 
@@ -108,8 +109,7 @@ func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := noteOf(r)
 		n.route = pattern
-		sw, _ := w.(*statusWriter)
-		if !safe(r.Method) && sw != nil {
+		if sw, _ := w.(*statusWriter); sw != nil && (!safe(r.Method) || rt.audit) {
 			defer s.audit(r, n, sw)
 		}
 		p, sess, err := s.authenticate(r, rt.roles&anonymous != 0)
@@ -163,7 +163,9 @@ func (s *Server) authorize(r *http.Request, roles roleSet, p *chuting.Principal,
 		return chuting.Errorf(chuting.EUNAUTHORIZED, "请先登录 / please sign in")
 	case p != nil && !roles.has(p.Role) && roles&anonymous == 0:
 		return chuting.Errorf(chuting.EFORBIDDEN, "%s 角色无权执行此操作 / the %s role may not do this", p.Role, p.Role)
-	case sess != nil && !safe(r.Method):
+	case sess != nil && !safe(r.Method) && roles&anonymous == 0:
+		// Public routes (signing in) need no CSRF token: they act for no session, and a
+		// stale cookie must not stop a user from signing in again.
 		got := r.Header.Get(auth.CSRFHeader)
 		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) != 1 {
 			return chuting.Errorf(chuting.EFORBIDDEN, "缺少或错误的 CSRF 令牌 / missing or wrong %s header", auth.CSRFHeader)
@@ -178,8 +180,13 @@ func sessionOf(r *http.Request) *chuting.Session {
 }
 
 // audit appends the audit event of a state-changing request, whatever its outcome. It runs
-// after the answer; a client that hangs up does not cancel it.
+// after the answer; a client that hangs up does not cancel it. Anonymous requests are audited
+// only where they can do something (signing in, which is rate-limited): a refused anonymous
+// write changes nothing, and auditing it would let anyone fill the store.
 func (s *Server) audit(r *http.Request, n *note, sw *statusWriter) {
+	if n.principal == nil && n.route != "POST /api/v1/session" {
+		return
+	}
 	ev := chuting.AuditEvent{Time: s.now().UTC(), Action: n.route, Target: n.target, Remote: remoteAddr(r),
 		Status: sw.status, Outcome: "ok", RequestID: n.requestID}
 	if n.code != "" {

@@ -30,6 +30,7 @@ type authCase struct {
 	route   string
 	target  string
 	session bool // call with a browser session instead of an API token
+	audited bool // a read that must be audited (it exports data)
 	build   func(fx *fixture, c caller) (path string, body any)
 	want    [6]int
 }
@@ -88,13 +89,17 @@ func authCases() []authCase {
 		}},
 
 		{route: "GET /api/v1/users", build: get("/api/v1/users"), want: admins(ok)},
-		{route: "POST /api/v1/users", target: "own", want: admins(cr), build: func(fx *fixture, c caller) (string, any) {
+		{route: "POST /api/v1/users", target: "own appraiser", want: admins(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/users", map[string]string{"username": fx.unique("new"), "name": "新鉴定人",
+				"role": "appraiser", "appraiser_id": fx.newAppraiser(fx.own()).ID, "password": testPassword}
+		}},
+		{route: "POST /api/v1/users", target: "other appraiser", want: bureauOnly(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/users", map[string]string{"username": fx.unique("new"), "name": "新鉴定人",
+				"role": "appraiser", "appraiser_id": fx.newAppraiser(fx.other()).ID, "password": testPassword}
+		}},
+		{route: "POST /api/v1/users", target: "own admin", want: bureauOnly(cr), build: func(fx *fixture, c caller) (string, any) {
 			return "/api/v1/users", map[string]string{"username": fx.unique("new"), "name": "新管理员",
 				"role": "institution_admin", "institution_id": fx.own().institution.ID, "password": testPassword}
-		}},
-		{route: "POST /api/v1/users", target: "other", want: bureauOnly(cr), build: func(fx *fixture, c caller) (string, any) {
-			return "/api/v1/users", map[string]string{"username": fx.unique("new"), "name": "新管理员",
-				"role": "institution_admin", "institution_id": fx.other().institution.ID, "password": testPassword}
 		}},
 		{route: "GET /api/v1/users/{id}", target: "self", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
 			return "/api/v1/users/" + fx.userOf(c).ID, nil
@@ -110,16 +115,29 @@ func authCases() []authCase {
 			u := fx.other().users[chuting.RoleAppraiser]
 			return "/api/v1/users/" + u.ID, map[string]any{"version": fx.version(u), "name": "改名"}
 		}},
+		{route: "PATCH /api/v1/users/{id}", target: "peer admin", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			u := fx.own().peerAdmin
+			return "/api/v1/users/" + u.ID, map[string]any{"version": fx.version(u), "name": "改名"}
+		}},
 		{route: "PUT /api/v1/users/{id}/password", target: "own", want: admins(nc), build: func(fx *fixture, c caller) (string, any) {
 			return "/api/v1/users/" + fx.own().users[chuting.RoleAppraiser].ID + "/password", map[string]string{"password": testPassword}
 		}},
 		{route: "PUT /api/v1/users/{id}/password", target: "other", want: bureauOnly(nc), build: func(fx *fixture, c caller) (string, any) {
 			return "/api/v1/users/" + fx.other().users[chuting.RoleAppraiser].ID + "/password", map[string]string{"password": testPassword}
 		}},
+		{route: "PUT /api/v1/users/{id}/password", target: "peer admin", want: bureauOnly(nc), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/users/" + fx.own().peerAdmin.ID + "/password", map[string]string{"password": testPassword}
+		}},
+		{route: "PUT /api/v1/users/{id}/password", target: "self", want: [6]int{ua, fb, fb, fb, fb, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/users/" + fx.userOf(c).ID + "/password", map[string]string{"password": testPassword}
+		}},
 
 		{route: "GET /api/v1/tokens", build: get("/api/v1/tokens"), want: tokenUsers(ok)},
-		{route: "POST /api/v1/tokens", want: tokenUsers(cr), build: func(*fixture, caller) (string, any) {
+		{route: "POST /api/v1/tokens", target: "signed in", session: true, want: tokenUsers(cr), build: func(*fixture, caller) (string, any) {
 			return "/api/v1/tokens", map[string]any{"name": "案件管理系统", "expires_in_days": 30}
+		}},
+		{route: "POST /api/v1/tokens", target: "with a token", want: [6]int{ua, fb, fb, fb, fb, fb}, build: func(*fixture, caller) (string, any) {
+			return "/api/v1/tokens", map[string]any{"name": "永久令牌", "expires_in_days": 0}
 		}},
 		{route: "DELETE /api/v1/tokens/{id}", target: "own", want: tokenUsers(nc), build: func(fx *fixture, c caller) (string, any) {
 			tok, _, err := fx.auth.NewToken(context.Background(), fx.userOf(c).ID, "temp", 0)
@@ -223,7 +241,7 @@ func authCases() []authCase {
 		}},
 
 		{route: "GET /api/v1/audit", build: get("/api/v1/audit"), want: bureauOnly(ok)},
-		{route: "GET /api/v1/backup", build: get("/api/v1/backup"), want: bureauOnly(ok)},
+		{route: "GET /api/v1/backup", build: get("/api/v1/backup"), want: bureauOnly(ok), audited: true},
 	}
 }
 
@@ -259,7 +277,7 @@ func TestAuthorization(t *testing.T) {
 					t.Errorf("%s: error code %q for status %d", name, e.Code, res.StatusCode)
 				}
 			}
-			if method != "GET" {
+			if method != "GET" || tc.audited {
 				actor := ""
 				if role != chuting.RoleUnknown || tc.route == "POST /api/v1/session" {
 					actor = fx.userOf(c).ID
@@ -279,6 +297,12 @@ func TestAuthorization(t *testing.T) {
 		for _, w := range writes {
 			ev, found := log[w.requestID]
 			switch {
+			case w.actorID == "":
+				// A refused anonymous write changed nothing and is not audited, so that
+				// nobody can fill the store without an account.
+				if found {
+					t.Errorf("anonymous %s (status %d) was audited", w.route, w.status)
+				}
 			case !found:
 				t.Errorf("%s (request %s, status %d) is not in the audit log", w.route, w.requestID, w.status)
 			case ev.Action != w.route || ev.Status != w.status || ev.ActorID != w.actorID || ev.Remote == "" || ev.Time.IsZero():

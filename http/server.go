@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -31,6 +32,9 @@ type Config struct {
 	Now            func() time.Time // nil = time.Now
 	Web            http.Handler     // the embedded pages, served for every path outside /api/; may be nil
 	Version        string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed. Requests from
+	// elsewhere are taken to come from their peer address, since a client can forge the header.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the HTTP API. It implements http.Handler.
@@ -42,6 +46,7 @@ type Server struct {
 	insecureCookie bool
 	now            func() time.Time
 	version        string
+	trusted        []netip.Prefix
 
 	mux      *http.ServeMux
 	registry *prometheus.Registry
@@ -55,7 +60,8 @@ type Server struct {
 // servers can run in one test process.
 func New(c Config) *Server {
 	s := &Server{store: c.Store, auth: c.Auth, logger: c.Logger, maxBody: c.MaxBody,
-		insecureCookie: c.InsecureCookie, now: c.Now, version: c.Version, mux: http.NewServeMux()}
+		insecureCookie: c.InsecureCookie, now: c.Now, version: c.Version, trusted: c.TrustedProxies,
+		mux: http.NewServeMux()}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -79,7 +85,11 @@ func New(c Config) *Server {
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
 	}
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	metrics := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
+	s.mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		noteOf(r).route = "GET /metrics"
+		metrics.ServeHTTP(w, r)
+	}))
 	if c.Web != nil {
 		s.mux.Handle("GET /", c.Web)
 	}
@@ -101,6 +111,7 @@ func (s *Server) Patterns() []string {
 
 // note is what a request learns on its way through, for the log, the metrics and the audit.
 type note struct {
+	remote    string // the client's address, see clientAddr
 	route     string
 	target    string
 	code      string
@@ -149,7 +160,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // log and metrics around the mux; JSON errors for unknown API paths and methods.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	n := &note{requestID: newRequestID()}
+	n := &note{requestID: newRequestID(), remote: s.clientAddr(r)}
 	r = r.WithContext(context.WithValue(r.Context(), noteKey{}, n))
 	sw := &statusWriter{ResponseWriter: w}
 	h := sw.Header()
@@ -220,7 +231,7 @@ func (s *Server) observe(r *http.Request, n *note, status int, d time.Duration) 
 	s.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 	s.latency.WithLabelValues(route).Observe(d.Seconds())
 	attrs := []any{"method", r.Method, "path", r.URL.Path, "route", route, "status", status,
-		"duration_ms", float64(d.Microseconds()) / 1000, "remote", remoteAddr(r), "request_id", n.requestID}
+		"duration_ms", float64(d.Microseconds()) / 1000, "remote", n.remote, "request_id", n.requestID}
 	if n.principal != nil {
 		attrs = append(attrs, "user", n.principal.Username)
 	}
@@ -237,12 +248,40 @@ func newRequestID() string {
 	return hex.EncodeToString(b)
 }
 
-// remoteAddr returns the client's IP address. chuting is served directly or behind a proxy
-// on the same host; X-Forwarded-For is not trusted, since a client can forge it.
-func remoteAddr(r *http.Request) string {
+// clientAddr returns the client's IP address: the peer's, or, when the peer is a trusted
+// proxy, the last address in X-Forwarded-For that is not itself a trusted proxy (proxies
+// append, so addresses left of an untrusted one may be forged).
+func (s *Server) clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trustedAddr(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a garbled hop: trust nothing further left
+		}
+		if !s.trustedAddr(a) {
+			return a.Unmap().String()
+		}
 	}
 	return host
 }
+
+func (s *Server) trustedAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// remoteAddr returns the client's address worked out when the request arrived.
+func remoteAddr(r *http.Request) string { return noteOf(r).remote }

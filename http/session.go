@@ -104,13 +104,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if ok, _ := auth.CheckPassword(u.PasswordHash, in.CurrentPassword); !ok {
-		return chuting.FieldError("current_password", "当前密码错误 / the current password is wrong")
-	}
-	if err := auth.ValidatePassword(in.NewPassword); err != nil {
-		return chuting.FieldError("new_password", "%s", chuting.ErrorMessage(err))
-	}
-	if err := s.auth.SetPassword(r.Context(), u, in.NewPassword); err != nil {
+	if err := s.auth.ChangePassword(r.Context(), u, in.CurrentPassword, in.NewPassword, remoteAddr(r)); err != nil {
 		return err
 	}
 	if sessionOf(r) == nil {

@@ -163,7 +163,7 @@ func TestSessionExpires(t *testing.T) {
 func TestTokenExpires(t *testing.T) {
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	fx := newFixture(t, func(o *auth.Options) { o.Now = func() time.Time { return now } })
-	res, data := fx.do(fx.tokenCaller(chuting.RoleClerk), "POST", "/api/v1/tokens", map[string]any{"name": "system", "expires_in_days": 1})
+	res, data := fx.do(fx.sessionCaller(chuting.RoleClerk), "POST", "/api/v1/tokens", map[string]any{"name": "system", "expires_in_days": 1})
 	if res.StatusCode != http.StatusCreated || !strings.Contains(string(data), `"secret":"cht_`) {
 		t.Fatalf("create token: %d %s", res.StatusCode, data)
 	}

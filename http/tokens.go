@@ -10,20 +10,19 @@ import (
 
 // tokenView is an API token as listed: never its hash or secret.
 type tokenView struct {
-	ID       string    `json:"id"`
-	Name     string    `json:"name"`
-	UserID   string    `json:"user_id"`
-	Prefix   string    `json:"prefix"`
-	Expires  time.Time `json:"expires,omitzero"`
-	LastUsed time.Time `json:"last_used,omitzero"`
-	Created  time.Time `json:"created"`
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	UserID  string    `json:"user_id"`
+	Prefix  string    `json:"prefix"`
+	Expires time.Time `json:"expires,omitzero"`
+	Created time.Time `json:"created"`
 	// Secret is set only in the answer to POST /api/v1/tokens: it is shown once.
 	Secret string `json:"secret,omitempty"`
 }
 
 func viewToken(t *chuting.APIToken) tokenView {
 	return tokenView{ID: t.ID, Name: t.Name, UserID: t.UserID, Prefix: t.Prefix, Expires: t.Expires,
-		LastUsed: t.LastUsed, Created: t.Created}
+		Created: t.Created}
 }
 
 // tokenInput is the body of POST /api/v1/tokens.
@@ -42,6 +41,10 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	var in tokenInput
 	if err := decode(w, r, s.maxBody, &in); err != nil {
 		return err
+	}
+	if chuting.UserFromContext(r.Context()).TokenID != "" {
+		// Else a leaked token with an expiry could mint one without.
+		return chuting.Errorf(chuting.EFORBIDDEN, "API 令牌不能创建令牌，请登录后创建 / an API token cannot create tokens; sign in to make one")
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if err := firstError(required("name", in.Name), maxLen("name", in.Name, 100)); err != nil {

@@ -70,14 +70,18 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || role == chuting.RoleUnknown {
 		return chuting.FieldError("role", "角色无效 / role must be one of bureau_admin, institution_admin, clerk, judge, appraiser")
 	}
-	u, err := s.auth.NewUser(in.Username, strings.TrimSpace(in.Name), role, in.Password)
+	u, err := s.auth.NewUser(r.Context(), in.Username, strings.TrimSpace(in.Name), role, in.Password)
 	if err != nil {
 		return err
 	}
 	if err := s.auth.Scope(r.Context(), u, in.CourtID, in.InstitutionID, in.AppraiserID); err != nil {
 		return err
 	}
-	return create(s, w, r, u, func(u *chuting.User) any { return viewUser(u) })
+	err = create(s, w, r, u, func(u *chuting.User) any { return viewUser(u) })
+	if chuting.ErrorCode(err) == chuting.ECONFLICT && chuting.ErrorField(err) == chuting.IndexAppraiser {
+		return &chuting.Error{Code: chuting.ECONFLICT, Field: "appraiser_id", Message: "该鉴定人已有账户 / this appraiser already has an account"}
+	}
+	return err
 }
 
 // userPatch is the body of PATCH /api/v1/users/{id}: only the fields present change.
@@ -138,7 +142,11 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !canWrite(chuting.UserFromContext(r.Context()), u) {
+	p := chuting.UserFromContext(r.Context())
+	if u.ID == p.UserID {
+		return chuting.Errorf(chuting.EFORBIDDEN, "修改自己的密码请用 PUT /api/v1/session/password / change your own password with PUT /api/v1/session/password, which asks for the current one")
+	}
+	if !canWrite(p, u) {
 		return forbidden()
 	}
 	if err := s.auth.SetPassword(r.Context(), u, in.Password); err != nil {

@@ -6,8 +6,8 @@ package web
 
 import (
 	"embed"
-	"io/fs"
 	"net/http"
+	"path"
 	"strings"
 )
 
@@ -19,27 +19,17 @@ var static embed.FS
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 
-// FS returns the embedded files, rooted at the site root.
-func FS() fs.FS {
-	sub, err := fs.Sub(static, "static")
-	if err != nil {
-		panic(err) // the embed pattern above guarantees the folder exists
-	}
-	return sub
-}
-
 // Handler serves the pages. Paths without a file extension get index.html, so the page can
 // route on its own.
 func Handler() http.Handler {
-	files := http.FileServerFS(FS())
+	files := http.FileServerFS(static)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", CSP)
-		if !strings.Contains(r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:], ".") {
-			r2 := r.Clone(r.Context())
-			r2.URL.Path = "/"
-			files.ServeHTTP(w, r2)
-			return
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/static" + r.URL.Path
+		if !strings.Contains(path.Base(r.URL.Path), ".") {
+			r2.URL.Path = "/static/"
 		}
-		files.ServeHTTP(w, r)
+		files.ServeHTTP(w, r2)
 	})
 }

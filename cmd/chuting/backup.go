@@ -125,6 +125,14 @@ func runRestore(ctx context.Context, args []string, io *stdio, getenv func(strin
 	if err := bbolt.Restore(in, path); err != nil {
 		return err
 	}
+	s, err := bbolt.Open(path, bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := auditCLI(ctx, s, "chuting restore", "store:"+filepath.Base(in)); err != nil {
+		return err
+	}
 	fmt.Fprintf(io.out, "restored %s from %s\n", path, in)
 	return nil
 }

@@ -194,6 +194,11 @@ func TestUserCommands(t *testing.T) {
 	m := startMain(t, "--data", data)
 	c := newClient(t, m.Addr())
 	c.login("admin", "second-admin-password")
+	code, body := c.do("GET", "/api/v1/audit", nil)
+	if code != http.StatusOK || !strings.Contains(string(body), `"action":"chuting user add","target":"user:`) ||
+		!strings.Contains(string(body), `"action":"chuting user passwd"`) || !strings.Contains(string(body), `"via":"cli"`) {
+		t.Fatalf("the audit log lacks the command-line changes: %d %s", code, body)
+	}
 	if res, _, _ := newClient(t, m.Addr()).try("POST", "/api/v1/session",
 		map[string]string{"username": "admin", "password": "first-admin-password"}); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("the old password still signs in: %d", res.StatusCode)

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -21,7 +22,8 @@ type Config struct {
 	LogLevel        string        // debug, info, warn, error
 	LogFormat       string        // json or text
 	InsecureCookie  bool          // send the session cookie without Secure (plain HTTP off loopback)
-	SessionTTL      time.Duration // how long a browser session lasts without use
+	TrustedProxies  string        // comma-separated CIDRs of reverse proxies whose X-Forwarded-For counts
+	SessionTTL      time.Duration // how long a browser session lasts from sign-in
 	ShutdownTimeout time.Duration // how long SIGTERM waits for requests in flight
 	MaxBody         int64         // largest accepted request body, in bytes
 }
@@ -43,7 +45,8 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&c.InsecureCookie, "insecure-cookie", false, "send the session cookie without the Secure attribute (plain HTTP off loopback; never in production)")
-	fs.DurationVar(&c.SessionTTL, "session-ttl", 12*time.Hour, "how long a browser session lasts")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxy", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (e.g. 127.0.0.1/32)")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", 12*time.Hour, "how long a browser session lasts from sign-in")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long shutdown waits for requests in flight")
 	fs.Int64Var(&c.MaxBody, "max-body", 1<<20, "largest accepted request body in bytes")
 }
@@ -72,11 +75,39 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 	return err
 }
 
-// validate checks the values that flag parsing cannot.
-func (c *Config) validate() error {
-	switch {
-	case c.Store != "" && !strings.HasPrefix(c.Store, "redis://") && !strings.HasPrefix(c.Store, "rediss://"):
+// validateStore checks the flags that locate the store (every subcommand has them).
+func (c *Config) validateStore() error {
+	if c.Store != "" && !strings.HasPrefix(c.Store, "redis://") && !strings.HasPrefix(c.Store, "rediss://") {
 		return fmt.Errorf("--store %q: want empty (embedded) or redis://host:port/db", c.Store)
+	}
+	return nil
+}
+
+// trustedProxies parses --trusted-proxy.
+func (c *Config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxy %q: want CIDRs such as 127.0.0.1/32,10.0.0.0/8", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// validate checks the serve values that flag parsing cannot.
+func (c *Config) validate() error {
+	if err := c.validateStore(); err != nil {
+		return err
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
+	}
+	switch {
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
 	case c.SessionTTL < time.Minute:

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chuting/chuting"
@@ -37,6 +38,8 @@ type Main struct {
 	server *http.Server
 	ln     net.Listener
 	served chan error
+	stop   context.CancelFunc // ends the background work
+	wg     sync.WaitGroup
 }
 
 // NewMain returns a Main that logs to logTo and announces to out.
@@ -79,8 +82,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	proxies, err := c.trustedProxies()
+	if err != nil {
+		return err
+	}
 	m.HTTP = chutinghttp.New(chutinghttp.Config{Store: m.Store, Auth: m.Auth, Logger: m.Logger,
-		MaxBody: c.MaxBody, InsecureCookie: c.InsecureCookie, Web: web.Handler(), Version: version()})
+		MaxBody: c.MaxBody, InsecureCookie: c.InsecureCookie, Web: web.Handler(), Version: version(),
+		TrustedProxies: proxies})
 	if m.ln, err = net.Listen("tcp", c.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
@@ -88,6 +96,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.ln) }()
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	m.stop = stop
+	m.wg.Go(func() { m.sweepSessions(bg) })
 	m.Logger.Info("chuting listening", "addr", m.Addr(), "url", "http://"+m.Addr()+"/", "store", storeName(c))
 	return nil
 }
@@ -107,6 +118,11 @@ func (m *Main) Done() <-chan error { return m.served }
 // then closes the store, so no acknowledged write is cut off.
 func (m *Main) Close() error {
 	var errs []error
+	if m.stop != nil {
+		m.stop()
+		m.wg.Wait()
+		m.stop = nil
+	}
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 		defer cancel()
@@ -125,15 +141,28 @@ func (m *Main) Close() error {
 	return errors.Join(errs...)
 }
 
-// seedDemo writes the demo world on first start, and says how to sign in.
-func (m *Main) seedDemo(ctx context.Context) error {
-	done, err := demo.Seeded(ctx, m.Store)
-	if err != nil || done {
-		if done {
-			m.Logger.Info("demo data already present; accounts unchanged")
+// sweepSessions deletes expired sessions at start and then hourly, until ctx ends. (The
+// scheduler's periodic jobs will take this over.)
+func (m *Main) sweepSessions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := m.Auth.SweepSessions(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Warn("sweep expired sessions", "err", err)
+		} else if n > 0 {
+			m.Logger.Info("swept expired sessions", "count", n)
 		}
-		return err
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
+}
+
+// seedDemo writes what is missing of the demo world, and says how to sign in to the accounts
+// it made.
+func (m *Main) seedDemo(ctx context.Context) error {
 	password := m.Config.DemoPassword
 	if password == "" {
 		password = randomPassword()
@@ -147,6 +176,9 @@ func (m *Main) seedDemo(ctx context.Context) error {
 	accounts, err := demo.Seed(ctx, m.Store, hash, time.Now())
 	if err != nil {
 		return err
+	} else if len(accounts) == 0 {
+		m.Logger.Info("demo data already present; accounts and passwords unchanged")
+		return nil
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "chuting demo accounts (演示账户), password (密码): %s\n", password)

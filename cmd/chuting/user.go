@@ -3,11 +3,15 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	osuser "os/user"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/chuting/chuting"
 	"github.com/chuting/chuting/auth"
@@ -51,7 +55,7 @@ func runUser(ctx context.Context, args []string, io *stdio, getenv func(string) 
 	if err := parseFlags(fs, args[1:], getenv); err != nil {
 		return err
 	}
-	if err := c.validate(); err != nil && c.Store != "" {
+	if err := c.validateStore(); err != nil {
 		return err
 	}
 	logger := newLogger(io.err, "warn", "text")
@@ -74,7 +78,7 @@ func runUser(ctx context.Context, args []string, io *stdio, getenv func(string) 
 		if err != nil {
 			return err
 		}
-		u, err := svc.NewUser(chuting.FoldUsername(username), name, r, password)
+		u, err := svc.NewUser(ctx, chuting.FoldUsername(username), name, r, password)
 		if err != nil {
 			return cliError(err)
 		}
@@ -83,6 +87,9 @@ func runUser(ctx context.Context, args []string, io *stdio, getenv func(string) 
 		}
 		if err := chuting.Create(ctx, store, u); err != nil {
 			return cliError(err)
+		}
+		if err := auditCLI(ctx, store, "chuting user add", "user:"+u.ID); err != nil {
+			return err
 		}
 		fmt.Fprintf(io.out, "created user %s (%s, %s) id %s\n", u.Username, u.Name, u.Role, u.ID)
 	case "passwd":
@@ -96,6 +103,9 @@ func runUser(ctx context.Context, args []string, io *stdio, getenv func(string) 
 		}
 		if err := svc.SetPassword(ctx, u, password); err != nil {
 			return cliError(err)
+		}
+		if err := auditCLI(ctx, store, "chuting user passwd", "user:"+u.ID); err != nil {
+			return err
 		}
 		fmt.Fprintf(io.out, "password of %s changed; their sessions are ended\n", u.Username)
 	case "list":
@@ -116,6 +126,26 @@ func runUser(ctx context.Context, args []string, io *stdio, getenv func(string) 
 			q.After = next
 		}
 		return tw.Flush()
+	}
+	return nil
+}
+
+// auditCLI appends the audit event of a change made at the command line, which bypasses the
+// API and its audit: who (the operating-system user), where (the host), what.
+func auditCLI(ctx context.Context, logs chuting.Logs, action, target string) error {
+	who := "unknown"
+	if u, err := osuser.Current(); err == nil {
+		who = u.Username
+	}
+	host, _ := os.Hostname()
+	ev := chuting.AuditEvent{Time: time.Now().UTC(), ActorName: "os:" + who, Via: "cli", Action: action,
+		Target: target, Remote: host, Outcome: "ok"}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	if _, err := logs.Append(ctx, chuting.AuditStream, chuting.Event{Time: ev.Time, Type: action, Data: data}); err != nil {
+		return fmt.Errorf("write the audit event: %w", err)
 	}
 	return nil
 }
