@@ -65,6 +65,9 @@ type Court struct {
 	Address    string `json:"address,omitempty"`
 	TimeZone   string `json:"time_zone"`   // IANA name; times are shown in it (Asia/Shanghai)
 	NoticeDays int    `json:"notice_days"` // minimum days between service and hearing, ≥3 (#2)
+	// TravelDays are added to the notice period of an in-person appearance, for the
+	// appraiser's travel (在途时间, 民诉法解释 art. 227; #2).
+	TravelDays int `json:"travel_days"`
 }
 
 // Institution is a forensic appraisal institution (司法鉴定机构).
@@ -170,22 +173,86 @@ type Pool struct {
 // appraisers, all of whom must attend, or a Pool.
 type Summons struct {
 	Meta
-	CourtID         string       `json:"court_id"`
-	CaseNo          string       `json:"case_no"` // 案号, e.g. (2026)赣07民初123号
-	CaseType        CaseType     `json:"case_type"`
-	OpinionID       string       `json:"opinion_id,omitempty"`
-	InstitutionID   string       `json:"institution_id"`
-	AppraiserIDs    []string     `json:"appraiser_ids,omitempty"`
-	Pool            *Pool        `json:"pool,omitempty"`
-	Mode            Mode         `json:"mode"`
-	RemoteGround    string       `json:"remote_ground,omitempty"` // the court's approved ground for remote testimony (#14)
-	DurationMinutes int          `json:"duration_minutes"`
-	Windows         []Interval   `json:"windows,omitempty"`
-	Parties         []Party      `json:"parties,omitempty"`
-	Reason          string       `json:"reason,omitempty"`
-	Contact         Contact      `json:"contact"`
-	State           SummonsState `json:"state"`
-	ServedAt        time.Time    `json:"served_at,omitzero"`
+	CourtID         string          `json:"court_id"`
+	CaseNo          string          `json:"case_no"` // 案号, e.g. (2026)赣07民初123号
+	CaseType        CaseType        `json:"case_type"`
+	OpinionID       string          `json:"opinion_id,omitempty"`
+	InstitutionID   string          `json:"institution_id"`
+	AppraiserIDs    []string        `json:"appraiser_ids,omitempty"`
+	Pool            *Pool           `json:"pool,omitempty"`
+	Mode            Mode            `json:"mode"`
+	Remote          *RemoteApproval `json:"remote,omitempty"` // the court's approval of remote testimony (#14)
+	DurationMinutes int             `json:"duration_minutes"`
+	Windows         []Interval      `json:"windows,omitempty"`
+	Parties         []Party         `json:"parties,omitempty"`
+	Reason          string          `json:"reason,omitempty"`
+	Contact         Contact         `json:"contact"`
+	State           SummonsState    `json:"state"`
+	ServedAt        time.Time       `json:"served_at,omitzero"`
+	ServedBy        string          `json:"served_by,omitempty"` // the user who served it
+
+	// Slot is the hearing slot proposed to the appraisers, or fixed once all confirmed.
+	Slot *Slot `json:"slot,omitempty"`
+	// Responses are the summoned appraisers' answers to the current slot; a reschedule
+	// clears them.
+	Responses []Response `json:"responses,omitempty"`
+	// Receipts are the acknowledgements of the notice by the institution and by each
+	// appraiser (#3, #4); service counts once receipt is confirmed.
+	Receipts  []Receipt `json:"receipts,omitempty"`
+	HearingID string    `json:"hearing_id,omitempty"` // set when scheduled
+	// Outcome is why a summons ended as it did: the excuse accepted, the absence cause, the
+	// cancellation reason.
+	Outcome string `json:"outcome,omitempty"`
+	// History holds every transition, oldest first; it is only ever appended to.
+	History []Transition `json:"history,omitempty"`
+}
+
+// RemoteGround is the statutory ground on which a court allows testimony by video link
+// (民诉法 art. 76; 北京条例 art. 23; DOMAIN.md #14).
+type RemoteGround string
+
+// Remote grounds.
+const (
+	GroundHealth       RemoteGround = "health"        // 因健康原因不能出庭
+	GroundDistance     RemoteGround = "distance"      // 因路途遥远，交通不便不能出庭
+	GroundForceMajeure RemoteGround = "force_majeure" // 因自然灾害等不可抗力不能出庭
+	GroundOther        RemoteGround = "other"         // 其他有正当理由不能出庭
+)
+
+// RemoteApproval records the court's approval of remote testimony: the ground, a note, who
+// approved and when (#14).
+type RemoteApproval struct {
+	Ground     RemoteGround `json:"ground"`
+	Note       string       `json:"note,omitempty"`
+	ApprovedBy string       `json:"approved_by"`
+	ApprovedAt time.Time    `json:"approved_at"`
+}
+
+// Slot is when and where a hearing takes place, and who attends (for a Pool summons, the
+// appraisers chosen).
+type Slot struct {
+	Start        time.Time `json:"start"`
+	End          time.Time `json:"end"`
+	RoomID       string    `json:"room_id,omitempty"` // remote only
+	AppraiserIDs []string  `json:"appraiser_ids"`
+}
+
+// Response is one appraiser's answer to a proposed slot.
+type Response struct {
+	AppraiserID string    `json:"appraiser_id"`
+	Confirmed   bool      `json:"confirmed"` // false: declined, asking to be excused
+	Reason      string    `json:"reason,omitempty"`
+	Evidence    string    `json:"evidence,omitempty"` // e.g. a reference to a medical certificate
+	By          string    `json:"by"`                 // user ID
+	At          time.Time `json:"at"`
+}
+
+// Receipt is the acknowledgement of a summons by its institution or one of its appraisers.
+type Receipt struct {
+	Party   string    `json:"party"`    // "institution" or "appraiser"
+	PartyID string    `json:"party_id"` // the institution's or appraiser's ID
+	By      string    `json:"by"`       // user ID
+	At      time.Time `json:"at"`
 }
 
 // Hearing is a fixed appearance: when, where and who, for one summons.
@@ -256,3 +323,17 @@ const AuditStream = "audit"
 
 // HearingStream returns the name of the log that holds a hearing's AttendanceEvents.
 func HearingStream(hearingID string) string { return "hearing:" + hearingID }
+
+// Transition is one step of a summons through its workflow, with who took it and why. Each
+// is appended to the summons's History in the same write that changes its state, so the
+// state and its history cannot disagree.
+type Transition struct {
+	Time   time.Time    `json:"time"`
+	Action string       `json:"action"`
+	From   SummonsState `json:"from"`
+	To     SummonsState `json:"to"`
+	By     string       `json:"by"`   // user ID
+	Role   Role         `json:"role"` // the role the user acted in
+	Reason string       `json:"reason,omitempty"`
+	Slot   *Slot        `json:"slot,omitempty"` // the slot proposed or fixed by this step
+}

@@ -90,17 +90,18 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 		InstitutionID: zhengyuan.ID, Category: "文书", Signatories: []string{liu.ID, zhao.ID},
 		IssuedOn: in(0, -4, 0)})
 
+	judgeID := chuting.IDOf("demo/user/judge") // the judge approving remote testimony; made below
 	contact := chuting.Contact{Name: "周书记员", Phone: "0797-8999001"}
 	w.summons(&chuting.Summons{CourtID: court.ID, CaseNo: injury.CaseNo, CaseType: chuting.CaseTypeCivil,
 		OpinionID: injury.ID, InstitutionID: center.ID, AppraiserIDs: injury.Signatories, Mode: chuting.ModeRemote,
-		RemoteGround: "鉴定人异地执业，路途遥远 / long distance (民诉法 art. 76(2))", DurationMinutes: 90,
+		Remote: &chuting.RemoteApproval{Ground: chuting.GroundDistance, Note: "鉴定人异地执业，路途遥远", ApprovedBy: judgeID, ApprovedAt: now.UTC()}, DurationMinutes: 90,
 		Windows: []chuting.Interval{{Start: at(7, 8, 30), End: at(7, 12, 0)}, {Start: at(8, 14, 0), End: at(8, 17, 30)}},
 		Parties: []chuting.Party{{Name: "张三", Role: "原告"}, {Name: "赣州某运输有限公司", Role: "被告"}},
 		Reason:  "被告对伤残等级鉴定意见有异议 / the defendant disputes the disability grading", Contact: contact,
 		State: chuting.SummonsProposed, ServedAt: now.UTC()})
 	w.summons(&chuting.Summons{CourtID: district.ID, CaseNo: handwriting.CaseNo, CaseType: chuting.CaseTypeCivil,
 		OpinionID: handwriting.ID, InstitutionID: zhengyuan.ID, AppraiserIDs: []string{zhao.ID}, Mode: chuting.ModeRemote,
-		RemoteGround: "鉴定人身体原因 / health (民诉法 art. 76(1))", DurationMinutes: 60,
+		Remote: &chuting.RemoteApproval{Ground: chuting.GroundHealth, Note: "鉴定人术后康复期", ApprovedBy: judgeID, ApprovedAt: now.UTC()}, DurationMinutes: 60,
 		Windows:  []chuting.Interval{{Start: at(10, 9, 0), End: at(10, 11, 0)}},
 		Parties:  []chuting.Party{{Name: "李四", Role: "原告"}, {Name: "王五", Role: "被告"}},
 		Reason:   "原告申请鉴定人出庭说明签名笔迹比对方法 / the plaintiff asks the appraiser to explain the comparison",
