@@ -4,7 +4,10 @@
 // never the other way round. The rules behind the types are numbered in ../shared/DOMAIN.md §4.
 package chuting
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Principal is the authenticated caller of a request: a user, signed in with a browser session
 // or calling with an API token.
@@ -30,6 +33,7 @@ type User struct {
 	CourtID       string    `json:"court_id,omitempty"`
 	InstitutionID string    `json:"institution_id,omitempty"`
 	AppraiserID   string    `json:"appraiser_id,omitempty"`
+	Email         string    `json:"email,omitempty"`         // for e-mailed notices, when SMTP is configured
 	PasswordHash  string    `json:"password_hash,omitempty"` // argon2id, PHC string format
 	PasswordSet   time.Time `json:"password_set"`
 	Disabled      bool      `json:"disabled,omitempty"`
@@ -115,6 +119,9 @@ type Appraiser struct {
 	Conflicts        []Conflict          `json:"conflicts,omitempty"`
 	Phone            string              `json:"phone,omitempty"`
 	Email            string              `json:"email,omitempty"`
+	// Busy are times the appraiser cannot attend (leave, other commitments); hearings are
+	// never proposed inside them.
+	Busy []Interval `json:"busy,omitempty"`
 }
 
 // ProficiencyResult is one yearly proficiency test (能力验证) in one category (#11).
@@ -205,6 +212,25 @@ type Summons struct {
 	Outcome string `json:"outcome,omitempty"`
 	// History holds every transition, oldest first; it is only ever appended to.
 	History []Transition `json:"history,omitempty"`
+	// Reminders are the reminders already sent for the current slot ("72h", "24h", "1h").
+	Reminders []string `json:"reminders,omitempty"`
+	// NoShow is when the server flagged that the hearing started without the appraiser
+	// admitted (the court then records the outcome).
+	NoShow time.Time `json:"no_show,omitzero"`
+}
+
+// Summoned returns the appraisers a summons calls: the named ones, and those picked for its
+// slot (for a Pool, the only ones), each once.
+func (s *Summons) Summoned() []string {
+	out := slices.Clone(s.AppraiserIDs)
+	if s.Slot != nil {
+		for _, id := range s.Slot.AppraiserIDs {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
 }
 
 // RemoteGround is the statutory ground on which a court allows testimony by video link
@@ -290,6 +316,98 @@ type ManifestEntry struct {
 	End         time.Time `json:"end"`
 }
 
+// IdempotentRequest remembers a write made with an Idempotency-Key header, so that the same
+// request sent again (a court system retrying after a timeout) gets the first answer instead
+// of acting twice. Its ID is derived from the caller and the key.
+type IdempotentRequest struct {
+	Meta
+	UserID      string    `json:"user_id"`
+	Route       string    `json:"route"`
+	RequestHash string    `json:"request_hash"` // SHA-256 of method, path and body
+	Done        bool      `json:"done"`         // false while the first request runs
+	Status      int       `json:"status,omitempty"`
+	Body        []byte    `json:"body,omitempty"`
+	Expires     time.Time `json:"expires"`
+}
+
+// SummonsEvent is what happened to a summons, for those who must be told (notices, e-mail,
+// a court's webhook): it was served, it took a workflow step, or a party acknowledged it.
+type SummonsEvent struct {
+	Summons    *Summons
+	Served     bool        // the summons was just served
+	Transition *Transition // the step taken, if any
+	Receipt    *Receipt    // the acknowledgement given, if any
+	Reminder   string      // a reminder before the hearing: "72h", "24h" or "1h"
+	NoShow     bool        // the hearing started and the appraiser was not admitted
+}
+
+// Notice is a message in a user's in-app inbox (通知): a summons served, a step taken, a
+// reminder. Title and Body are zh-CN with English alongside.
+type Notice struct {
+	Meta
+	UserID    string    `json:"user_id"`
+	Topic     string    `json:"topic"` // e.g. summons.served, summons.confirmed, reminder.24h
+	SummonsID string    `json:"summons_id,omitempty"`
+	Title     string    `json:"title"`
+	Body      string    `json:"body"`
+	Read      time.Time `json:"read,omitzero"`
+}
+
+// Webhook is a court case-management system's endpoint, told (HTTP POST, signed with HMAC
+// SHA-256 over the body with Secret) whenever one of the court's summons changes.
+type Webhook struct {
+	Meta
+	CourtID  string `json:"court_id"`
+	URL      string `json:"url"`
+	Secret   string `json:"secret"` // shared with the receiver; shown once at creation
+	Disabled bool   `json:"disabled,omitempty"`
+}
+
+// DeliveryState is where a webhook delivery stands.
+type DeliveryState string
+
+// Delivery states.
+const (
+	DeliveryPending   DeliveryState = "pending"   // not yet accepted; retried at NextAttempt
+	DeliveryDelivered DeliveryState = "delivered" // the receiver answered 2xx
+	DeliveryFailed    DeliveryState = "failed"    // retries exhausted
+)
+
+// Delivery is one webhook call and its attempts: the delivery log.
+type Delivery struct {
+	Meta
+	WebhookID   string        `json:"webhook_id"`
+	CourtID     string        `json:"court_id"`
+	Event       string        `json:"event"` // e.g. summons.confirmed
+	Payload     []byte        `json:"payload"`
+	State       DeliveryState `json:"state"`
+	Attempts    int           `json:"attempts"`
+	NextAttempt time.Time     `json:"next_attempt,omitzero"`
+	LastStatus  int           `json:"last_status,omitempty"`
+	LastError   string        `json:"last_error,omitempty"`
+}
+
+// CalendarFeed is the secret, revocable address of an iCalendar feed (RFC 5545) of an
+// appraiser's or a testimony room's hearings, for calendar applications that cannot sign in.
+// Only the SHA-256 of the secret in the address is stored.
+type CalendarFeed struct {
+	Meta
+	Subject   string `json:"subject"` // "appraiser:ID" or "room:ID"; one feed each
+	Hash      string `json:"hash"`
+	CreatedBy string `json:"created_by"`
+}
+
+// HolidayYear is the public-holiday calendar of one year: the weekdays off (法定节假日 and
+// the days swapped for them) and the weekend days that are working days (调休). The State
+// Council publishes it each autumn for the next year; the bureau keeps it current.
+type HolidayYear struct {
+	Meta
+	Year     int    `json:"year"`
+	Holidays []Date `json:"holidays"`
+	Workdays []Date `json:"workdays"`
+	Source   string `json:"source"`
+}
+
 // AuditEvent records one state-changing request: who, what, when, from where, and how it ended.
 // Audit events go to the AuditStream log, append-only.
 type AuditEvent struct {
@@ -305,6 +423,20 @@ type AuditEvent struct {
 	Outcome   string    `json:"outcome"` // "ok" or the error code
 	RequestID string    `json:"request_id,omitempty"`
 }
+
+// Attendance event types. The video rooms append most of them; the court's checklist the
+// others. Append only: never rename one.
+const (
+	AttendanceJoined           = "joined"            // entered the waiting room or the hearing
+	AttendanceAdmitted         = "admitted"          // the judge let them into the hearing
+	AttendanceMovedToWaiting   = "moved_to_waiting"  // sent back to the waiting room
+	AttendanceLeft             = "left"              // left on their own
+	AttendanceRemoved          = "removed"           // removed by the judge
+	AttendanceDropped          = "dropped"           // the connection was lost
+	AttendanceResumed          = "resumed"           // reconnected within the resume window
+	AttendanceIdentityVerified = "identity_verified" // the court checked identity and licence (#26, #27)
+	AttendancePledgeRead       = "pledge_read"       // the pledge was read and signed (#28)
+)
 
 // AttendanceEvent is one fact about a hearing's attendance (#34): notified, acknowledged,
 // joined, admitted, left… Attendance events go to the hearing's log (HearingStream),

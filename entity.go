@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -56,6 +57,18 @@ func NewEntity(k Kind) Entity {
 		return new(Hearing)
 	case KindManifest:
 		return new(RecordingManifest)
+	case KindHolidays:
+		return new(HolidayYear)
+	case KindIdempotency:
+		return new(IdempotentRequest)
+	case KindNotice:
+		return new(Notice)
+	case KindWebhook:
+		return new(Webhook)
+	case KindDelivery:
+		return new(Delivery)
+	case KindFeed:
+		return new(CalendarFeed)
 	}
 	return nil
 }
@@ -79,6 +92,11 @@ const (
 	IndexRoom        = "room"        // Hearing
 	IndexSummons     = "summons"     // Hearing
 	IndexHearing     = "hearing"     // RecordingManifest, unique
+	IndexYear        = "year"        // HolidayYear, unique
+	IndexUnread      = "unread"      // Notice: the user's ID while unread
+	IndexWebhook     = "webhook"     // Delivery
+	IndexDue         = "due"         // Delivery: TimeKey of the next attempt, while pending
+	IndexSubject     = "subject"     // CalendarFeed: "appraiser:ID" or "room:ID", unique
 )
 
 // entries builds index entries from name/value pairs, skipping empty values.
@@ -177,7 +195,7 @@ func (*Summons) Kind() Kind { return KindSummons }
 func (s *Summons) Index() []IndexEntry {
 	out := entries(false, IndexCourt, s.CourtID, IndexInstitution, s.InstitutionID,
 		IndexCaseNo, s.CaseNo, IndexState, s.State.String())
-	return append(out, each(IndexAppraiser, s.AppraiserIDs)...)
+	return append(out, each(IndexAppraiser, s.Summoned())...)
 }
 
 // Kind implements Entity.
@@ -195,6 +213,58 @@ func (*RecordingManifest) Kind() Kind { return KindManifest }
 
 // Index implements Entity.
 func (m *RecordingManifest) Index() []IndexEntry { return entries(true, IndexHearing, m.HearingID) }
+
+// Kind implements Entity.
+func (*HolidayYear) Kind() Kind { return KindHolidays }
+
+// Index implements Entity.
+func (h *HolidayYear) Index() []IndexEntry { return entries(true, IndexYear, strconv.Itoa(h.Year)) }
+
+// Kind implements Entity.
+func (*IdempotentRequest) Kind() Kind { return KindIdempotency }
+
+// Index implements Entity.
+func (r *IdempotentRequest) Index() []IndexEntry {
+	return entries(false, IndexExpires, TimeKey(r.Expires))
+}
+
+// Kind implements Entity.
+func (*Notice) Kind() Kind { return KindNotice }
+
+// Index implements Entity.
+func (n *Notice) Index() []IndexEntry {
+	out := entries(false, IndexUser, n.UserID, IndexSummons, n.SummonsID)
+	if n.Read.IsZero() {
+		out = append(out, IndexEntry{Name: IndexUnread, Value: n.UserID})
+	}
+	return out
+}
+
+// Kind implements Entity.
+func (*Webhook) Kind() Kind { return KindWebhook }
+
+// Index implements Entity.
+func (h *Webhook) Index() []IndexEntry { return entries(false, IndexCourt, h.CourtID) }
+
+// Kind implements Entity.
+func (*Delivery) Kind() Kind { return KindDelivery }
+
+// Index implements Entity.
+func (d *Delivery) Index() []IndexEntry {
+	out := entries(false, IndexWebhook, d.WebhookID, IndexCourt, d.CourtID)
+	if d.State == DeliveryPending {
+		out = append(out, IndexEntry{Name: IndexDue, Value: TimeKey(d.NextAttempt)})
+	}
+	return out
+}
+
+// Kind implements Entity.
+func (*CalendarFeed) Kind() Kind { return KindFeed }
+
+// Index implements Entity.
+func (f *CalendarFeed) Index() []IndexEntry {
+	return entries(true, IndexHash, f.Hash, IndexSubject, f.Subject)
+}
 
 // EntityPtr is the constraint of the typed helpers: P is a pointer to an entity type T.
 type EntityPtr[T any] interface {

@@ -31,12 +31,18 @@ const (
 	KindSummons     Kind = "summons"
 	KindHearing     Kind = "hearing"
 	KindManifest    Kind = "manifest"
+	KindHolidays    Kind = "holidays"
+	KindIdempotency Kind = "idempotency"
+	KindNotice      Kind = "notice"
+	KindWebhook     Kind = "webhook"
+	KindDelivery    Kind = "delivery"
+	KindFeed        Kind = "feed"
 )
 
 // Kinds lists every record kind.
 func Kinds() []Kind {
 	return []Kind{KindUser, KindSession, KindAPIToken, KindCourt, KindInstitution, KindRoom,
-		KindAppraiser, KindOpinion, KindSummons, KindHearing, KindManifest}
+		KindAppraiser, KindOpinion, KindSummons, KindHearing, KindManifest, KindHolidays, KindIdempotency, KindNotice, KindWebhook, KindDelivery, KindFeed}
 }
 
 // IndexEntry is one secondary look-up key of a record: the record is found by Value under the
@@ -150,6 +156,20 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store; it waits for writes under way.
 	Close() error
+}
+
+// Leaser is implemented by stores that grant named, time-limited leases, so that of several
+// server nodes sharing the store only one does a thing at a time: a periodic job runs once
+// per tick across all nodes.
+type Leaser interface {
+	// Acquire grants the lease name to holder for ttl when it is free, expired, or already
+	// held by holder (a renewal, which extends it). ok reports whether it was granted. The
+	// fencing token grows by one each time the lease passes to a holder (not on renewal), so
+	// a holder whose lease expired can be told from the current one. EINVALID for an empty
+	// name or holder or a ttl under a millisecond.
+	Acquire(ctx context.Context, name, holder string, ttl time.Duration) (token uint64, ok bool, err error)
+	// Release gives the lease up if holder holds it; otherwise it does nothing.
+	Release(ctx context.Context, name, holder string) error
 }
 
 // Backuper is implemented by stores that can write a consistent snapshot of themselves while

@@ -52,10 +52,10 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 		AccreditationExpires: in(0, 0, 45),
 		Categories:           []chuting.CategoryScope{{Category: "文书"}, {Category: "痕迹"}, {Category: "声像资料"}, {Category: "法医临床"}}})
 
-	w.room(&chuting.TestimonyRoom{InstitutionID: center.ID, Name: "远程视频出庭作证室（一）", Location: "中心三楼 301 室",
+	centerRoom := w.room(&chuting.TestimonyRoom{InstitutionID: center.ID, Name: "远程视频出庭作证室（一）", Location: "中心三楼 301 室",
 		Equipment: []string{"高清摄像机", "全向麦克风", "身份证阅读器", "文件展示台"}, ApprovedBy: "赣州市中级人民法院",
 		ApprovedOn: in(0, -6, 0)})
-	w.room(&chuting.TestimonyRoom{InstitutionID: zhengyuan.ID, Name: "远程作证室", Location: "二楼 205 室",
+	zhengyuanRoom := w.room(&chuting.TestimonyRoom{InstitutionID: zhengyuan.ID, Name: "远程作证室", Location: "二楼 205 室",
 		Equipment: []string{"高清摄像机", "会议麦克风"}, ApprovedBy: "赣州市章贡区人民法院",
 		ApprovedOn: in(0, -4, 0)})
 
@@ -90,7 +90,11 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 		InstitutionID: zhengyuan.ID, Category: "文书", Signatories: []string{liu.ID, zhao.ID},
 		IssuedOn: in(0, -4, 0)})
 
-	judgeID := chuting.IDOf("demo/user/judge") // the judge approving remote testimony; made below
+	// Accounts are made below; their IDs are stable, so the summons can name them here.
+	judgeID, clerkID := chuting.IDOf("demo/user/judge"), chuting.IDOf("demo/user/clerk")
+	// So is the scheduled summons's, and the hearing's made from it.
+	scheduledID := chuting.IDOf("demo/summons/" + handwriting.CaseNo + "/" + district.ID)
+	hearingID := chuting.IDOf("demo/hearing/" + scheduledID)
 	contact := chuting.Contact{Name: "周书记员", Phone: "0797-8999001"}
 	w.summons(&chuting.Summons{CourtID: court.ID, CaseNo: injury.CaseNo, CaseType: chuting.CaseTypeCivil,
 		OpinionID: injury.ID, InstitutionID: center.ID, AppraiserIDs: injury.Signatories, Mode: chuting.ModeRemote,
@@ -98,7 +102,12 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 		Windows: []chuting.Interval{{Start: at(7, 8, 30), End: at(7, 12, 0)}, {Start: at(8, 14, 0), End: at(8, 17, 30)}},
 		Parties: []chuting.Party{{Name: "张三", Role: "原告"}, {Name: "赣州某运输有限公司", Role: "被告"}},
 		Reason:  "被告对伤残等级鉴定意见有异议 / the defendant disputes the disability grading", Contact: contact,
-		State: chuting.SummonsProposed, ServedAt: now.UTC()})
+		ServedAt: now.UTC(), ServedBy: clerkID,
+		Slot: &chuting.Slot{Start: at(7, 8, 30), End: at(7, 10, 0), RoomID: centerRoom.ID, AppraiserIDs: injury.Signatories},
+		// 李明 has confirmed; 王芳 has not answered yet.
+		Responses: []chuting.Response{{AppraiserID: li.ID, Confirmed: true, By: chuting.IDOf("demo/user/liming"), At: now.UTC()}},
+		Receipts:  []chuting.Receipt{{Party: "institution", PartyID: center.ID, By: chuting.IDOf("demo/user/center-admin"), At: now.UTC()}},
+		State:     chuting.SummonsProposed})
 	w.summons(&chuting.Summons{CourtID: district.ID, CaseNo: handwriting.CaseNo, CaseType: chuting.CaseTypeCivil,
 		OpinionID: handwriting.ID, InstitutionID: zhengyuan.ID, AppraiserIDs: []string{zhao.ID}, Mode: chuting.ModeRemote,
 		Remote: &chuting.RemoteApproval{Ground: chuting.GroundHealth, Note: "鉴定人术后康复期", ApprovedBy: judgeID, ApprovedAt: now.UTC()}, DurationMinutes: 60,
@@ -106,15 +115,23 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 		Parties:  []chuting.Party{{Name: "李四", Role: "原告"}, {Name: "王五", Role: "被告"}},
 		Reason:   "原告申请鉴定人出庭说明签名笔迹比对方法 / the plaintiff asks the appraiser to explain the comparison",
 		Contact:  chuting.Contact{Name: "吴书记员", Phone: "0797-8999102"},
-		State:    chuting.SummonsConfirmed,
-		ServedAt: now.Add(-48 * time.Hour).UTC()})
+		ServedAt: now.Add(-48 * time.Hour).UTC(), ServedBy: chuting.IDOf("demo/user/clerk-zhanggong"),
+		Slot:      &chuting.Slot{Start: at(10, 9, 0), End: at(10, 10, 0), RoomID: zhengyuanRoom.ID, AppraiserIDs: []string{zhao.ID}},
+		Responses: []chuting.Response{{AppraiserID: zhao.ID, Confirmed: true, By: chuting.IDOf("demo/user/zhaojing"), At: now.UTC()}},
+		HearingID: hearingID,
+		State:     chuting.SummonsScheduled})
+	w.create(&chuting.Hearing{SummonsID: scheduledID, CourtID: district.ID,
+		InstitutionID: zhengyuan.ID, RoomID: zhengyuanRoom.ID, AppraiserIDs: []string{zhao.ID}, Mode: chuting.ModeRemote,
+		Start: at(10, 9, 0), End: at(10, 10, 0)})
 	w.summons(&chuting.Summons{CourtID: court.ID, CaseNo: "(2026)赣07刑初88号", CaseType: chuting.CaseTypeCriminal,
 		InstitutionID: center.ID, Pool: &chuting.Pool{InstitutionID: center.ID, Category: "法医物证", K: 1},
 		Mode: chuting.ModeInPerson, DurationMinutes: 60,
 		Windows: []chuting.Interval{{Start: at(12, 14, 0), End: at(14, 17, 30)}},
 		Parties: []chuting.Party{{Name: "赣州市人民检察院", Role: "公诉机关"}, {Name: "钱某", Role: "被告人"}},
 		Reason:  "辩护人对 DNA 鉴定意见有异议 / defence counsel disputes the DNA opinion", Contact: contact,
-		State: chuting.SummonsProposed, ServedAt: now.UTC()})
+		ServedAt: now.UTC(), ServedBy: clerkID,
+		Slot:  &chuting.Slot{Start: at(12, 14, 0), End: at(12, 15, 0), AppraiserIDs: []string{chen.ID}},
+		State: chuting.SummonsProposed})
 
 	w.user("bureau", "赣州市司法局管理员", chuting.RoleBureauAdmin, nil)
 	w.user("center-admin", "赣南司法鉴定中心管理员", chuting.RoleInstitutionAdmin, func(u *chuting.User) { u.InstitutionID = center.ID })
@@ -198,13 +215,15 @@ func naturalKey(e chuting.Entity) (string, bool) {
 		return e.CaseNo + "/" + e.CourtID, true
 	case *chuting.User:
 		return e.Username, true
+	case *chuting.Hearing:
+		return e.SummonsID, true
 	}
 	return "", false
 }
 
 func (w *world) court(c *chuting.Court) *chuting.Court                   { w.create(c); return c }
 func (w *world) institution(i *chuting.Institution) *chuting.Institution { w.create(i); return i }
-func (w *world) room(r *chuting.TestimonyRoom)                           { w.create(r) }
+func (w *world) room(r *chuting.TestimonyRoom) *chuting.TestimonyRoom    { w.create(r); return r }
 func (w *world) appraiser(a *chuting.Appraiser) *chuting.Appraiser       { w.create(a); return a }
 func (w *world) opinion(o *chuting.Opinion) *chuting.Opinion             { w.create(o); return o }
 func (w *world) summons(s *chuting.Summons)                              { w.create(s) }

@@ -143,3 +143,36 @@ func TestSeedClash(t *testing.T) {
 		t.Fatalf("seeding over a clashing court: %v, want an error that says to use an empty data folder", err)
 	}
 }
+
+// TestSeedConsistent: the demo's scheduled summons has its hearing, and the IDs the summons
+// name (the users who approved and served it) are the demo accounts.
+func TestSeedConsistent(t *testing.T) {
+	ctx := context.Background()
+	s := mustStore(t)
+	if _, err := demo.Seed(ctx, s, "hash", now); err != nil {
+		t.Fatal(err)
+	}
+	all, err := chuting.FindAll[chuting.Summons](ctx, s, chuting.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheduled := 0
+	for _, sm := range all {
+		if sm.Slot == nil || !sm.Slot.Start.After(now) {
+			t.Errorf("summons %s has no slot in the future: %+v", sm.CaseNo, sm.Slot)
+		}
+		if _, err := chuting.Load[chuting.User](ctx, s, sm.ServedBy); err != nil {
+			t.Errorf("summons %s was served by %q, not a demo account: %v", sm.CaseNo, sm.ServedBy, err)
+		}
+		if sm.State == chuting.SummonsScheduled {
+			scheduled++
+			h, err := chuting.Load[chuting.Hearing](ctx, s, sm.HearingID)
+			if err != nil || h.SummonsID != sm.ID || !h.Start.Equal(sm.Slot.Start) {
+				t.Errorf("scheduled summons %s: hearing %+v (%v)", sm.CaseNo, h, err)
+			}
+		}
+	}
+	if scheduled != 1 {
+		t.Errorf("%d scheduled summons, want 1", scheduled)
+	}
+}

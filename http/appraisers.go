@@ -1,12 +1,11 @@
 package http
 
 import (
-	"fmt"
 	"net/http"
-	"net/mail"
 	"strings"
 
 	"github.com/chuting/chuting"
+	"github.com/chuting/chuting/roster"
 )
 
 // appraiserInput is the body of POST and PUT /api/v1/appraisers.
@@ -25,64 +24,28 @@ type appraiserInput struct {
 	Email            string                      `json:"email"`
 }
 
+// appraiserApply checks in by the registry's rules (roster.Check, which the roster import
+// applies too) and copies it onto an appraiser.
 func (s *Server) appraiserApply(r *http.Request, in *appraiserInput) func(*chuting.Appraiser) error {
 	return func(a *chuting.Appraiser) error {
 		in.Name, in.LicenceNo = strings.TrimSpace(in.Name), strings.TrimSpace(in.LicenceNo)
 		expires, err := parseDate("licence_expires", in.LicenceExpires)
-		if err = firstError(err, required("name", in.Name), maxLen("name", in.Name, 50),
-			required("licence_no", in.LicenceNo), maxLen("licence_no", in.LicenceNo, 50),
-			listOfShort("categories", in.Categories, 20, 30), maxLen("phone", in.Phone, 30),
-			ceHours(in.CEHours), proficiency(in.Proficiency), conflicts(in.Conflicts)); err != nil {
+		if err != nil {
 			return err
 		}
-		if len(in.Categories) == 0 {
-			return chuting.FieldError("categories", "至少一个鉴定类别 / at least one category is required")
-		}
-		if in.Email != "" {
-			if _, err := mail.ParseAddress(in.Email); err != nil {
-				return chuting.FieldError("email", "邮箱格式错误 / email is not a valid address")
-			}
+		next := *a
+		next.InstitutionID, next.Name, next.LicenceNo, next.LicenceExpires = in.InstitutionID, in.Name, in.LicenceNo, expires
+		next.Categories, next.InductionTrained, next.CEHours = in.Categories, in.InductionTrained, in.CEHours
+		next.Proficiency, next.Conflicts, next.Phone, next.Email = in.Proficiency, in.Conflicts, in.Phone, in.Email
+		if err := roster.Validate(&next); err != nil {
+			return err
 		}
 		if _, err := chuting.LoadRef[chuting.Institution](r.Context(), s.store, "institution_id", in.InstitutionID); err != nil {
 			return err
 		}
-		a.InstitutionID, a.Name, a.LicenceNo, a.LicenceExpires = in.InstitutionID, in.Name, in.LicenceNo, expires
-		a.Categories, a.InductionTrained, a.CEHours = in.Categories, in.InductionTrained, in.CEHours
-		a.Proficiency, a.Conflicts, a.Phone, a.Email = in.Proficiency, in.Conflicts, in.Phone, in.Email
+		*a = next
 		return nil
 	}
-}
-
-func ceHours(h map[int]float64) error {
-	for year, hours := range h {
-		if year < 1990 || year > 2100 || hours < 0 || hours > 2000 {
-			return chuting.FieldError(fmt.Sprintf("ce_hours.%d", year),
-				"继续教育学时须为 1990–2100 年、0–2000 学时 / ce_hours needs a year 1990–2100 and 0–2000 hours")
-		}
-	}
-	return nil
-}
-
-func proficiency(ps []chuting.ProficiencyResult) error {
-	for i, p := range ps {
-		if p.Year < 1990 || p.Year > 2100 {
-			return chuting.FieldError(fmt.Sprintf("proficiency[%d].year", i), "年份无效 / year must be 1990–2100")
-		}
-		if err := required(fmt.Sprintf("proficiency[%d].category", i), p.Category); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func conflicts(cs []chuting.Conflict) error {
-	for i, c := range cs {
-		f := fmt.Sprintf("conflicts[%d].party", i)
-		if err := firstError(required(f, c.Party), maxLen(f, c.Party, 100)); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (s *Server) listAppraisers(w http.ResponseWriter, r *http.Request) error {

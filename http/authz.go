@@ -15,7 +15,9 @@ import (
 //     sees the summons served on the institution;
 //   - an appraiser sees their institution's roster and rooms, the summons naming them and the
 //     opinions they signed.
-// Courts and institutions are public to every signed-in user.
+// Courts and institutions are public to every signed-in user. A notice is for its user alone:
+// not even the bureau reads another's inbox. A court's webhooks and their delivery logs are
+// its clerks' and judges' (and the bureau's).
 
 func courtUser(p *chuting.Principal) bool {
 	return p.Role == chuting.RoleClerk || p.Role == chuting.RoleJudge
@@ -31,6 +33,9 @@ func namesAppraiser(p *chuting.Principal, ids []string) bool {
 
 // canRead reports whether p may see e.
 func canRead(p *chuting.Principal, e chuting.Entity) bool {
+	if n, ok := e.(*chuting.Notice); ok {
+		return n.UserID == p.UserID // an inbox is private, even from the bureau
+	}
 	if p.Role == chuting.RoleBureauAdmin {
 		return true
 	}
@@ -52,13 +57,24 @@ func canRead(p *chuting.Principal, e chuting.Entity) bool {
 	case *chuting.Summons:
 		return courtUser(p) && e.CourtID == p.CourtID ||
 			p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID) ||
+			namesAppraiser(p, e.Summoned())
+	case *chuting.Hearing:
+		return courtUser(p) && e.CourtID == p.CourtID ||
+			p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID) ||
 			namesAppraiser(p, e.AppraiserIDs)
+	case *chuting.Webhook:
+		return courtUser(p) && e.CourtID == p.CourtID
+	case *chuting.Delivery:
+		return courtUser(p) && e.CourtID == p.CourtID
 	}
 	return false
 }
 
 // canWrite reports whether p may create, change or delete e (as it is, and as it would be).
 func canWrite(p *chuting.Principal, e chuting.Entity) bool {
+	if n, ok := e.(*chuting.Notice); ok {
+		return n.UserID == p.UserID
+	}
 	if p.Role == chuting.RoleBureauAdmin {
 		return true
 	}
@@ -74,6 +90,10 @@ func canWrite(p *chuting.Principal, e chuting.Entity) bool {
 		return p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID)
 	case *chuting.Appraiser:
 		return p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID)
+	case *chuting.Opinion:
+		return p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID)
+	case *chuting.Webhook:
+		return courtUser(p) && e.CourtID == p.CourtID
 	}
 	return false
 }
@@ -82,11 +102,14 @@ func canWrite(p *chuting.Principal, e chuting.Entity) bool {
 // p may see every record of the kind. Listings are also filtered with canRead, so a scope
 // only needs to narrow the scan, not to be exact.
 func scope(p *chuting.Principal, kind chuting.Kind) (index, value string, ok bool) {
+	if kind == chuting.KindNotice {
+		return chuting.IndexUser, p.UserID, true
+	}
 	if p.Role == chuting.RoleBureauAdmin {
 		return "", "", false
 	}
 	switch kind {
-	case chuting.KindSummons:
+	case chuting.KindSummons, chuting.KindHearing:
 		switch {
 		case courtUser(p):
 			return chuting.IndexCourt, p.CourtID, true
@@ -102,6 +125,8 @@ func scope(p *chuting.Principal, kind chuting.Kind) (index, value string, ok boo
 			return chuting.IndexAppraiser, p.AppraiserID, true
 		}
 		return chuting.IndexInstitution, p.InstitutionID, true
+	case chuting.KindWebhook, chuting.KindDelivery:
+		return chuting.IndexCourt, p.CourtID, true
 	case chuting.KindAPIToken:
 		return chuting.IndexUser, p.UserID, true
 	}

@@ -39,6 +39,7 @@ type side struct {
 	users       map[chuting.Role]*chuting.User
 	tokens      map[chuting.Role]string // API token secrets of users
 	peerAdmin   *chuting.User           // a second institution admin of the institution
+	hearing     *chuting.Hearing        // of summons
 }
 
 type fixture struct {
@@ -75,7 +76,7 @@ func newFixture(t *testing.T, opts ...func(*auth.Options)) *fixture {
 	for i := range fx.sides {
 		fx.sides[i] = fx.newSide(i)
 	}
-	fx.spec = newSpecChecker(t, fetchOpenAPI(t, fx))
+	fx.spec = sharedSpec(t, fx)
 	return fx
 }
 
@@ -124,7 +125,69 @@ func (fx *fixture) newSide(i int) *side {
 		s.tokens[role] = secret
 	}
 	s.peerAdmin = fx.newUser(chuting.RoleInstitutionAdmin, s)
+	s.hearing = &chuting.Hearing{SummonsID: s.summons.ID, CourtID: s.court.ID, InstitutionID: s.institution.ID,
+		RoomID: s.room.ID, AppraiserIDs: []string{s.appraiser.ID}, Mode: chuting.ModeRemote,
+		Start: start.Add(time.Hour), End: start.Add(2 * time.Hour)}
+	fx.create(s.hearing)
 	return s
+}
+
+// feed stores a calendar feed of the subject and returns it and the secret of its address.
+func (fx *fixture) feed(subject string) (*chuting.CalendarFeed, string) {
+	secret := auth.NewSecret()
+	f := &chuting.CalendarFeed{Subject: subject, Hash: auth.HashSecret(secret)}
+	if old, err := chuting.FindOne[chuting.CalendarFeed](context.Background(), fx.store, chuting.IndexSubject, subject); err == nil {
+		fx.must(chuting.Remove(context.Background(), fx.store, old))
+	}
+	fx.create(f)
+	return f, secret
+}
+
+// windowsAhead are the acceptable windows of test summons: the working days of the week after
+// next, far enough for any notice period.
+func windowsAhead() []chuting.Interval {
+	cst := time.FixedZone("CST", 8*3600)
+	day := time.Now().In(cst).AddDate(0, 0, 14)
+	start := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, cst)
+	return []chuting.Interval{{Start: start.UTC(), End: start.AddDate(0, 0, 7).UTC()}}
+}
+
+// summonsRequest is a valid remote civil summons of the side's court for its appraiser.
+func (fx *fixture) summonsRequest(s *side) map[string]any {
+	w := windowsAhead()[0]
+	return map[string]any{"case_no": fmt.Sprintf("(2026)%s民初%d号", s.court.Code, fx.seq.Add(1)),
+		"opinion_id": s.opinion.ID, "appraiser_ids": []string{s.appraiser.ID}, "mode": "remote",
+		"remote_ground": "distance", "duration_minutes": 60,
+		"windows": []map[string]string{{"start": w.Start.Format(time.RFC3339), "end": w.End.Format(time.RFC3339)}},
+		"parties": []map[string]string{{"name": "张三", "role": "原告"}},
+		"reason":  "当事人对鉴定意见有异议",
+		"contact": map[string]string{"name": "周书记员", "phone": "0797-8999001"},
+	}
+}
+
+// summonsIn stores a summons of the side in state, with a slot for appraiser (the side's
+// own when nil) and the side's room.
+func (fx *fixture) summonsIn(s *side, state chuting.SummonsState, appraiser *chuting.Appraiser) *chuting.Summons {
+	fx.t.Helper()
+	if appraiser == nil {
+		appraiser = s.appraiser
+	}
+	w := windowsAhead()
+	start := w[0].Start.Add(time.Duration(fx.seq.Add(1)%40) * 24 * time.Hour / 5).Truncate(time.Hour)
+	sm := &chuting.Summons{CourtID: s.court.ID, InstitutionID: s.institution.ID, OpinionID: s.opinion.ID,
+		AppraiserIDs: []string{appraiser.ID}, CaseNo: fmt.Sprintf("(2026)%s民初%d号", s.court.Code, fx.seq.Add(1)),
+		CaseType: chuting.CaseTypeCivil, Mode: chuting.ModeRemote, DurationMinutes: 60, Windows: w, State: state,
+		Parties: []chuting.Party{{Name: "张三", Role: "原告"}},
+		Slot:    &chuting.Slot{Start: start, End: start.Add(time.Hour), RoomID: s.room.ID, AppraiserIDs: []string{appraiser.ID}}}
+	if state == chuting.SummonsDeclined {
+		sm.Responses = []chuting.Response{{AppraiserID: appraiser.ID, Reason: "住院"}}
+	}
+	if state == chuting.SummonsScheduled {
+		sm.Responses = []chuting.Response{{AppraiserID: appraiser.ID, Confirmed: true}}
+		sm.HearingID = chuting.NewID()
+	}
+	fx.create(sm)
+	return sm
 }
 
 // newAppraiser registers another appraiser at the side's institution, without an account.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pb33f/libopenapi"
@@ -81,10 +82,23 @@ func TestOpenAPI(t *testing.T) {
 	}
 }
 
+// sharedSpec returns the checker of the document the server serves, built once per test
+// binary: the document is fixed, and building a validator costs half a second.
+func sharedSpec(t *testing.T, fx *fixture) *specChecker {
+	specOnce.Do(func() { spec = newSpecChecker(t, fetchOpenAPI(t, fx)) })
+	return spec
+}
+
+var (
+	specOnce sync.Once
+	spec     *specChecker
+)
+
 // specChecker validates responses against the document the server serves, so that the
 // document cannot drift from what the API answers.
 type specChecker struct {
-	v validator.Validator
+	mu sync.Mutex // tests send requests from several goroutines
+	v  validator.Validator
 }
 
 func newSpecChecker(t *testing.T, spec []byte) *specChecker {
@@ -106,6 +120,8 @@ func (c *specChecker) check(t *testing.T, req *http.Request, res *http.Response,
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/plain") || req.URL.Path == "/api/v1/openapi.yaml" {
 		return // /metrics and the document itself: not JSON bodies to check
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	r := *res
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if ok, errs := c.v.ValidateHttpResponse(req, &r); !ok {

@@ -28,6 +28,7 @@ const (
 	signedIn          = bureau | instAdmin | clerk | judge | appraiser
 	public            = anonymous | signedIn
 	admins            = bureau | instAdmin
+	court             = clerk | judge
 	tokenUser         = bureau | instAdmin | clerk // the roles whose systems call the API
 )
 
@@ -75,6 +76,7 @@ func (s *Server) table() []route {
 		{"POST", "/api/v1/institutions", bureau, s.createInstitution, false},
 		{"GET", "/api/v1/institutions/{id}", signedIn, s.getInstitution, false},
 		{"PUT", "/api/v1/institutions/{id}", bureau, s.updateInstitution, false},
+		{"POST", "/api/v1/institutions/{id}/roster", admins, s.importRoster, false},
 
 		{"GET", "/api/v1/rooms", signedIn, s.listRooms, false},
 		{"POST", "/api/v1/rooms", admins, s.createRoom, false},
@@ -88,9 +90,37 @@ func (s *Server) table() []route {
 
 		{"GET", "/api/v1/opinions", signedIn, s.listOpinions, false},
 		{"GET", "/api/v1/opinions/{id}", signedIn, s.getOpinion, false},
+		{"POST", "/api/v1/opinions", admins, s.createOpinion, false},
+		{"PUT", "/api/v1/opinions/{id}", admins, s.updateOpinion, false},
 
 		{"GET", "/api/v1/summons", signedIn, s.listSummons, false},
+		{"POST", "/api/v1/summons", court, s.idempotent(s.createSummons), false},
 		{"GET", "/api/v1/summons/{id}", signedIn, s.getSummons, false},
+		{"GET", "/api/v1/summons/{id}/eligibility", court | instAdmin | bureau, s.summonsEligibility, false},
+		{"POST", "/api/v1/summons/{id}/acknowledge", instAdmin | appraiser, s.acknowledgeSummons, false},
+		{"POST", "/api/v1/summons/{id}/confirm", appraiser, s.confirmSummons, false},
+		{"POST", "/api/v1/summons/{id}/decline", appraiser, s.declineSummons, false},
+		{"POST", "/api/v1/summons/{id}/excuse", court, s.decideExcuse, false},
+		{"POST", "/api/v1/summons/{id}/reschedule", court, s.rescheduleSummons, false},
+		{"POST", "/api/v1/summons/{id}/cancel", court, s.cancelSummons, false},
+		{"POST", "/api/v1/summons/{id}/outcome", court, s.recordOutcome, false},
+
+		{"GET", "/api/v1/notices", signedIn, s.listNotices, false},
+		{"POST", "/api/v1/notices/{id}/read", signedIn, s.readNotice, false},
+		{"GET", "/api/v1/webhooks", court | bureau, s.listWebhooks, false},
+		{"POST", "/api/v1/webhooks", court | bureau, s.createWebhook, false},
+		{"DELETE", "/api/v1/webhooks/{id}", court | bureau, s.deleteWebhook, false},
+		{"GET", "/api/v1/webhooks/{id}/deliveries", court | bureau, s.listDeliveries, false},
+
+		{"GET", "/api/v1/hearings", signedIn, s.listHearings, false},
+		{"GET", "/api/v1/hearings/{id}", signedIn, s.getHearing, false},
+		{"GET", "/api/v1/hearings/{id}/ics", signedIn, s.hearingInvitation, false},
+		{"POST", "/api/v1/calendar-feeds", bureau | instAdmin | appraiser, s.createFeed, false},
+		{"DELETE", "/api/v1/calendar-feeds/{id}", bureau | instAdmin | appraiser, s.deleteFeed, false},
+		{"GET", "/calendar/{file}", public, s.calendarFeed, false},
+		{"GET", "/api/v1/holidays/{year}", signedIn, s.getHolidays, false},
+		{"PUT", "/api/v1/holidays/{year}", bureau, s.putHolidays, false},
+		{"POST", "/api/v1/schedule/optimise", bureau | court, s.optimise, false},
 
 		{"GET", "/api/v1/audit", bureau, s.listAudit, false},
 		{"GET", "/api/v1/backup", bureau, s.backup, true},

@@ -31,6 +31,7 @@ type authCase struct {
 	target  string
 	session bool // call with a browser session instead of an API token
 	audited bool // a read that must be audited (it exports data)
+	csv     bool // the body is a CSV file, not JSON
 	build   func(fx *fixture, c caller) (path string, body any)
 	want    [6]int
 }
@@ -64,6 +65,20 @@ func authCases() []authCase {
 	admins := func(s int) [6]int { return [6]int{ua, s, s, fb, fb, fb} }
 	tokenUsers := func(s int) [6]int { return [6]int{ua, s, s, s, fb, fb} }
 	courtSees := [6]int{ua, ok, fb, ok, ok, fb} // other side's room, appraiser, opinion
+	courtOnly := func(s int) [6]int { return [6]int{ua, fb, fb, s, s, fb} }
+	appraiserOnly := func(s int) [6]int { return [6]int{ua, fb, fb, fb, fb, s} }
+	// fx2 makes a fresh summons of a side in a state, and the path of one of its actions.
+	fx2 := func(state chuting.SummonsState, side int, action string, body map[string]any) func(*fixture, caller) (string, any) {
+		return func(fx *fixture, c caller) (string, any) {
+			// Court actions get a summons of an appraiser of their own, so that the many
+			// summons the matrix makes do not fill one appraiser's calendar.
+			var a *chuting.Appraiser
+			if action != "confirm" && action != "decline" {
+				a = fx.newAppraiser(fx.sides[side])
+			}
+			return "/api/v1/summons/" + fx.summonsIn(fx.sides[side], state, a).ID + "/" + action, body
+		}
+	}
 
 	room := func(inst *chuting.Institution) map[string]any {
 		return map[string]any{"institution_id": inst.ID, "name": "作证室", "location": "二楼"}
@@ -173,6 +188,13 @@ func authCases() []authCase {
 			in := fx.own().institution
 			return "/api/v1/institutions/" + in.ID, map[string]any{"version": fx.version(in), "name": "改名机构", "licence_no": in.LicenceNo}
 		}},
+		// The roster import takes a CSV file (a dry run here, so the matrix changes nothing).
+		{route: "POST /api/v1/institutions/{id}/roster", target: "own", want: admins(ok), csv: true, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/institutions/" + fx.own().institution.ID + "/roster?dry_run=true", "姓名,执业证号,执业类别\n张鉴定," + fx.unique("R") + ",法医临床\n"
+		}},
+		{route: "POST /api/v1/institutions/{id}/roster", target: "other", want: bureauOnly(ok), csv: true, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/institutions/" + fx.other().institution.ID + "/roster?dry_run=true", "姓名,执业证号,执业类别\n张鉴定," + fx.unique("R") + ",法医临床\n"
+		}},
 
 		{route: "GET /api/v1/rooms", build: get("/api/v1/rooms"), want: signedIn},
 		{route: "POST /api/v1/rooms", target: "own", want: admins(cr), build: func(fx *fixture, c caller) (string, any) {
@@ -231,6 +253,22 @@ func authCases() []authCase {
 		{route: "GET /api/v1/opinions/{id}", target: "other", want: courtSees, build: func(fx *fixture, c caller) (string, any) {
 			return "/api/v1/opinions/" + fx.other().opinion.ID, nil
 		}},
+		{route: "POST /api/v1/opinions", target: "own", want: admins(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/opinions", fx.opinionBody(fx.own())
+		}},
+		{route: "POST /api/v1/opinions", target: "other", want: bureauOnly(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/opinions", fx.opinionBody(fx.other())
+		}},
+		{route: "PUT /api/v1/opinions/{id}", target: "own", want: admins(ok), build: func(fx *fixture, c caller) (string, any) {
+			o, body := fx.own().opinion, fx.opinionBody(fx.own())
+			body["version"], body["document_no"] = fx.version(o), o.DocumentNo
+			return "/api/v1/opinions/" + o.ID, body
+		}},
+		{route: "PUT /api/v1/opinions/{id}", target: "other", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			o, body := fx.other().opinion, fx.opinionBody(fx.other())
+			body["version"], body["document_no"] = fx.version(o), o.DocumentNo
+			return "/api/v1/opinions/" + o.ID, body
+		}},
 
 		{route: "GET /api/v1/summons", build: get("/api/v1/summons"), want: signedIn},
 		{route: "GET /api/v1/summons/{id}", target: "own", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
@@ -238,6 +276,113 @@ func authCases() []authCase {
 		}},
 		{route: "GET /api/v1/summons/{id}", target: "other", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
 			return "/api/v1/summons/" + fx.other().summons.ID, nil
+		}},
+
+		{route: "POST /api/v1/summons", want: courtOnly(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/summons", fx.summonsRequest(fx.own())
+		}},
+		{route: "GET /api/v1/summons/{id}/eligibility", target: "own", want: [6]int{ua, ok, ok, ok, ok, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/summons/" + fx.own().summons.ID + "/eligibility", nil
+		}},
+		{route: "GET /api/v1/summons/{id}/eligibility", target: "other", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/summons/" + fx.other().summons.ID + "/eligibility", nil
+		}},
+		{route: "POST /api/v1/summons/{id}/acknowledge", target: "own", want: [6]int{ua, fb, ok, fb, fb, ok}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/summons/" + fx.own().summons.ID + "/acknowledge", nil
+		}},
+		{route: "POST /api/v1/summons/{id}/acknowledge", target: "other", want: [6]int{ua, fb, fb, fb, fb, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/summons/" + fx.other().summons.ID + "/acknowledge", nil
+		}},
+		{route: "POST /api/v1/summons/{id}/confirm", target: "own", want: appraiserOnly(ok), build: fx2(chuting.SummonsProposed, 0, "confirm", nil)},
+		{route: "POST /api/v1/summons/{id}/confirm", target: "other", want: appraiserOnly(fb), build: fx2(chuting.SummonsProposed, 1, "confirm", nil)},
+		{route: "POST /api/v1/summons/{id}/decline", target: "own", want: appraiserOnly(ok),
+			build: fx2(chuting.SummonsProposed, 0, "decline", map[string]any{"reason": "住院", "evidence": "住院证明"})},
+		{route: "POST /api/v1/summons/{id}/decline", target: "other", want: appraiserOnly(fb),
+			build: fx2(chuting.SummonsProposed, 1, "decline", map[string]any{"reason": "住院"})},
+		{route: "POST /api/v1/summons/{id}/excuse", target: "own", want: courtOnly(ok),
+			build: fx2(chuting.SummonsDeclined, 0, "excuse", map[string]any{"accept": true, "reason": "有住院证明"})},
+		{route: "POST /api/v1/summons/{id}/excuse", target: "other", want: courtOnly(fb),
+			build: fx2(chuting.SummonsDeclined, 1, "excuse", map[string]any{"accept": true, "reason": "有住院证明"})},
+		{route: "POST /api/v1/summons/{id}/reschedule", target: "own", want: courtOnly(ok),
+			build: fx2(chuting.SummonsProposed, 0, "reschedule", map[string]any{"reason": "合议庭调整"})},
+		{route: "POST /api/v1/summons/{id}/reschedule", target: "other", want: courtOnly(fb),
+			build: fx2(chuting.SummonsProposed, 1, "reschedule", map[string]any{"reason": "合议庭调整"})},
+		{route: "POST /api/v1/summons/{id}/cancel", target: "own", want: courtOnly(ok),
+			build: fx2(chuting.SummonsScheduled, 0, "cancel", map[string]any{"reason": "原告撤诉"})},
+		{route: "POST /api/v1/summons/{id}/cancel", target: "other", want: courtOnly(fb),
+			build: fx2(chuting.SummonsScheduled, 1, "cancel", map[string]any{"reason": "原告撤诉"})},
+		{route: "POST /api/v1/summons/{id}/outcome", target: "own", want: courtOnly(ok),
+			build: fx2(chuting.SummonsScheduled, 0, "outcome", map[string]any{"outcome": "completed"})},
+		{route: "POST /api/v1/summons/{id}/outcome", target: "other", want: courtOnly(fb),
+			build: fx2(chuting.SummonsScheduled, 1, "outcome", map[string]any{"outcome": "absent", "cause": "without_cause"})},
+
+		// A notice is its user's alone, even for the bureau (notices_test.go).
+		{route: "GET /api/v1/notices", build: get("/api/v1/notices?unread=1"), want: signedIn},
+		{route: "POST /api/v1/notices/{id}/read", target: "own", want: [6]int{ua, ok, ok, ok, ok, ok}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/notices/" + fx.notice(fx.userOf(c)).ID + "/read", nil
+		}},
+		{route: "POST /api/v1/notices/{id}/read", target: "other", want: [6]int{ua, fb, fb, fb, fb, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/notices/" + fx.notice(fx.other().users[chuting.RoleClerk]).ID + "/read", nil
+		}},
+		// Webhooks: a court's clerks and judges for their court, the bureau for any (webhooks_test.go).
+		{route: "GET /api/v1/webhooks", build: get("/api/v1/webhooks"), want: [6]int{ua, ok, fb, ok, ok, fb}},
+		{route: "POST /api/v1/webhooks", target: "own", want: [6]int{ua, cr, fb, cr, cr, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/webhooks", map[string]any{"url": "https://court.example/chuting", "court_id": fx.own().court.ID}
+		}},
+		{route: "POST /api/v1/webhooks", target: "other", want: [6]int{ua, cr, fb, fb, fb, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/webhooks", map[string]any{"url": "https://court.example/chuting", "court_id": fx.other().court.ID}
+		}},
+		{route: "DELETE /api/v1/webhooks/{id}", target: "own", want: [6]int{ua, nc, fb, nc, nc, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/webhooks/" + fx.webhook(fx.own().court).ID, nil
+		}},
+		{route: "DELETE /api/v1/webhooks/{id}", target: "other", want: [6]int{ua, nc, fb, fb, fb, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/webhooks/" + fx.webhook(fx.other().court).ID, nil
+		}},
+		{route: "GET /api/v1/webhooks/{id}/deliveries", target: "own", want: [6]int{ua, ok, fb, ok, ok, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/webhooks/" + fx.webhook(fx.own().court).ID + "/deliveries", nil
+		}},
+		{route: "GET /api/v1/webhooks/{id}/deliveries", target: "other", want: [6]int{ua, ok, fb, fb, fb, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/webhooks/" + fx.webhook(fx.other().court).ID + "/deliveries", nil
+		}},
+
+		{route: "GET /api/v1/hearings", build: get("/api/v1/hearings"), want: signedIn},
+		{route: "GET /api/v1/hearings/{id}", target: "own", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.own().hearing.ID, nil
+		}},
+		{route: "GET /api/v1/hearings/{id}", target: "other", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.other().hearing.ID, nil
+		}},
+		{route: "GET /api/v1/hearings/{id}/ics", target: "own", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.own().hearing.ID + "/ics", nil
+		}},
+		{route: "GET /api/v1/hearings/{id}/ics", target: "other", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.other().hearing.ID + "/ics", nil
+		}},
+		{route: "POST /api/v1/calendar-feeds", target: "own", want: [6]int{ua, cr, cr, fb, fb, cr}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/calendar-feeds", map[string]string{"subject": "appraiser:" + fx.own().appraiser.ID}
+		}},
+		{route: "POST /api/v1/calendar-feeds", target: "other", want: [6]int{ua, cr, fb, fb, fb, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/calendar-feeds", map[string]string{"subject": "appraiser:" + fx.other().appraiser.ID}
+		}},
+		{route: "DELETE /api/v1/calendar-feeds/{id}", target: "own", want: [6]int{ua, nc, nc, fb, fb, nc}, build: func(fx *fixture, c caller) (string, any) {
+			f, _ := fx.feed("appraiser:" + fx.own().appraiser.ID)
+			return "/api/v1/calendar-feeds/" + f.ID, nil
+		}},
+		{route: "DELETE /api/v1/calendar-feeds/{id}", target: "other", want: [6]int{ua, nc, fb, fb, fb, fb}, build: func(fx *fixture, c caller) (string, any) {
+			f, _ := fx.feed("room:" + fx.other().room.ID)
+			return "/api/v1/calendar-feeds/" + f.ID, nil
+		}},
+		{route: "GET /calendar/{file}", want: everyone, build: func(fx *fixture, c caller) (string, any) {
+			_, secret := fx.feed("room:" + fx.own().room.ID)
+			return "/calendar/" + secret + ".ics", nil
+		}},
+		{route: "GET /api/v1/holidays/{year}", build: get("/api/v1/holidays/2027"), want: signedIn},
+		{route: "PUT /api/v1/holidays/{year}", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/holidays/2027", map[string]any{"holidays": []string{"2027-01-01"}, "workdays": []string{},
+				"source": "国务院办公厅通知"}
+		}},
+		{route: "POST /api/v1/schedule/optimise", want: [6]int{ua, ok, fb, ok, ok, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/schedule/optimise", map[string]string{"institution_id": fx.own().institution.ID}
 		}},
 
 		{route: "GET /api/v1/audit", build: get("/api/v1/audit"), want: bureauOnly(ok)},
@@ -267,7 +412,11 @@ func TestAuthorization(t *testing.T) {
 			}
 			name := tc.route + " " + tc.target + " as " + c.comment
 			path, body := tc.build(fx, c)
-			res, data := fx.do(c, method, path, body)
+			var headers map[string]string
+			if tc.csv {
+				headers = map[string]string{"Content-Type": "text/csv; charset=utf-8"}
+			}
+			res, data := fx.doHeaders(c, method, path, body, headers)
 			if res.StatusCode != tc.want[i] {
 				t.Errorf("%s: status %d, want %d: %s", name, res.StatusCode, tc.want[i], data)
 				continue

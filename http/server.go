@@ -16,6 +16,7 @@ import (
 
 	"github.com/chuting/chuting"
 	"github.com/chuting/chuting/auth"
+	"github.com/chuting/chuting/scheduler"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -26,6 +27,7 @@ import (
 type Config struct {
 	Store          chuting.Store
 	Auth           *auth.Service
+	Scheduler      *scheduler.Service // the summons workflow
 	Logger         *slog.Logger
 	MaxBody        int64            // largest request body in bytes; 0 = 1 MiB
 	InsecureCookie bool             // session cookie without Secure (plain HTTP off loopback only)
@@ -41,6 +43,7 @@ type Config struct {
 type Server struct {
 	store          chuting.Store
 	auth           *auth.Service
+	sched          *scheduler.Service
 	logger         *slog.Logger
 	maxBody        int64
 	insecureCookie bool
@@ -59,7 +62,7 @@ type Server struct {
 // New returns a Server. Its metrics registry (served at /metrics) is its own, so several
 // servers can run in one test process.
 func New(c Config) *Server {
-	s := &Server{store: c.Store, auth: c.Auth, logger: c.Logger, maxBody: c.MaxBody,
+	s := &Server{store: c.Store, auth: c.Auth, sched: c.Scheduler, logger: c.Logger, maxBody: c.MaxBody,
 		insecureCookie: c.InsecureCookie, now: c.Now, version: c.Version, trusted: c.TrustedProxies,
 		mux: http.NewServeMux()}
 	if s.logger == nil {
@@ -70,6 +73,9 @@ func New(c Config) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.sched == nil {
+		s.sched = scheduler.New(scheduler.Config{Store: c.Store, Now: s.now, Logger: s.logger})
 	}
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

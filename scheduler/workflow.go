@@ -49,8 +49,8 @@ func from(a Action) []chuting.SummonsState {
 	beforeHearing := []chuting.SummonsState{chuting.SummonsProposed, chuting.SummonsConfirmed,
 		chuting.SummonsScheduled, chuting.SummonsDeclined, chuting.SummonsExcused}
 	switch a {
-	case Propose:
-		return []chuting.SummonsState{chuting.SummonsUnknown}
+	case Propose: // the first slot, or a better one the optimiser found before anyone answered
+		return []chuting.SummonsState{chuting.SummonsUnknown, chuting.SummonsProposed}
 	case Confirm:
 		return []chuting.SummonsState{chuting.SummonsProposed}
 	case Decline:
@@ -119,7 +119,12 @@ func Apply(s *chuting.Summons, st Step, now time.Time) (chuting.Transition, erro
 func step(s *chuting.Summons, st Step, now time.Time) (chuting.SummonsState, error) {
 	switch st.Action {
 	case Propose, Reschedule:
+		if st.Action == Propose && len(s.Responses) > 0 {
+			// Someone answered this slot: only the court may move it now.
+			return 0, chuting.Errorf(chuting.ECONFLICT, "已有鉴定人答复，不能自动改期 / an appraiser has answered; only the court may move the slot")
+		}
 		s.Slot, s.Responses, s.HearingID, s.Outcome = st.Slot, nil, "", ""
+		s.Reminders, s.NoShow = nil, time.Time{}
 		return chuting.SummonsProposed, nil
 	case Confirm:
 		id := st.By.AppraiserID
@@ -174,6 +179,9 @@ func allowed(s *chuting.Summons, st Step) error {
 	p := st.By
 	switch st.Action {
 	case Propose, Schedule:
+		if p.Role != chuting.RoleUnknown {
+			return chuting.Errorf(chuting.EFORBIDDEN, "slots are proposed by the scheduler")
+		}
 		return nil
 	case Confirm, Decline:
 		if p.Role != chuting.RoleAppraiser || s.Slot == nil || !slices.Contains(s.Slot.AppraiserIDs, p.AppraiserID) {

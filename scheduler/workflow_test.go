@@ -67,7 +67,7 @@ var allActions = []Action{Propose, Confirm, Decline, AcceptExcuse, RejectExcuse,
 // and record a transition; every other one is refused with a conflict and changes nothing.
 func TestTransitions(t *testing.T) {
 	want := map[Action]map[chuting.SummonsState]chuting.SummonsState{
-		Propose: {chuting.SummonsUnknown: chuting.SummonsProposed},
+		Propose: {chuting.SummonsUnknown: chuting.SummonsProposed, chuting.SummonsProposed: chuting.SummonsProposed},
 		Confirm: {chuting.SummonsProposed: chuting.SummonsProposed}, // a2 confirms; a1 has not yet
 		Decline: {chuting.SummonsProposed: chuting.SummonsDeclined, chuting.SummonsConfirmed: chuting.SummonsDeclined,
 			chuting.SummonsScheduled: chuting.SummonsDeclined},
@@ -114,8 +114,8 @@ func TestTransitions(t *testing.T) {
 			})
 		}
 	}
-	if legal != 23 {
-		t.Fatalf("%d legal (state, action) pairs, want 23", legal)
+	if legal != 24 {
+		t.Fatalf("%d legal (state, action) pairs, want 24", legal)
 	}
 }
 
@@ -197,6 +197,7 @@ func TestWhoMayAct(t *testing.T) {
 		{"CancelNeedsReason", chuting.SummonsProposed, Step{Action: Cancel, By: judge, Reason: "  "}, chuting.EINVALID},
 		{"RescheduleNeedsSlot", chuting.SummonsProposed, Step{Action: Reschedule, By: judge, Reason: "x"}, chuting.EINVALID},
 		{"AbsentNeedsCause", chuting.SummonsScheduled, Step{Action: Absent, By: judge, Cause: "lazy"}, chuting.EINVALID},
+		{"OnlyTheServerProposes", chuting.SummonsProposed, Step{Action: Propose, By: clerk, Slot: slot}, chuting.EFORBIDDEN},
 		{"OK", chuting.SummonsScheduled, Step{Action: Absent, By: judge, Cause: CauseTechnicalFailure}, ""},
 	}
 	for _, tc := range tests {

@@ -42,6 +42,7 @@ func Run(t *testing.T, newOpener func(t *testing.T) Opener) {
 		{"Migrate", testMigrate},
 		{"MigrateRefusesNewer", testMigrateRefusesNewer},
 		{"Ping", testPing},
+		{"Lease", testLeaser},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newOpener(t)) })
@@ -261,7 +262,8 @@ func testLookups(t *testing.T, open Opener) {
 	})
 
 	appraiser, colleague := unique("appr"), unique("appr")
-	day := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	// A day no other data uses (the suite also runs on restored stores, which hold hearings).
+	day := time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(time.Now().UnixNano()%36500))
 	var hearings []*chuting.Hearing
 	for i := range 6 {
 		h := &chuting.Hearing{CourtID: court, AppraiserIDs: []string{appraiser},
@@ -706,4 +708,89 @@ func sorted(s []string) []string {
 	c := slices.Clone(s)
 	slices.Sort(c)
 	return c
+}
+
+func testLeaser(t *testing.T, open Opener) {
+	s := MustOpen(t, open)
+	l, ok := s.(chuting.Leaser)
+	if !ok {
+		t.Fatalf("%T does not implement chuting.Leaser", s)
+	}
+	testLease(t, l)
+}
+
+func testLease(t *testing.T, l chuting.Leaser) {
+	ctx := context.Background()
+	name := unique("job")
+	tok1, ok, err := l.Acquire(ctx, name, "node-a", time.Minute)
+	must(t, err)
+	if !ok || tok1 == 0 {
+		t.Fatalf("a free lease was refused (token %d)", tok1)
+	}
+	t.Run("ErrHeld", func(t *testing.T) {
+		if _, ok, err := l.Acquire(ctx, name, "node-b", time.Minute); err != nil || ok {
+			t.Fatalf("a held lease went to another holder: %v %v", ok, err)
+		}
+	})
+	t.Run("Renew", func(t *testing.T) {
+		tok, ok, err := l.Acquire(ctx, name, "node-a", time.Minute)
+		if err != nil || !ok || tok != tok1 {
+			t.Fatalf("renewal: token %d ok %v err %v, want the same token %d", tok, ok, err, tok1)
+		}
+	})
+	t.Run("Release", func(t *testing.T) {
+		must(t, l.Release(ctx, name, "node-b")) // not the holder: nothing happens
+		if _, ok, _ := l.Acquire(ctx, name, "node-b", time.Minute); ok {
+			t.Fatal("a release by a non-holder freed the lease")
+		}
+		must(t, l.Release(ctx, name, "node-a"))
+		tok, ok, err := l.Acquire(ctx, name, "node-b", time.Minute)
+		if err != nil || !ok || tok <= tok1 {
+			t.Fatalf("after release: token %d ok %v err %v, want a larger token than %d", tok, ok, err, tok1)
+		}
+	})
+	t.Run("Expiry", func(t *testing.T) {
+		short := unique("short")
+		tok, ok, err := l.Acquire(ctx, short, "node-a", 100*time.Millisecond)
+		if err != nil || !ok {
+			t.Fatalf("acquire: %v %v", ok, err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		tok2, ok, err := l.Acquire(ctx, short, "node-b", time.Minute)
+		if err != nil || !ok || tok2 <= tok {
+			t.Fatalf("after expiry: token %d ok %v err %v, want the lease with a token above %d", tok2, ok, err, tok)
+		}
+	})
+	t.Run("OneWinner", func(t *testing.T) {
+		race := unique("race")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		winners := 0
+		for i := range 10 {
+			wg.Go(func() {
+				_, ok, err := l.Acquire(ctx, race, fmt.Sprintf("node-%d", i), time.Minute)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					winners++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if winners != 1 {
+			t.Fatalf("%d holders got the lease at once, want 1", winners)
+		}
+	})
+	t.Run("ErrInvalid", func(t *testing.T) {
+		for _, c := range []struct {
+			name, holder string
+			ttl          time.Duration
+		}{{"", "a", time.Second}, {"n", "", time.Second}, {"n", "a", 0}} {
+			_, _, err := l.Acquire(ctx, c.name, c.holder, c.ttl)
+			wantCode(t, err, chuting.EINVALID, "")
+		}
+	})
 }

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/chuting/chuting/notify"
 )
 
 // Config is the configuration of `chuting serve`. Every field is a flag, and every flag can
@@ -26,6 +28,11 @@ type Config struct {
 	SessionTTL      time.Duration // how long a browser session lasts from sign-in
 	ShutdownTimeout time.Duration // how long SIGTERM waits for requests in flight
 	MaxBody         int64         // largest accepted request body, in bytes
+	SMTPAddr        string        // host:port of the SMTP server for e-mailed notices; "" = no e-mail
+	SMTPFrom        string        // the sender of those e-mails
+	SMTPUsername    string        // SMTP AUTH user; "" = no authentication
+	SMTPPassword    string        // SMTP AUTH password
+	SMTPTLS         string        // none, starttls or tls
 }
 
 // storeFlags registers the flags that locate the store; every subcommand that opens the
@@ -49,6 +56,11 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 12*time.Hour, "how long a browser session lasts from sign-in")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long shutdown waits for requests in flight")
 	fs.Int64Var(&c.MaxBody, "max-body", 1<<20, "largest accepted request body in bytes")
+	fs.StringVar(&c.SMTPAddr, "smtp-addr", "", "SMTP server host:port for e-mailed notices (empty: no e-mail)")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", "", `sender of e-mailed notices, e.g. "chuting <noreply@court.example>"`)
+	fs.StringVar(&c.SMTPUsername, "smtp-username", "", "SMTP AUTH user (empty: no authentication)")
+	fs.StringVar(&c.SMTPPassword, "smtp-password", "", "SMTP AUTH password (prefer CHUTING_SMTP_PASSWORD: flags show in ps)")
+	fs.StringVar(&c.SMTPTLS, "smtp-tls", notify.TLSStartTLS, "SMTP connection security: starttls, tls (implicit, port 465) or none")
 }
 
 // EnvName returns the environment variable that sets the flag named name.
@@ -115,5 +127,19 @@ func (c *Config) validate() error {
 	case c.MaxBody < 1024:
 		return fmt.Errorf("--max-body %d: want at least 1024", c.MaxBody)
 	}
+	if mc := c.mailConfig(); mc != nil {
+		if err := mc.Check(); err != nil {
+			return fmt.Errorf("SMTP settings (--smtp-*): %w", err)
+		}
+	}
 	return nil
+}
+
+// mailConfig returns the SMTP settings, or nil when no server is set (notices stay in-app).
+func (c *Config) mailConfig() *notify.MailConfig {
+	if c.SMTPAddr == "" {
+		return nil
+	}
+	return &notify.MailConfig{Addr: c.SMTPAddr, From: c.SMTPFrom, Username: c.SMTPUsername,
+		Password: c.SMTPPassword, TLS: c.SMTPTLS}
 }

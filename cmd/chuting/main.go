@@ -4,6 +4,7 @@
 //	chuting user add|passwd|list       manage accounts offline, against the store
 //	chuting backup --out FILE          snapshot the embedded store (online, through the server)
 //	chuting restore --in FILE          bring a snapshot back (server stopped)
+//	chuting schedule --in P --out S    solve a court-sched-v1 problem file offline
 //
 // Run `chuting <command> -h` for the flags of each.
 package main
@@ -38,6 +39,8 @@ usage:
   chuting user add|passwd|list     manage accounts against the store
   chuting backup --out FILE        snapshot the embedded store
   chuting restore --in FILE        bring a snapshot back (server stopped)
+  chuting schedule --in problem.json --out schedule.json
+                                   solve a court-sched-v1 scheduling problem offline
 
 Run 'chuting <command> -h' for the flags of a command.
 `
@@ -58,6 +61,8 @@ func run(ctx context.Context, args []string, io *stdio, getenv func(string) stri
 		err = runBackup(ctx, args[1:], io, getenv)
 	case "restore":
 		err = runRestore(ctx, args[1:], io, getenv)
+	case "schedule":
+		err = runSchedule(ctx, args[1:], io, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(io.out, usage)
 		return 0

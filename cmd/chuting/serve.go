@@ -21,17 +21,22 @@ import (
 	"github.com/chuting/chuting/auth"
 	"github.com/chuting/chuting/demo"
 	chutinghttp "github.com/chuting/chuting/http"
+	"github.com/chuting/chuting/notify"
+	"github.com/chuting/chuting/scheduler"
 	"github.com/chuting/chuting/web"
 )
 
 // Main is the server process: the configuration and what Run opened, so that Close can shut it
 // down in order. Tests run it in-process on port 0.
 type Main struct {
-	Config Config
-	Logger *slog.Logger
-	Store  chuting.Store
-	Auth   *auth.Service
-	HTTP   *chutinghttp.Server
+	Config    Config
+	Logger    *slog.Logger
+	Store     chuting.Store
+	Auth      *auth.Service
+	Scheduler *scheduler.Service
+	Cron      *scheduler.Cron
+	Notifier  *notify.Service // notices, e-mail and webhooks of summons changes
+	HTTP      *chutinghttp.Server
 
 	out    io.Writer // where the demo accounts are announced
 	logTo  io.Writer
@@ -82,13 +87,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	m.Notifier = notify.New(notify.Config{Store: m.Store, Logger: m.Logger, Mail: c.mailConfig()})
+	m.Scheduler = scheduler.New(scheduler.Config{Store: m.Store, Logger: m.Logger, Notify: m.Notifier.Handle})
 	proxies, err := c.trustedProxies()
 	if err != nil {
 		return err
 	}
-	m.HTTP = chutinghttp.New(chutinghttp.Config{Store: m.Store, Auth: m.Auth, Logger: m.Logger,
+	m.HTTP = chutinghttp.New(chutinghttp.Config{Store: m.Store, Auth: m.Auth, Scheduler: m.Scheduler, Logger: m.Logger,
 		MaxBody: c.MaxBody, InsecureCookie: c.InsecureCookie, Web: web.Handler(), Version: version(),
 		TrustedProxies: proxies})
+	m.HTTP.Registry().MustRegister(m.Notifier.Collectors()...)
 	if m.ln, err = net.Listen("tcp", c.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
@@ -96,9 +104,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.ln) }()
+	if err := m.startJobs(); err != nil {
+		return err
+	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop = stop
-	m.wg.Go(func() { m.sweepSessions(bg) })
+	m.wg.Go(func() { m.Notifier.Run(bg) })
 	m.Logger.Info("chuting listening", "addr", m.Addr(), "url", "http://"+m.Addr()+"/", "store", storeName(c))
 	return nil
 }
@@ -118,6 +129,12 @@ func (m *Main) Done() <-chan error { return m.served }
 // then closes the store, so no acknowledged write is cut off.
 func (m *Main) Close() error {
 	var errs []error
+	if m.Cron != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		m.Cron.Stop(ctx) // waits for running jobs, which may be writing
+		cancel()
+		m.Cron = nil
+	}
 	if m.stop != nil {
 		m.stop()
 		m.wg.Wait()
@@ -141,23 +158,33 @@ func (m *Main) Close() error {
 	return errors.Join(errs...)
 }
 
-// sweepSessions deletes expired sessions at start and then hourly, until ctx ends. (The
-// scheduler's periodic jobs will take this over.)
-func (m *Main) sweepSessions(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := m.Auth.SweepSessions(ctx); err != nil && ctx.Err() == nil {
-			m.Logger.Warn("sweep expired sessions", "err", err)
-		} else if n > 0 {
-			m.Logger.Info("swept expired sessions", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+// startJobs starts the periodic jobs, run once per tick across every node sharing the store
+// (robfig/cron with the store's leases): the scheduler's, and the housekeeping of sessions
+// and remembered idempotent answers.
+func (m *Main) startJobs() error {
+	leaser, ok := m.Store.(chuting.Leaser)
+	if !ok {
+		return fmt.Errorf("the store %T grants no leases", m.Store)
+	}
+	host, _ := os.Hostname()
+	m.Cron = scheduler.NewCron(scheduler.CronConfig{Leaser: leaser, Holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
+		Logger: m.Logger, Registerer: m.HTTP.Registry()})
+	jobs := append(m.Scheduler.Jobs(),
+		scheduler.Job{Name: "sessions", Spec: "17 * * * *", Run: func(ctx context.Context) error {
+			_, err := m.Auth.SweepSessions(ctx)
+			return err
+		}},
+		scheduler.Job{Name: "idempotency", Spec: "23 * * * *", Run: func(ctx context.Context) error {
+			_, err := m.HTTP.SweepIdempotency(ctx)
+			return err
+		}})
+	for _, j := range jobs {
+		if err := m.Cron.Add(j); err != nil {
+			return err
 		}
 	}
+	m.Cron.Start()
+	return nil
 }
 
 // seedDemo writes what is missing of the demo world, and says how to sign in to the accounts

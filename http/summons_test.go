@@ -1,0 +1,147 @@
+package http_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chuting/chuting"
+)
+
+// TestServeSummons walks the API through a summons: the clerk serves it, the institution and
+// the appraiser acknowledge it, the appraiser confirms, and the hearing is scheduled.
+func TestServeSummons(t *testing.T) {
+	fx := newFixture(t)
+	clerk := fx.tokenCaller(chuting.RoleClerk)
+	res, data := fx.do(clerk, "POST", "/api/v1/summons", fx.summonsRequest(fx.own()))
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("serve: %d %s", res.StatusCode, data)
+	}
+	var served struct {
+		Summons  chuting.Summons
+		Warnings []struct{ Code, Message string }
+	}
+	if err := json.Unmarshal(data, &served); err != nil {
+		t.Fatal(err)
+	}
+	sm := served.Summons
+	if sm.State != chuting.SummonsProposed || sm.Slot == nil || sm.Slot.RoomID != fx.own().room.ID {
+		t.Fatalf("served summons %+v", sm)
+	}
+	path := "/api/v1/summons/" + sm.ID
+	for _, c := range []caller{fx.tokenCaller(chuting.RoleInstitutionAdmin), fx.tokenCaller(chuting.RoleAppraiser)} {
+		if res, data := fx.do(c, "POST", path+"/acknowledge", nil); res.StatusCode != http.StatusOK {
+			t.Fatalf("acknowledge as %s: %d %s", c.comment, res.StatusCode, data)
+		}
+	}
+	res, data = fx.do(fx.tokenCaller(chuting.RoleAppraiser), "POST", path+"/confirm", nil)
+	var after chuting.Summons
+	if err := json.Unmarshal(data, &after); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("confirm: %d %s", res.StatusCode, data)
+	}
+	if after.State != chuting.SummonsScheduled || len(after.Receipts) != 2 || after.HearingID == "" {
+		t.Fatalf("after confirming: state %s, %d receipts, hearing %q", after.State, len(after.Receipts), after.HearingID)
+	}
+	res, data = fx.do(clerk, "POST", path+"/excuse", map[string]any{"accept": true, "reason": "x"})
+	if e := errorOf(t, data); res.StatusCode != http.StatusConflict || e.Code != chuting.ECONFLICT {
+		t.Fatalf("deciding an excuse nobody asked for: %d %s", res.StatusCode, data)
+	}
+	res, data = fx.do(clerk, "POST", path+"/excuse", map[string]any{"reason": "x"})
+	if e := errorOf(t, data); res.StatusCode != http.StatusBadRequest || e.Field != "accept" {
+		t.Fatalf("excuse without a decision: %d %s", res.StatusCode, data)
+	}
+}
+
+// TestIdempotencyKey: a court system retrying a summons with the same key gets the first
+// answer and serves one summons, also when the retries race; the same key with another body
+// is refused.
+func TestIdempotencyKey(t *testing.T) {
+	fx := newFixture(t)
+	clerk := fx.tokenCaller(chuting.RoleClerk)
+	body := fx.summonsRequest(fx.own())
+	headers := map[string]string{"Idempotency-Key": "case-123-attempt"}
+
+	var wg sync.WaitGroup
+	codes := make([]int, 4)
+	bodies := make([][]byte, 4)
+	for i := range codes {
+		wg.Go(func() {
+			res, data := fx.doHeaders(clerk, "POST", "/api/v1/summons", body, headers)
+			codes[i], bodies[i] = res.StatusCode, data
+		})
+	}
+	wg.Wait()
+	created := 0
+	for i, code := range codes {
+		switch code {
+		case http.StatusCreated:
+			created++
+		case http.StatusConflict: // raced the first while it ran: "still being processed"
+		default:
+			t.Fatalf("request %d: %d %s", i, code, bodies[i])
+		}
+	}
+	res, replay := fx.doHeaders(clerk, "POST", "/api/v1/summons", body, headers)
+	if res.StatusCode != http.StatusCreated || res.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry: %d %s", res.StatusCode, replay)
+	}
+	all, err := chuting.FindAll[chuting.Summons](t.Context(), fx.store, chuting.Equal(chuting.KindSummons, chuting.IndexCourt, fx.own().court.ID))
+	if err != nil || len(all) != 2 { // the fixture's own summons and this one
+		t.Fatalf("%d summons of the court (%v), want the fixture's and one served", len(all), err)
+	}
+	if created < 1 {
+		t.Fatal("no request served the summons")
+	}
+
+	other := fx.summonsRequest(fx.own())
+	res, data := fx.doHeaders(clerk, "POST", "/api/v1/summons", other, headers)
+	if e := errorOf(t, data); res.StatusCode != http.StatusConflict || e.Field != "Idempotency-Key" {
+		t.Fatalf("same key, other body: %d %s", res.StatusCode, data)
+	}
+	// A refused request frees its key: correcting the body and retrying works.
+	bad := fx.summonsRequest(fx.own())
+	bad["duration_minutes"] = 7
+	fresh := map[string]string{"Idempotency-Key": "fresh"}
+	if res, _ := fx.doHeaders(clerk, "POST", "/api/v1/summons", bad, fresh); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad body: %d", res.StatusCode)
+	}
+	if res, data := fx.doHeaders(clerk, "POST", "/api/v1/summons", fx.summonsRequest(fx.own()), fresh); res.StatusCode != http.StatusCreated {
+		t.Fatalf("corrected retry with the same key: %d %s", res.StatusCode, data)
+	}
+}
+
+// TestCalendarFeed: an appraiser makes a feed of their hearings, a calendar application reads
+// it without signing in, remaking it revokes the old address, and deleting it revokes it.
+func TestCalendarFeed(t *testing.T) {
+	fx := newFixture(t)
+	appraiser := fx.sessionCaller(chuting.RoleAppraiser)
+	mk := func() (string, string) {
+		res, data := fx.do(appraiser, "POST", "/api/v1/calendar-feeds", map[string]string{"subject": "appraiser:" + fx.own().appraiser.ID})
+		var v struct{ ID, URL string }
+		if err := json.Unmarshal(data, &v); err != nil || res.StatusCode != http.StatusCreated || !strings.HasPrefix(v.URL, "/calendar/") {
+			t.Fatalf("create feed: %d %s", res.StatusCode, data)
+		}
+		return v.ID, v.URL
+	}
+	_, first := mk()
+	res, data := fx.do(caller{}, "GET", first, nil)
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/calendar; charset=utf-8" ||
+		!strings.Contains(string(data), "BEGIN:VEVENT") || !strings.Contains(string(data), fx.own().hearing.ID+"@chuting") {
+		t.Fatalf("feed: %d %q\n%s", res.StatusCode, res.Header.Get("Content-Type"), data)
+	}
+	id, second := mk()
+	if res, _ := fx.do(caller{}, "GET", first, nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("the old address still works after remaking the feed: %d", res.StatusCode)
+	}
+	if res, _ := fx.do(appraiser, "DELETE", "/api/v1/calendar-feeds/"+id, nil); res.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d", res.StatusCode)
+	}
+	if res, _ := fx.do(caller{}, "GET", second, nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("a revoked feed still works: %d", res.StatusCode)
+	}
+	if res, _ := fx.do(caller{}, "GET", "/calendar/guess.ics", nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("a made-up address: %d", res.StatusCode)
+	}
+}

@@ -1,0 +1,325 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/chuting/chuting"
+)
+
+// Matcher proposes hearing slots.
+type Matcher interface {
+	// Propose returns the earliest feasible slot for sm, given every other summons's slot and
+	// every busy time, ignoring sm's own current slot. When there is none it returns an
+	// EINVALID error naming the field "windows" and saying why.
+	Propose(ctx context.Context, sm *chuting.Summons) (*chuting.Slot, error)
+}
+
+// Config holds what a Service needs.
+type Config struct {
+	Store   chuting.Store
+	Now     func() time.Time // nil = time.Now
+	Rules   Rules            // zero = DefaultRules()
+	Matcher Matcher          // nil = the solver over the store (NewMatcher)
+	// Notify is told of every change once it is stored: a summons served, a step taken, a
+	// receipt given. Notices, e-mail and webhooks hang off it. It must not block for long.
+	Notify func(ctx context.Context, e chuting.SummonsEvent)
+	Logger *slog.Logger
+}
+
+// Service runs the summons workflow over the store: it serves summons, takes workflow steps,
+// and keeps each scheduled summons's Hearing record in step with its slot.
+type Service struct {
+	store  chuting.Store
+	now    func() time.Time
+	rules  Rules
+	match  Matcher
+	notify func(ctx context.Context, e chuting.SummonsEvent)
+	logger *slog.Logger
+
+	// booking serialises the choice of a slot and its write, per institution (whose rooms
+	// and appraisers a slot takes), so two summons served at once cannot take one slot: a
+	// mutex within this process, and the store's lease across nodes.
+	booking sync.Map // institution ID → *sync.Mutex
+	node    string   // this process's name in leases
+}
+
+// New returns a Service.
+func New(c Config) *Service {
+	s := &Service{store: c.Store, now: c.Now, rules: c.Rules, match: c.Matcher, notify: c.Notify, logger: c.Logger,
+		node: chuting.NewID()}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rules.CEHours == 0 && s.rules.ProficiencyFailures == 0 && s.rules.AccreditedLab == nil {
+		s.rules = DefaultRules()
+	}
+	if s.match == nil {
+		s.match = NewMatcher(c.Store, s.now)
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.notify == nil {
+		s.notify = func(context.Context, chuting.SummonsEvent) {}
+	}
+	return s
+}
+
+// bookingLease bounds how long a node holds an institution's booking lease; a node that dies
+// holding it blocks others this long at most.
+const bookingLease = 30 * time.Second
+
+// lockInstitution takes the right to choose slots at an institution and returns its release.
+// Across nodes it waits (up to a bookingLease) for the store's lease; a store without leases
+// has one process, and the mutex is enough.
+func (s *Service) lockInstitution(id string) func() {
+	mu, _ := s.booking.LoadOrStore(id, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	l, ok := s.store.(chuting.Leaser)
+	if !ok {
+		return mu.(*sync.Mutex).Unlock
+	}
+	name := "booking/" + id
+	ctx := context.Background()
+	for deadline := time.Now().Add(bookingLease); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, got, err := l.Acquire(ctx, name, s.node, bookingLease); err != nil {
+			s.logger.Warn("booking lease", "institution", id, "err", err)
+			break // the store is failing; the write that follows will say so
+		} else if got {
+			break
+		}
+	}
+	return func() {
+		if err := l.Release(ctx, name, s.node); err != nil {
+			s.logger.Warn("release booking lease", "institution", id, "err", err)
+		}
+		mu.(*sync.Mutex).Unlock()
+	}
+}
+
+// Errors.
+var (
+	// errIllegal wraps Apply's refusals, so Act does not mistake them for lost races.
+	errIllegal = errors.New("illegal step")
+)
+
+// serverActor returns who the server acts as when it proposes and schedules.
+func serverActor() *chuting.Principal { return &chuting.Principal{Name: "chuting"} }
+
+// Serve checks a court's request, proposes the earliest feasible slot and stores the summons
+// as proposed. It returns the summons and the eligibility warnings about its named
+// appraisers. Errors name the field at fault; a request with no feasible slot is refused
+// (field windows) and nothing is stored.
+func (s *Service) Serve(ctx context.Context, p *chuting.Principal, req *Request) (*chuting.Summons, []Warning, error) {
+	now := s.now()
+	sm, warnings, err := s.check(ctx, p, req, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.book(ctx, sm, now); err != nil {
+		return nil, nil, err
+	}
+	s.notify(ctx, chuting.SummonsEvent{Summons: sm, Served: true})
+	return sm, warnings, nil
+}
+
+// book proposes sm's first slot and stores it, holding the institution's booking right
+// only for as long as that takes.
+func (s *Service) book(ctx context.Context, sm *chuting.Summons, now time.Time) error {
+	defer s.lockInstitution(sm.InstitutionID)()
+	slot, err := s.match.Propose(ctx, sm)
+	if err != nil {
+		return err
+	}
+	if _, err := Apply(sm, Step{Action: Propose, By: serverActor(), Slot: slot}, now); err != nil {
+		return err
+	}
+	return chuting.Create(ctx, s.store, sm)
+}
+
+// maxAttempts bounds the retries of a step that lost a race for the record: each attempt
+// re-reads the summons and re-checks the step, so a step that is no longer allowed fails
+// instead of overwriting the winner.
+const maxAttempts = 5
+
+// Act takes a workflow step on the summons with id, retrying on a concurrent change. A
+// reschedule proposes a new slot with the matcher (in windows, when given); the last
+// confirmation schedules the hearing. EFORBIDDEN if p may not see the summons; otherwise the
+// errors of Apply.
+func (s *Service) Act(ctx context.Context, id string, st Step, windows []chuting.Interval) (*chuting.Summons, error) {
+	for range maxAttempts {
+		sm, err := chuting.Load[chuting.Summons](ctx, s.store, id)
+		if err != nil {
+			return nil, err
+		}
+		unlock := func() {}
+		if st.Action == Reschedule {
+			unlock = s.lockInstitution(sm.InstitutionID)
+			if windows != nil {
+				sm.Windows = windows
+			}
+			if st.Slot, err = s.match.Propose(ctx, sm); err != nil {
+				unlock()
+				return nil, err
+			}
+		}
+		trs, err := s.apply(sm, st)
+		if err == nil {
+			err = chuting.Save(ctx, s.store, sm)
+		}
+		unlock()
+		if isStale(err) {
+			continue // someone changed it first: re-read, re-check, retry
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := s.syncHearing(ctx, sm); err != nil {
+			return sm, fmt.Errorf("summons saved, hearing record not updated (it will be at the next sweep): %w", err)
+		}
+		for i := range trs {
+			s.notify(ctx, chuting.SummonsEvent{Summons: sm, Transition: &trs[i]})
+		}
+		return sm, nil
+	}
+	return nil, chuting.Errorf(chuting.ECONFLICT, "出庭通知正被他人修改，请稍后重试 / the summons is being changed by others; try again")
+}
+
+// isStale reports whether err is a version conflict from the store (not an illegal step,
+// which Apply reports before anything is written).
+func isStale(err error) bool {
+	var e *chuting.Error
+	return errors.As(err, &e) && e.Code == chuting.ECONFLICT && e.Field == "" && !errors.Is(err, errIllegal)
+}
+
+// apply takes the step and, when it leaves everyone confirmed, schedules the hearing.
+func (s *Service) apply(sm *chuting.Summons, st Step) ([]chuting.Transition, error) {
+	now := s.now()
+	tr, err := Apply(sm, st, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errIllegal, err)
+	}
+	trs := []chuting.Transition{tr}
+	if sm.State == chuting.SummonsConfirmed {
+		tr, err := Apply(sm, Step{Action: Schedule, By: serverActor(), HearingID: hearingID(sm)}, now)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errIllegal, err)
+		}
+		trs = append(trs, tr)
+	}
+	return trs, nil
+}
+
+// hearingID is the stable ID of the hearing of sm's current slot, so that making it twice
+// (a retry, a sweep) is harmless.
+func hearingID(sm *chuting.Summons) string {
+	return chuting.IDOf("hearing/" + sm.ID + "/" + chuting.TimeKey(sm.Slot.Start) + "/" + sm.Slot.RoomID)
+}
+
+// syncHearing makes the store's Hearing records match sm: the hearing of its slot exists
+// while it is scheduled (or declined from scheduled, while the court decides, or held), and
+// no other hearing of sm does.
+func (s *Service) syncHearing(ctx context.Context, sm *chuting.Summons) error {
+	keep := ""
+	switch sm.State {
+	case chuting.SummonsScheduled, chuting.SummonsInProgress, chuting.SummonsCompleted, chuting.SummonsAbsent,
+		chuting.SummonsDeclined:
+		keep = sm.HearingID
+	}
+	if keep != "" {
+		h := &chuting.Hearing{Meta: chuting.Meta{ID: keep}, SummonsID: sm.ID, CourtID: sm.CourtID,
+			InstitutionID: sm.InstitutionID, RoomID: sm.Slot.RoomID, AppraiserIDs: sm.Slot.AppraiserIDs,
+			Mode: sm.Mode, Start: sm.Slot.Start, End: sm.Slot.End}
+		if err := chuting.Create(ctx, s.store, h); err != nil && chuting.ErrorCode(err) != chuting.ECONFLICT {
+			return err
+		}
+	}
+	hs, err := chuting.FindAll[chuting.Hearing](ctx, s.store, chuting.Equal(chuting.KindHearing, chuting.IndexSummons, sm.ID))
+	if err != nil {
+		return err
+	}
+	for _, h := range hs {
+		if h.ID != keep {
+			if err := chuting.Remove(ctx, s.store, h); err != nil && chuting.ErrorCode(err) != chuting.ENOTFOUND {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Acknowledge records that the institution (an institution admin) or a summoned appraiser
+// received the summons (#3, #4). Acknowledging twice is harmless and keeps the first time.
+func (s *Service) Acknowledge(ctx context.Context, id string, p *chuting.Principal) (*chuting.Summons, error) {
+	for range maxAttempts {
+		sm, err := chuting.Load[chuting.Summons](ctx, s.store, id)
+		if err != nil {
+			return nil, err
+		}
+		rc := chuting.Receipt{By: p.UserID, At: s.now().UTC()}
+		switch {
+		case p.Role == chuting.RoleInstitutionAdmin && p.InstitutionID == sm.InstitutionID:
+			rc.Party, rc.PartyID = "institution", sm.InstitutionID
+		case p.Role == chuting.RoleAppraiser && summoned(sm, p.AppraiserID):
+			rc.Party, rc.PartyID = "appraiser", p.AppraiserID
+		default:
+			return nil, chuting.Errorf(chuting.EFORBIDDEN, "只有受送达的机构或鉴定人可以签收 / only the institution or a summoned appraiser acknowledges a summons")
+		}
+		if slices.ContainsFunc(sm.Receipts, func(r chuting.Receipt) bool { return r.Party == rc.Party && r.PartyID == rc.PartyID }) {
+			return sm, nil
+		}
+		sm.Receipts = append(sm.Receipts, rc)
+		err = chuting.Save(ctx, s.store, sm)
+		if isStale(err) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		s.notify(ctx, chuting.SummonsEvent{Summons: sm, Receipt: &rc})
+		return sm, nil
+	}
+	return nil, chuting.Errorf(chuting.ECONFLICT, "出庭通知正被他人修改，请稍后重试 / the summons is being changed by others; try again")
+}
+
+// Warnings returns the eligibility reasons about each appraiser summoned by sm (named, or
+// picked for its slot), as of its slot's day, or its first window's.
+func (s *Service) Warnings(ctx context.Context, sm *chuting.Summons) ([]Warning, error) {
+	ids, day := sm.Summoned(), s.now()
+	if sm.Slot != nil {
+		day = sm.Slot.Start
+	} else if len(sm.Windows) > 0 {
+		day = sm.Windows[0].Start
+	}
+	category := ""
+	if sm.Pool != nil {
+		category = sm.Pool.Category
+	} else if sm.OpinionID != "" {
+		if o, err := chuting.Load[chuting.Opinion](ctx, s.store, sm.OpinionID); err == nil {
+			category = o.Category
+		}
+	}
+	out := []Warning{}
+	for _, id := range ids {
+		a, err := chuting.Load[chuting.Appraiser](ctx, s.store, id)
+		if err != nil {
+			return nil, err
+		}
+		inst, _ := chuting.Load[chuting.Institution](ctx, s.store, a.InstitutionID)
+		c := Case{Category: category, On: chuting.DateOf(day.In(shanghai())), Parties: partyNames(sm)}
+		for _, r := range Eligibility(a, inst, c, s.rules) {
+			out = append(out, Warning{AppraiserID: a.ID, Reason: r})
+		}
+	}
+	return out, nil
+}
+
+// summoned reports whether the appraiser is called by sm: named, or picked for its slot.
+func summoned(sm *chuting.Summons, appraiserID string) bool {
+	return appraiserID != "" && slices.Contains(sm.Summoned(), appraiserID)
+}
