@@ -3,9 +3,11 @@ package http
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/chuting/chuting"
 	"github.com/chuting/chuting/roster"
+	"github.com/chuting/chuting/scheduler"
 )
 
 // appraiserInput is the body of POST and PUT /api/v1/appraisers.
@@ -110,4 +112,44 @@ func (s *Server) moveAccount(r *http.Request, a *chuting.Appraiser) error {
 		}
 	}
 	return chuting.Errorf(chuting.ECONFLICT, "鉴定人账户正被修改，请重试 / the appraiser's account is being changed; retry")
+}
+
+// appraiserEligibility answers the reasons an appraiser is not eligible for a category on a
+// day (default today), with the parties for the recusal check: what the institution and the
+// court see before summoning (#7–#12).
+func (s *Server) appraiserEligibility(w http.ResponseWriter, r *http.Request) error {
+	a, err := load[chuting.Appraiser](s, r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	on := chuting.DateOf(s.now().In(shanghaiZone()))
+	if d := q.Get("date"); d != "" {
+		if on, err = chuting.ParseDate(d); err != nil {
+			return chuting.FieldError("date", "date 须为 YYYY-MM-DD / date must be YYYY-MM-DD")
+		}
+	}
+	inst, err := chuting.Load[chuting.Institution](r.Context(), s.store, a.InstitutionID)
+	if err != nil && chuting.ErrorCode(err) != chuting.ENOTFOUND {
+		return err
+	}
+	var parties []string
+	if p := q.Get("parties"); p != "" {
+		parties = strings.Split(p, ",")
+	}
+	reasons := scheduler.Eligibility(a, inst, scheduler.Case{Category: q.Get("category"), On: on, Parties: parties},
+		s.sched.Rules())
+	if reasons == nil {
+		reasons = []scheduler.Reason{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"appraiser_id": a.ID, "date": on, "eligible": len(reasons) == 0, "reasons": reasons})
+	return nil
+}
+
+// shanghaiZone is the zone dates are judged in when a request gives none.
+func shanghaiZone() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*3600)
 }

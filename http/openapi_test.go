@@ -47,6 +47,9 @@ func TestOpenAPI(t *testing.T) {
 	if ok, verrs := v.ValidateDocument(); !ok {
 		for _, e := range verrs {
 			t.Errorf("document: %s: %s", e.Message, e.Reason)
+			for _, se := range e.SchemaValidationErrors {
+				t.Errorf("  %s (line %d): %s", se.FieldPath, se.Line, se.Reason)
+			}
 		}
 	}
 

@@ -86,6 +86,7 @@ func (s *Server) table() []route {
 		{"GET", "/api/v1/appraisers", signedIn, s.listAppraisers, false},
 		{"POST", "/api/v1/appraisers", admins, s.createAppraiser, false},
 		{"GET", "/api/v1/appraisers/{id}", signedIn, s.getAppraiser, false},
+		{"GET", "/api/v1/appraisers/{id}/eligibility", signedIn, s.appraiserEligibility, false},
 		{"PUT", "/api/v1/appraisers/{id}", admins, s.updateAppraiser, false},
 
 		{"GET", "/api/v1/opinions", signedIn, s.listOpinions, false},

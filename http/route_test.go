@@ -246,6 +246,12 @@ func authCases() []authCase {
 			return "/api/v1/appraisers/" + a.ID, body
 		}},
 
+		{route: "GET /api/v1/appraisers/{id}/eligibility", target: "own", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/appraisers/" + fx.own().appraiser.ID + "/eligibility?category=法医临床&date=2026-12-14&parties=张三,李四", nil
+		}},
+		{route: "GET /api/v1/appraisers/{id}/eligibility", target: "other", want: courtSees, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/appraisers/" + fx.other().appraiser.ID + "/eligibility", nil
+		}},
 		{route: "GET /api/v1/opinions", build: get("/api/v1/opinions"), want: signedIn},
 		{route: "GET /api/v1/opinions/{id}", target: "own", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
 			return "/api/v1/opinions/" + fx.own().opinion.ID, nil

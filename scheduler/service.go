@@ -287,6 +287,9 @@ func (s *Service) Acknowledge(ctx context.Context, id string, p *chuting.Princip
 	return nil, chuting.Errorf(chuting.ECONFLICT, "出庭通知正被他人修改，请稍后重试 / the summons is being changed by others; try again")
 }
 
+// Rules returns the eligibility rules the service applies.
+func (s *Service) Rules() Rules { return s.rules }
+
 // Warnings returns the eligibility reasons about each appraiser summoned by sm (named, or
 // picked for its slot), as of its slot's day, or its first window's.
 func (s *Service) Warnings(ctx context.Context, sm *chuting.Summons) ([]Warning, error) {
