@@ -66,3 +66,11 @@ func (d *Date) UnmarshalText(b []byte) error {
 	*d = v
 	return nil
 }
+
+// chinaZone is China Standard Time: UTC+8 all year (no daylight saving since 1991), so a fixed
+// zone is exact and needs no time-zone database.
+var chinaZone = time.FixedZone("CST", 8*3600)
+
+// ChinaZone returns China Standard Time, the zone the courts' wall clocks keep: dates (a
+// licence's expiry, "today") and working hours are judged in it.
+func ChinaZone() *time.Location { return chinaZone }

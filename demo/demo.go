@@ -66,7 +66,7 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 		InductionTrained: true, CEHours: full, Phone: "13907970001"})
 	wang := w.appraiser(&chuting.Appraiser{InstitutionID: center.ID, Name: "王芳", LicenceNo: "360101001235",
 		LicenceExpires: in(2, 3, 0), Categories: []string{"法医临床"},
-		InductionTrained: true, CEHours: map[int]float64{year - 1: 41, year: 22}, Phone: "13907970002"})
+		InductionTrained: true, CEHours: map[int]float64{year - 1: 22, year: 30}, Phone: "13907970002"})
 	chen := w.appraiser(&chuting.Appraiser{InstitutionID: center.ID, Name: "陈建国", LicenceNo: "360101001236",
 		LicenceExpires: in(4, 1, 0), Categories: []string{"法医物证"},
 		InductionTrained: true, CEHours: full, Phone: "13907970003",

@@ -3,7 +3,6 @@ package http
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/chuting/chuting"
 	"github.com/chuting/chuting/roster"
@@ -123,7 +122,7 @@ func (s *Server) appraiserEligibility(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	q := r.URL.Query()
-	on := chuting.DateOf(s.now().In(shanghaiZone()))
+	on := chuting.DateOf(s.now().In(chuting.ChinaZone()))
 	if d := q.Get("date"); d != "" {
 		if on, err = chuting.ParseDate(d); err != nil {
 			return chuting.FieldError("date", "date 须为 YYYY-MM-DD / date must be YYYY-MM-DD")
@@ -144,12 +143,4 @@ func (s *Server) appraiserEligibility(w http.ResponseWriter, r *http.Request) er
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"appraiser_id": a.ID, "date": on, "eligible": len(reasons) == 0, "reasons": reasons})
 	return nil
-}
-
-// shanghaiZone is the zone dates are judged in when a request gives none.
-func shanghaiZone() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600)
 }

@@ -54,12 +54,15 @@ func (s *Server) idempotent(next func(http.ResponseWriter, *http.Request) error)
 		if err != nil {
 			s.writeError(rw, r, err)
 		}
+		// The client may have hung up (that is when it retries): the key's outcome must be
+		// stored anyway, or a retry would act a second time.
+		ctx := context.WithoutCancel(r.Context())
 		if rw.status >= 300 || rw.status == 0 {
-			_ = chuting.Remove(r.Context(), s.store, rec) // free the key: the client may retry
+			_ = chuting.Remove(ctx, s.store, rec) // free the key: the client may retry
 			return nil
 		}
 		rec.Done, rec.Status, rec.Body = true, rw.status, rw.body.Bytes()
-		if err := chuting.Save(r.Context(), s.store, rec); err != nil {
+		if err := chuting.Save(ctx, s.store, rec); err != nil {
 			s.logger.WarnContext(r.Context(), "store idempotent answer", "err", err)
 		}
 		return nil

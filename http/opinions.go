@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/chuting/chuting"
 )
@@ -43,9 +42,6 @@ type opinionView struct {
 // several for a complex one (通则 art. 19), never by dozens.
 const maxSignatories = 20
 
-// chinaZone is the zone in which "today" is judged for an issue date.
-var chinaZone = time.FixedZone("CST", 8*3600)
-
 // opinionApply checks in and copies it onto an opinion, adding the warnings to *warnings.
 // Errors name the field at fault: document_no, case_no, category, issued_on, institution_id,
 // signatories[i], reviewers[i]. A document number already taken is the store's ECONFLICT.
@@ -61,7 +57,7 @@ func (s *Server) opinionApply(r *http.Request, in *opinionInput, warnings *[]opi
 		if err != nil {
 			return err
 		}
-		if today := chuting.DateOf(s.now().In(chinaZone)); today.Before(issued) {
+		if today := chuting.DateOf(s.now().In(chuting.ChinaZone())); today.Before(issued) {
 			return chuting.FieldError("issued_on", "出具日期不能晚于今天（%s）/ issued_on cannot be after today (%s)", today, today)
 		}
 		if _, err := chuting.LoadRef[chuting.Institution](r.Context(), s.store, "institution_id", in.InstitutionID); err != nil {

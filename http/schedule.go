@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -110,13 +111,28 @@ func (s *Server) optimise(w http.ResponseWriter, r *http.Request) error {
 	if in.InstitutionID == "" && p.Role != chuting.RoleBureauAdmin {
 		return chuting.FieldError("institution_id", "须指定鉴定机构 / institution_id is required")
 	}
+	setTarget(r, "schedule:"+in.InstitutionID)
 	if in.InstitutionID != "" {
 		if _, err := chuting.LoadRef[chuting.Institution](r.Context(), s.store, "institution_id", in.InstitutionID); err != nil {
 			return err
 		}
+		if courtUser(p) {
+			// A court re-plans only where it has summons waiting for an answer: it must not
+			// hold up, or move, other courts' bookings for nothing.
+			mine, err := chuting.FindAll[chuting.Summons](r.Context(), s.store, chuting.Equal(chuting.KindSummons, chuting.IndexState, chuting.SummonsProposed.String()))
+			if err != nil {
+				return err
+			}
+			if !slices.ContainsFunc(mine, func(sm *chuting.Summons) bool {
+				return sm.InstitutionID == in.InstitutionID && sm.CourtID == p.CourtID
+			}) {
+				return chuting.Errorf(chuting.EFORBIDDEN, "本院在该机构没有待确认的出庭通知 / your court has no open proposal at this institution")
+			}
+		}
 	}
-	setTarget(r, "schedule:"+in.InstitutionID)
-	reports, err := s.sched.Optimise(r.Context(), in.InstitutionID, 10*time.Second)
+	// A short budget: the institution's booking waits while it runs. The nightly job takes
+	// longer over every institution.
+	reports, err := s.sched.Optimise(r.Context(), in.InstitutionID, 3*time.Second)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/chuting/chuting"
@@ -24,6 +27,39 @@ type Config struct {
 	Client *http.Client
 	// MailQueue is how many e-mails may wait for the mail worker; 0 = 256.
 	MailQueue int
+	// AllowPrivate lets webhooks reach loopback, private and link-local addresses. Off, the
+	// default client refuses them after name resolution, so a court clerk cannot aim the
+	// server at its own network (SSRF). A court system on a private network needs it on.
+	AllowPrivate bool
+}
+
+// publicTransport returns the transport of the default webhook client: one that refuses to
+// connect to loopback, private, link-local and unspecified addresses unless allowPrivate. The
+// address is checked when the socket connects, after name resolution, so a name that
+// resolves to an internal address is refused too.
+func publicTransport(allowPrivate bool) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil // a proxy would connect on the server's behalf, past the check
+	d := &net.Dialer{Timeout: Timeout}
+	if !allowPrivate {
+		d.Control = func(network, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			ip, err := netip.ParseAddr(host)
+			if err != nil {
+				return err
+			}
+			if ip = ip.Unmap(); ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
+				ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
+				return fmt.Errorf("%w: %s is not a public address", errGone, ip)
+			}
+			return nil
+		}
+	}
+	t.DialContext = d.DialContext
+	return t
 }
 
 // RetryInterval is how often Run looks for webhook deliveries that are due.
@@ -57,7 +93,7 @@ func New(c Config) *Service {
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
-	client := &http.Client{Timeout: Timeout}
+	client := &http.Client{Timeout: Timeout, Transport: publicTransport(c.AllowPrivate)}
 	if c.Client != nil {
 		cl := *c.Client
 		client = &cl

@@ -80,6 +80,9 @@ func newWorld(t *testing.T, cfg notify.Config) *world {
 	w := &world{t: t, ctx: context.Background(), store: store, clock: &clock{t: time.Date(2026, 12, 7, 9, 0, 0, 0, cst)},
 		users: map[string]*chuting.User{}, byID: map[string]string{}, seen: map[string]bool{}}
 	cfg.Store, cfg.Now = store, w.clock.Now
+	if !cfg.AllowPrivate && cfg.Client == nil && !publicOnly[t.Name()] {
+		cfg.AllowPrivate = true // the receivers are httptest servers on loopback
+	}
 	w.svc = notify.New(cfg)
 	w.sched = scheduler.New(scheduler.Config{Store: store, Now: w.clock.Now, Notify: w.svc.Handle})
 
@@ -94,7 +97,7 @@ func newWorld(t *testing.T, cfg notify.Config) *world {
 	w.create(&chuting.TestimonyRoom{InstitutionID: w.inst.ID, Name: "远程视频出庭作证室", Location: "3F"})
 	for i, name := range []string{"李明", "王芳", "陈建国"} {
 		a := &chuting.Appraiser{InstitutionID: w.inst.ID, Name: name, LicenceNo: fmt.Sprint("L", i),
-			Categories: []string{"法医临床"}, InductionTrained: true, CEHours: map[int]float64{2026: 40},
+			Categories: []string{"法医临床"}, InductionTrained: true, CEHours: map[int]float64{2025: 40, 2026: 40},
 			LicenceExpires: chuting.Date{Year: 2030, Month: 1, Day: 1}}
 		w.create(a)
 		w.a = append(w.a, a)
@@ -258,12 +261,14 @@ func TestRecipients(t *testing.T) {
 		{"Decline", func() {
 			w.act(sm.ID, "a1", scheduler.Step{Action: scheduler.Decline, Reason: "住院治疗", Evidence: "住院证明"})
 		}, map[string][]string{"summons.decline": courtAndInst}},
-		{"RejectExcuse", func() {
+		// The court's order binds the decliner: with a0's confirmation, the hearing is fixed.
+		{"RejectExcuseSchedules", func() {
 			w.act(sm.ID, "judge", scheduler.Step{Action: scheduler.RejectExcuse, Reason: "可远程出庭"})
-		}, map[string][]string{"summons.reject_excuse": appraisersAndInst}},
-		{"LastConfirmSchedules", func() { w.act(sm.ID, "a1", scheduler.Step{Action: scheduler.Confirm}) },
-			map[string][]string{"summons.confirm": courtAndInst, "summons.schedule": everyone}},
-		{"Start", func() { w.act(sm.ID, "judge", scheduler.Step{Action: scheduler.Start}) },
+		}, map[string][]string{"summons.reject_excuse": appraisersAndInst, "summons.schedule": everyone}},
+		{"Start", func() {
+			w.clock.Add(sm.Slot.Start.Sub(w.clock.Now())) // the hearing's time
+			w.act(sm.ID, "judge", scheduler.Step{Action: scheduler.Start})
+		},
 			map[string][]string{"summons.start": appraisersAndInst}},
 		{"Complete", func() { w.act(sm.ID, "judge", scheduler.Step{Action: scheduler.Complete}) },
 			map[string][]string{"summons.complete": appraisersAndInst}},

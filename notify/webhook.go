@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -205,12 +204,13 @@ func (s *Service) call(ctx context.Context, d *chuting.Delivery) (int, error) {
 		return 0, err
 	}
 	defer res.Body.Close()
-	head, _ := io.ReadAll(io.LimitReader(res.Body, 200))
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) // so the connection can be reused
 	if res.StatusCode >= 200 && res.StatusCode < 300 {
 		return res.StatusCode, nil
 	}
-	return res.StatusCode, fmt.Errorf("HTTP %d: %s", res.StatusCode, strings.ToValidUTF8(string(head), ""))
+	// Only the status: the body of whatever answered is not shown to the clerk who reads the
+	// delivery log (it could be a page of an internal service).
+	return res.StatusCode, fmt.Errorf("HTTP %d %s", res.StatusCode, http.StatusText(res.StatusCode))
 }
 
 // Sign returns the X-Chuting-Signature of body sent at timestamp (Unix seconds) with secret:

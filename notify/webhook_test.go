@@ -123,6 +123,27 @@ func (w *world) retry(want int) {
 
 func always(status int) func(int) int { return func(int) int { return status } }
 
+// publicOnly names the tests whose worlds keep the default webhook client, which refuses
+// private addresses.
+var publicOnly = map[string]bool{"TestWebhookRefusesPrivate": true}
+
+// TestWebhookRefusesPrivate: by default a webhook cannot reach loopback or a private network
+// (a clerk must not aim the server at its own network), and the log says why.
+func TestWebhookRefusesPrivate(t *testing.T) {
+	w := newWorld(t, notify.Config{})
+	r := newReceiver(t, w, always(http.StatusNoContent))
+	h := w.hook(r)
+	w.serve()
+	w.retry(1)
+	if n := len(r.got()); n != 0 {
+		t.Fatalf("the loopback receiver got %d calls", n)
+	}
+	ds := w.deliveries(h)
+	if len(ds) != 1 || ds[0].State != chuting.DeliveryFailed || !strings.Contains(ds[0].LastError, "not a public address") {
+		t.Fatalf("deliveries %+v", ds)
+	}
+}
+
 // TestWebhookSigned: the court's system receives the event, signed so that it can verify it
 // with the shared secret; a changed body or another secret does not verify.
 func TestWebhookSigned(t *testing.T) {

@@ -144,7 +144,7 @@ func (im *Importer) plan(ctx context.Context, institutionID string, sh *sheet, r
 		now = im.Now
 	}
 	header := sh.lines[0]
-	cols, errs := columns(header.cells, header.row, now().In(china).Year())
+	cols, errs := columns(header.cells, header.row, now().In(chuting.ChinaZone()).Year())
 	res.Errors = append(res.Errors, errs...)
 	for _, e := range errs {
 		if e.Column == "" {
@@ -224,9 +224,6 @@ func (im *Importer) plan(ctx context.Context, institutionID string, sh *sheet, r
 	}
 	return plan, nil
 }
-
-// china is the zone of the roster's "current year".
-var china = time.FixedZone("CST", 8*3600)
 
 // clone copies an appraiser deeply enough for a row to change it.
 func clone(a *chuting.Appraiser) *chuting.Appraiser {

@@ -488,6 +488,24 @@ func TestImportLimits(t *testing.T) {
 			t.Fatalf("%d rows: err %v, want too_large", roster.MaxRows+1, err)
 		}
 	})
+	t.Run("ErrWide", func(t *testing.T) {
+		// One cell in the sheet's last column: read naively, every row becomes 16,384 wide.
+		f := excelize.NewFile()
+		defer f.Close()
+		_ = f.SetSheetRow("Sheet1", "A1", &header)
+		_ = f.SetCellValue("Sheet1", "XFD2", "x")
+		b, err := f.WriteToBuffer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.run(roster.XLSX, b.Bytes(), true); chuting.ErrorCode(err) != chuting.ETOOLARGE {
+			t.Fatalf("a 16,384-column row: err %v, want too_large", err)
+		}
+		wide := "姓名,执业证号,执业类别" + strings.Repeat(",x", roster.MaxColumns) + "\n"
+		if _, err := e.run(roster.CSV, []byte(wide), true); chuting.ErrorCode(err) != chuting.ETOOLARGE {
+			t.Fatalf("a %d-column CSV row: err %v, want too_large", roster.MaxColumns+3, err)
+		}
+	})
 	t.Run("ErrFormat", func(t *testing.T) {
 		if _, err := e.run("application/pdf", []byte("%PDF"), true); chuting.ErrorCode(err) != chuting.EUNSUPPORTED {
 			t.Fatalf("err %v, want unsupported_media", err)

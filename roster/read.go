@@ -30,6 +30,8 @@ const (
 	// maxUnzipped caps what an XLSX file may unpack to, so a small zip bomb cannot take
 	// the server's memory. A full 5,000-row roster unpacks to a few megabytes.
 	maxUnzipped = 64 << 20
+	// MaxColumns bounds the width of a row.
+	MaxColumns = 64
 )
 
 // sheet is a roster file read into cells: the header row first, then the data rows, blank
@@ -60,6 +62,14 @@ func blank(cells []string) bool {
 func (s *sheet) add(row int, cells []string) error {
 	if blank(cells) {
 		return nil
+	}
+	for len(cells) > 0 && strings.TrimSpace(cells[len(cells)-1]) == "" {
+		cells = cells[:len(cells)-1]
+	}
+	if len(cells) > MaxColumns {
+		// A roster has a dozen columns; a cell far to the right would make every row that
+		// wide, and a small file could take gigabytes once read.
+		return chuting.Errorf(chuting.ETOOLARGE, "第 %d 行超过 %d 列 / row %d has more than %d columns", row, MaxColumns, row, MaxColumns)
 	}
 	if len(s.lines) > MaxRows { // the header and MaxRows data rows are there already
 		return chuting.Errorf(chuting.ETOOLARGE, "名册超过 %d 行 / the roster has more than %d rows; split it", MaxRows, MaxRows)

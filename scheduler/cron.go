@@ -55,7 +55,7 @@ const tickLease = 10 * time.Minute
 func NewCron(cfg CronConfig) *Cron {
 	c := &Cron{cfg: cfg, loc: cfg.Location}
 	if c.loc == nil {
-		c.loc = shanghai()
+		c.loc = chuting.ChinaZone()
 	}
 	if c.cfg.Timeout == 0 {
 		c.cfg.Timeout = 10 * time.Minute
@@ -89,22 +89,31 @@ func (c *Cron) Add(j Job) error {
 	}
 	c.c.Schedule(sched, cron.FuncJob(func() {
 		now := time.Now().In(c.loc)
-		_, _ = c.Tick(context.Background(), j, scheduledTick(sched, now))
+		tick, ok := scheduledTick(sched, now)
+		if !ok {
+			// Started too late to tell which tick this is: skip it, rather than run it under a
+			// name the other nodes would not use.
+			c.runs.WithLabelValues(j.Name, "late").Inc()
+			c.cfg.Logger.Warn("job tick started too late; skipped", "job", j.Name, "at", now)
+			return
+		}
+		_, _ = c.Tick(context.Background(), j, tick)
 	}))
 	return nil
 }
 
 // scheduledTick returns the scheduled time of the tick running at now: the latest time of
 // the schedule within maxLag before now, so that nodes starting a tick a little apart agree.
-func scheduledTick(sched cron.Schedule, now time.Time) time.Time {
+// ok is false when no tick fell within maxLag.
+func scheduledTick(sched cron.Schedule, now time.Time) (time.Time, bool) {
 	t := sched.Next(now.Add(-maxLag))
 	if t.After(now) {
-		return now.Truncate(time.Second)
+		return time.Time{}, false
 	}
 	for next := sched.Next(t); !next.After(now); next = sched.Next(next) {
 		t = next
 	}
-	return t
+	return t, true
 }
 
 // Tick runs j for the tick scheduled at tick, unless another node has taken it. It reports
@@ -164,8 +173,12 @@ func (s *Service) Jobs() []Job {
 			_, err := s.SweepEligibility(ctx, 30*24*time.Hour)
 			return err
 		}},
+		{Name: "hearings", Spec: "*/10 * * * *", Run: func(ctx context.Context) error {
+			_, err := s.ReconcileHearings(ctx)
+			return err
+		}},
 		{Name: "optimise", Spec: "0 2 * * *", Run: func(ctx context.Context) error {
-			_, err := s.Optimise(ctx, "", 30*time.Second)
+			_, err := s.Optimise(ctx, "", optimiseBudget)
 			return err
 		}},
 	}

@@ -150,17 +150,19 @@ func TestScheduledTick(t *testing.T) {
 	p := NewCron(CronConfig{}).parser
 	every5, _ := p.Parse("*/5 * * * *")
 	tests := []struct {
-		name      string
-		now, want time.Time
+		name string
+		now  time.Time
+		want time.Time
+		ok   bool
 	}{
-		{"OnTime", time.Date(2026, 12, 7, 9, 5, 0, 30e6, cst), time.Date(2026, 12, 7, 9, 5, 0, 0, cst)},
-		{"Late", time.Date(2026, 12, 7, 9, 5, 8, 0, cst), time.Date(2026, 12, 7, 9, 5, 0, 0, cst)},
-		// Not within maxLag of a tick: the time itself, to the second.
-		{"OffTick", time.Date(2026, 12, 7, 9, 4, 59, 990e6, cst), time.Date(2026, 12, 7, 9, 4, 59, 0, cst)},
+		{"OnTime", time.Date(2026, 12, 7, 9, 5, 0, 30e6, cst), time.Date(2026, 12, 7, 9, 5, 0, 0, cst), true},
+		{"Late", time.Date(2026, 12, 7, 9, 5, 8, 0, cst), time.Date(2026, 12, 7, 9, 5, 0, 0, cst), true},
+		// Not within maxLag of a tick: no tick to claim.
+		{"TooLate", time.Date(2026, 12, 7, 9, 4, 59, 990e6, cst), time.Time{}, false},
 	}
 	for _, tc := range tests {
-		if got := scheduledTick(every5, tc.now); !got.Equal(tc.want) {
-			t.Errorf("%s: scheduledTick(%s) = %s, want %s", tc.name, tc.now, got, tc.want)
+		if got, ok := scheduledTick(every5, tc.now); ok != tc.ok || !got.Equal(tc.want) {
+			t.Errorf("%s: scheduledTick(%s) = %s %v, want %s %v", tc.name, tc.now, got, ok, tc.want, tc.ok)
 		}
 	}
 }

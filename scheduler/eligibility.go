@@ -14,10 +14,10 @@ import (
 // (DOMAIN.md §5), so each is configurable.
 type Rules struct {
 	// CEHours is the yearly continuing-education minimum (#10). The originating notice says
-	// 40; Hunan's 2007 rule says 64.
+	// 40; Hunan's 2007 rule says 64. Negative turns the rule off.
 	CEHours float64
 	// ProficiencyFailures is how many failed proficiency tests in a row, in consecutive
-	// years, suspend a category (#11). The originating notice says 2.
+	// years, suspend a category (#11). The originating notice says 2. Negative turns it off.
 	ProficiencyFailures int
 	// AccreditedLab lists the categories whose lab must be accredited (资质认定/认可; #12).
 	AccreditedLab []string
@@ -82,7 +82,9 @@ func Eligibility(a *chuting.Appraiser, inst *chuting.Institution, c Case, r Rule
 	if !a.InductionTrained {
 		out = append(out, reasonf(ReasonInduction, "未通过岗前培训（先培训后上岗） / induction training not passed"))
 	}
-	if year := c.On.Year; r.CEHours > 0 && a.CEHours[year] < r.CEHours {
+	// Hours are owed per calendar year and judged once the year is over (in January nobody
+	// has this year's hours yet): the last completed year decides.
+	if year := c.On.Year - 1; r.CEHours > 0 && a.CEHours[year] < r.CEHours {
 		out = append(out, reasonf(ReasonCEHours, "%d年继续教育 %s/%s 学时 / continuing education %s of %s hours in %d",
 			year, hours(a.CEHours[year]), hours(r.CEHours), hours(a.CEHours[year]), hours(r.CEHours), year))
 	}

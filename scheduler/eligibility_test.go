@@ -19,7 +19,7 @@ func date(s string) chuting.Date {
 // eligible is an appraiser who passes every rule on 2026-06-01 for 法医临床.
 func eligible() *chuting.Appraiser {
 	return &chuting.Appraiser{Meta: chuting.Meta{ID: "a1"}, Name: "李明", LicenceExpires: date("2028-01-01"),
-		Categories: []string{"法医临床", "法医物证"}, InductionTrained: true, CEHours: map[int]float64{2026: 40}}
+		Categories: []string{"法医临床", "法医物证"}, InductionTrained: true, CEHours: map[int]float64{2025: 40}}
 }
 
 func institution() *chuting.Institution {
@@ -50,8 +50,8 @@ func TestEligibility(t *testing.T) {
 			a.InductionTrained = false
 		}, []string{ReasonInduction}, "先培训后上岗"},
 		{"CEShortfall", func(a *chuting.Appraiser, _ *chuting.Institution, _ *Case, _ *Rules) {
-			a.CEHours[2026] = 22
-		}, []string{ReasonCEHours}, "2026年继续教育 22/40 学时"},
+			a.CEHours[2025] = 22
+		}, []string{ReasonCEHours}, "2025年继续教育 22/40 学时"},
 		{"CEThresholdConfigurable", func(a *chuting.Appraiser, _ *chuting.Institution, _ *Case, r *Rules) {
 			r.CEHours = 64 // Hunan's rule
 		}, []string{ReasonCEHours}, "40/64"},
@@ -59,8 +59,11 @@ func TestEligibility(t *testing.T) {
 			a.CEHours = nil
 			r.CEHours = 0
 		}, nil, ""},
+		{"CEThisYearNotYetDue", func(a *chuting.Appraiser, _ *chuting.Institution, _ *Case, _ *Rules) {
+			a.CEHours[2026] = 0 // in June, this year's hours are still being earned
+		}, nil, ""},
 		{"CEHalfHours", func(a *chuting.Appraiser, _ *chuting.Institution, _ *Case, _ *Rules) {
-			a.CEHours[2026] = 39.5
+			a.CEHours[2025] = 39.5
 		}, []string{ReasonCEHours}, "39.5/40"},
 		{"ProficiencyTwoFailures", func(a *chuting.Appraiser, _ *chuting.Institution, _ *Case, _ *Rules) {
 			a.Proficiency = []chuting.ProficiencyResult{{Year: 2023, Category: "法医临床", Passed: true},

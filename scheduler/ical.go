@@ -75,6 +75,9 @@ func newCalendar(method ics.Method) *ics.Calendar {
 	cal.SetMethod(method)
 	cal.SetProductId(productID)
 	cal.SetCalscale("GREGORIAN")
+	// Times are written in UTC; the courts' wall clocks keep China Standard Time, which a
+	// calendar that honours this hint shows.
+	cal.SetXWRTimezone("Asia/Shanghai")
 	return cal
 }
 

@@ -15,11 +15,16 @@ import (
 // records it touches), so a job that ran twice by accident, or half-ran before a crash, does
 // no harm; the cron lease makes it run once per tick anyway.
 
-// reminderLeads are how long before a hearing its reminders go out, largest first.
-var reminderLeads = []struct {
+// reminder is one of the reminders before a hearing.
+type reminder struct {
 	name string
 	lead time.Duration
-}{{"72h", 72 * time.Hour}, {"24h", 24 * time.Hour}, {"1h", time.Hour}}
+}
+
+// reminderLeads returns how long before a hearing its reminders go out, largest first.
+func reminderLeads() []reminder {
+	return []reminder{{"72h", 72 * time.Hour}, {"24h", 24 * time.Hour}, {"1h", time.Hour}}
+}
 
 // SendReminders sends the due reminders of scheduled hearings (72 h, 24 h and 1 h before),
 // each once, and returns how many it sent. A reminder whose time passed while the server was
@@ -34,7 +39,7 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 			return nil
 		}
 		due := ""
-		for _, r := range reminderLeads {
+		for _, r := range reminderLeads() {
 			if left <= r.lead {
 				due = r.name // the smallest lead reached wins
 			}
@@ -46,7 +51,7 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 			if sm.State != chuting.SummonsScheduled || slices.Contains(sm.Reminders, due) {
 				return false
 			}
-			for _, r := range reminderLeads { // mark the larger leads too: they are past
+			for _, r := range reminderLeads() { // mark the larger leads too: they are past
 				if !slices.Contains(sm.Reminders, r.name) {
 					sm.Reminders = append(sm.Reminders, r.name)
 				}
@@ -66,15 +71,22 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 	return sent, err
 }
 
-// DetectNoShows flags each hearing that started more than grace ago while a summoned
-// appraiser was never admitted (the hearing's attendance log has no "admitted" event for
-// them), tells the court, and returns how many it flagged. The court then records the outcome:
-// absent without cause, or a technical failure (#35).
+// DetectNoShows flags each remote hearing whose video room is open (the hearing has a node)
+// and that started more than grace ago while a summoned appraiser was never admitted (the
+// hearing's attendance log has no "admitted" event for them); it tells the court and returns
+// how many it flagged. The court then records the outcome: absent without cause, or a
+// technical failure (#35). An appearance in person is recorded by the clerk, not detected.
 func (s *Service) DetectNoShows(ctx context.Context, grace time.Duration) (int, error) {
 	flagged := 0
 	check := func(sm *chuting.Summons) error {
-		if !sm.NoShow.IsZero() || sm.HearingID == "" || s.now().Before(sm.Slot.Start.Add(grace)) {
+		if !sm.NoShow.IsZero() || sm.HearingID == "" || sm.Mode != chuting.ModeRemote || s.now().Before(sm.Slot.Start.Add(grace)) {
 			return nil
+		}
+		h, err := chuting.Load[chuting.Hearing](ctx, s.store, sm.HearingID)
+		if chuting.ErrorCode(err) == chuting.ENOTFOUND || err == nil && h.Node == "" {
+			return nil // no room was opened: nothing to detect from
+		} else if err != nil {
+			return err
 		}
 		admitted, err := s.admitted(ctx, sm.HearingID)
 		if err != nil {
@@ -107,6 +119,23 @@ func (s *Service) DetectNoShows(ctx context.Context, grace time.Duration) (int, 
 	return flagged, nil
 }
 
+// ReconcileHearings makes every summons's hearing record match its state (syncHearing), and
+// returns how many it checked: the repair for a step whose hearing write failed after the
+// step was stored.
+func (s *Service) ReconcileHearings(ctx context.Context) (int, error) {
+	n := 0
+	for _, st := range []chuting.SummonsState{chuting.SummonsScheduled, chuting.SummonsDeclined,
+		chuting.SummonsInProgress, chuting.SummonsCancelled, chuting.SummonsExcused, chuting.SummonsProposed} {
+		if err := s.eachInState(ctx, st, func(sm *chuting.Summons) error {
+			n++
+			return s.syncHearing(ctx, sm)
+		}); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // admitted returns the appraisers admitted to the hearing at some point, from its log.
 func (s *Service) admitted(ctx context.Context, hearingID string) (map[string]bool, error) {
 	out := map[string]bool{}
@@ -135,7 +164,7 @@ func (s *Service) admitted(ctx context.Context, hearingID string) (map[string]bo
 // It returns how many notices it wrote.
 func (s *Service) SweepEligibility(ctx context.Context, within time.Duration) (int, error) {
 	now := s.now()
-	today, horizon := chuting.DateOf(now.In(shanghai())), chuting.DateOf(now.Add(within).In(shanghai()))
+	today, horizon := chuting.DateOf(now.In(chuting.ChinaZone())), chuting.DateOf(now.Add(within).In(chuting.ChinaZone()))
 	soon := func(d chuting.Date) bool { return !d.IsZero() && !d.Before(today) && !horizon.Before(d) }
 	insts, err := chuting.FindAll[chuting.Institution](ctx, s.store, chuting.Query{})
 	if err != nil {

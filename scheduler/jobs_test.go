@@ -100,6 +100,21 @@ func TestNoShows(t *testing.T) {
 	rec := &recorder{}
 	w.svc.notify = rec.notify
 	sm := w.scheduled(t)
+	w.now = time.Date(2026, 12, 14, 8, 50, 0, 0, cst)
+	if n, _ := w.svc.DetectNoShows(w.ctx, 15*time.Minute); n != 0 {
+		t.Fatal("flagged a hearing whose room was never opened")
+	}
+	openRoom := func(w *world, sm *chuting.Summons) {
+		h, err := chuting.Load[chuting.Hearing](w.ctx, w.store, sm.HearingID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Node = "node-1"
+		if err := chuting.Save(w.ctx, w.store, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	openRoom(w, sm)
 	admit := func(w *world, sm *chuting.Summons, appraiserID string) {
 		ev := chuting.AttendanceEvent{Time: w.now, HearingID: sm.HearingID, Type: chuting.AttendanceAdmitted, SubjectID: appraiserID}
 		data, _ := json.Marshal(ev)
@@ -123,6 +138,7 @@ func TestNoShows(t *testing.T) {
 	t.Run("Admitted", func(t *testing.T) {
 		w := newWorld(t)
 		sm := w.scheduled(t)
+		openRoom(w, sm)
 		w.now = time.Date(2026, 12, 14, 8, 35, 0, 0, cst)
 		admit(w, sm, w.a[0].ID)
 		w.now = time.Date(2026, 12, 14, 9, 0, 0, 0, cst)
@@ -155,5 +171,38 @@ func TestSweepEligibility(t *testing.T) {
 	}
 	if n, _ := w.svc.SweepEligibility(w.ctx, 30*24*time.Hour); n != 0 {
 		t.Fatalf("the next day's sweep wrote %d more", n)
+	}
+}
+
+func TestReconcileHearings(t *testing.T) {
+	w := newWorld(t)
+	sm := w.scheduled(t)
+	h, err := chuting.Load[chuting.Hearing](w.ctx, w.store, sm.HearingID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A step whose hearing write failed: the scheduled summons has no hearing record.
+	if err := chuting.Remove(w.ctx, w.store, h); err != nil {
+		t.Fatal(err)
+	}
+	// And a hearing left behind by a cancelled summons.
+	req := w.request()
+	req.CaseNo, req.AppraiserIDs = "(2026)赣07民初55号", []string{w.a[1].ID}
+	req.Windows = []WindowRequest{{Start: at(15, 8, 30), End: at(15, 17, 30)}}
+	other := w.serve(req)
+	if other, err = w.svc.Act(w.ctx, other.ID, Step{Action: Cancel, By: w.clerk, Reason: "撤诉"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	stray := &chuting.Hearing{SummonsID: other.ID, CourtID: w.court.ID, Start: other.Slot.Start, End: other.Slot.End}
+	w.create(stray)
+
+	if _, err := w.svc.ReconcileHearings(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := chuting.Load[chuting.Hearing](w.ctx, w.store, sm.HearingID); err != nil || !got.Start.Equal(sm.Slot.Start) {
+		t.Fatalf("the scheduled summons's hearing was not restored: %v %v", got, err)
+	}
+	if _, err := chuting.Load[chuting.Hearing](w.ctx, w.store, stray.ID); chuting.ErrorCode(err) != chuting.ENOTFOUND {
+		t.Fatalf("the cancelled summons's hearing is still there: %v", err)
 	}
 }

@@ -22,9 +22,9 @@ type StoreMatcher struct {
 	Budget time.Duration
 }
 
-// NewMatcher returns the StoreMatcher over s.
-func NewMatcher(s chuting.Records, now func() time.Time) *StoreMatcher {
-	return &StoreMatcher{store: s, now: now, rules: DefaultRules(), Budget: 2 * time.Second}
+// NewMatcher returns the StoreMatcher over s, judging eligibility by rules.
+func NewMatcher(s chuting.Records, now func() time.Time, rules Rules) *StoreMatcher {
+	return &StoreMatcher{store: s, now: now, rules: rules, Budget: 2 * time.Second}
 }
 
 // maxHorizonDays bounds the working days a plan looks ahead.
@@ -56,6 +56,9 @@ func (m *StoreMatcher) Propose(ctx context.Context, sm *chuting.Summons) (*chuti
 	if err != nil {
 		return nil, err
 	}
+	if why, out := pl.excluded[problemID(sm)]; out {
+		return nil, chuting.FieldError("windows", "%s", why)
+	}
 	sched, rep := solver.Solve(ctx, pl.problem, solver.Options{Fixed: pl.fixed, TimeLimit: m.Budget})
 	if rep.Err != nil {
 		return nil, fmt.Errorf("build the scheduling problem: %w", rep.Err)
@@ -77,13 +80,16 @@ func (m *StoreMatcher) Propose(ctx context.Context, sm *chuting.Summons) (*chuti
 type plan struct {
 	problem *solver.Problem
 	fixed   []solver.Assignment
+	// excluded are the free summons left out, with why: none of their windows is still open
+	// once the notice period from now is applied.
+	excluded map[string]string
 }
 
 // slot returns the slot the schedule gives sm, if any.
 func (pl *plan) slot(sched *solver.Schedule, sm *chuting.Summons) (*chuting.Slot, bool) {
 	for _, a := range sched.Assignments {
 		if a.Summons == problemID(sm) {
-			start, err := time.ParseInLocation("2006-01-02T15:04", a.Start, shanghai())
+			start, err := time.ParseInLocation("2006-01-02T15:04", a.Start, chuting.ChinaZone())
 			if err != nil {
 				return nil, false
 			}
@@ -96,15 +102,40 @@ func (pl *plan) slot(sched *solver.Schedule, sm *chuting.Summons) (*chuting.Slot
 	return nil, false
 }
 
-// plan builds the problem of placing free at institution instID.
+// plan builds the problem of placing free at institution instID. Each free summons's windows
+// are cut to what the notice period allows from now (#2): a reschedule or a re-plan never
+// puts a hearing in the past, nor sooner than the notice a court must give.
 func (m *StoreMatcher) plan(ctx context.Context, instID string, free []*chuting.Summons) (*plan, error) {
-	loc := shanghai()
-	first, last := free[0].Windows[0].Start, free[0].Windows[0].End
+	now := m.now()
+	pl := &plan{problem: &solver.Problem{Format: solver.Format}, excluded: map[string]string{}}
+	p := pl.problem
+	windows := map[string][]chuting.Interval{}
+	var first, last time.Time
+	var placing []*chuting.Summons
 	for _, sm := range free {
-		for _, w := range sm.Windows {
-			first, last = minTime(first, w.Start), maxTime(last, w.End)
+		court, err := chuting.Load[chuting.Court](ctx, m.store, sm.CourtID)
+		if err != nil {
+			return nil, fmt.Errorf("court of the summons: %w", err)
+		}
+		ws := usableWindows(sm, EarliestStart(court, sm.Mode, now))
+		if len(ws) == 0 {
+			day := EarliestStart(court, sm.Mode, now).Format("2006-01-02")
+			pl.excluded[problemID(sm)] = fmt.Sprintf("时间段均早于通知期允许的最早日期%s / every window ends before %s, the earliest the notice period allows", day, day)
+			continue
+		}
+		windows[problemID(sm)] = ws
+		placing = append(placing, sm)
+		for _, w := range ws {
+			if first.IsZero() || w.Start.Before(first) {
+				first = w.Start
+			}
+			last = maxTime(last, w.End)
 		}
 	}
+	if len(placing) == 0 {
+		first, last = now, now
+	}
+	loc := chuting.ChinaZone()
 	start := midnight(first.In(loc))
 	cal, err := m.calendar(ctx, start, last.In(loc))
 	if err != nil {
@@ -114,9 +145,8 @@ func (m *StoreMatcher) plan(ctx context.Context, instID string, free []*chuting.
 	if err != nil {
 		return nil, fmt.Errorf("institution of the summons: %w", err)
 	}
-	p := &solver.Problem{Format: solver.Format, Name: "institution " + inst.ID, Calendar: cal,
-		Institutions: []solver.Institution{{ID: inst.ID, Name: inst.Name}}}
-	pl := &plan{problem: p}
+	p.Name, p.Calendar = "institution "+inst.ID, cal
+	p.Institutions = []solver.Institution{{ID: inst.ID, Name: inst.Name}}
 	courts := map[string]bool{}
 	addCourt := func(id string) {
 		if !courts[id] {
@@ -124,33 +154,19 @@ func (m *StoreMatcher) plan(ctx context.Context, instID string, free []*chuting.
 			p.Courts = append(p.Courts, solver.Court{ID: id, Name: id})
 		}
 	}
-	// Each pool category is a solver category that only the appraisers eligible for it have.
-	categories := map[string][]string{} // category → parties of the summons asking for it
-	for _, sm := range free {
-		if sm.Pool != nil {
-			categories[sm.Pool.Category] = append(categories[sm.Pool.Category], partyNames(sm)...)
-		}
-	}
-	for c := range categories {
-		p.Categories = append(p.Categories, solver.Category{ID: c, Name: c})
-	}
 	appraisers, err := chuting.FindAll[chuting.Appraiser](ctx, m.store, chuting.Equal(chuting.KindAppraiser, chuting.IndexInstitution, inst.ID))
 	if err != nil {
 		return nil, err
 	}
-	on := chuting.DateOf(first.In(loc))
 	known := map[string]bool{}
+	appraiserAt := map[string]int{} // index in p.Appraisers
 	for _, a := range appraisers {
 		known[a.ID] = true
 		pa := solver.Appraiser{ID: a.ID, Name: a.Name, Institution: inst.ID, Categories: []string{}}
-		for c, parties := range categories {
-			if len(Eligibility(a, inst, Case{Category: c, On: on, Parties: parties}, m.rules)) == 0 {
-				pa.Categories = append(pa.Categories, c) // only the eligible may be picked (#9–#11)
-			}
-		}
 		for _, b := range a.Busy {
 			pa.Busy = append(pa.Busy, solver.Interval{Start: naive(b.Start), End: naive(b.End)})
 		}
+		appraiserAt[a.ID] = len(p.Appraisers)
 		p.Appraisers = append(p.Appraisers, pa)
 	}
 	rooms, err := chuting.FindAll[chuting.TestimonyRoom](ctx, m.store, chuting.Equal(chuting.KindRoom, chuting.IndexInstitution, inst.ID))
@@ -161,34 +177,109 @@ func (m *StoreMatcher) plan(ctx context.Context, instID string, free []*chuting.
 		known[r.ID] = true
 		p.Rooms = append(p.Rooms, solver.Room{ID: r.ID, Name: r.Name, Institution: inst.ID})
 	}
-	placing := map[string]bool{}
+	inPlan := map[string]bool{}
 	for _, sm := range free {
-		placing[sm.ID] = true
+		inPlan[sm.ID] = true // excluded ones too: they keep no booking of their own here
+	}
+	for i, sm := range placing {
 		addCourt(sm.CourtID)
 		ps := solver.Summons{ID: problemID(sm), Court: sm.CourtID, DurationMinutes: sm.DurationMinutes, Mode: mode(sm.Mode)}
-		for _, w := range sm.Windows {
+		ws := windows[problemID(sm)]
+		for _, w := range ws {
 			ps.Windows = append(ps.Windows, solver.Interval{Start: naive(w.Start), End: naive(w.End)})
 		}
-		if sm.Pool != nil {
-			ps.Pool = &solver.Pool{Institution: inst.ID, Category: sm.Pool.Category, K: sm.Pool.K}
-		} else {
+		if sm.Pool == nil {
 			ps.Named = sm.AppraiserIDs
+		} else {
+			// Each pool is a solver category of its own, held by the appraisers it may pick.
+			category := fmt.Sprintf("pool-%d", i)
+			p.Categories = append(p.Categories, solver.Category{ID: category, Name: sm.Pool.Category})
+			ps.Pool = &solver.Pool{Institution: inst.ID, Category: category, K: sm.Pool.K}
+			picks, err := m.pickable(ctx, sm, inst, appraisers, ws)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range picks {
+				pa := &p.Appraisers[appraiserAt[a.ID]]
+				pa.Categories = append(pa.Categories, category)
+			}
 		}
 		p.Summons = append(p.Summons, ps)
 	}
-	return pl, m.bookings(ctx, pl, inst.ID, start, known, placing, addCourt)
+	return pl, m.bookings(ctx, pl, inst.ID, start, known, inPlan, addCourt)
+}
+
+// usableWindows returns sm's windows cut to start no sooner than earliest, dropping those too
+// short for the hearing.
+func usableWindows(sm *chuting.Summons, earliest time.Time) []chuting.Interval {
+	var out []chuting.Interval
+	need := time.Duration(sm.DurationMinutes) * time.Minute
+	for _, w := range sm.Windows {
+		w.Start = maxTime(w.Start, earliest)
+		if w.End.Sub(w.Start) >= need {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// pickable returns the appraisers a pool summons may pick: eligible for its category over
+// the whole span of its windows (a licence that lapses before the last window counts, #9–#11)
+// and, on an opinion, its signatories who did not review it (#6).
+func (m *StoreMatcher) pickable(ctx context.Context, sm *chuting.Summons, inst *chuting.Institution,
+	all []*chuting.Appraiser, windows []chuting.Interval) ([]*chuting.Appraiser, error) {
+	var opinion *chuting.Opinion
+	if sm.OpinionID != "" {
+		var err error
+		if opinion, err = chuting.Load[chuting.Opinion](ctx, m.store, sm.OpinionID); err != nil {
+			return nil, err
+		}
+	}
+	loc := chuting.ChinaZone()
+	days := []chuting.Date{chuting.DateOf(windows[0].Start.In(loc)), chuting.DateOf(windows[len(windows)-1].End.In(loc))}
+	var out []*chuting.Appraiser
+	for _, a := range all {
+		if opinion != nil && len(Signatory(a, opinion)) > 0 {
+			continue
+		}
+		ok := true
+		for _, d := range days {
+			if len(Eligibility(a, inst, Case{Category: sm.Pool.Category, On: d, Parties: partyNames(sm)}, m.rules)) > 0 {
+				ok = false
+			}
+		}
+		if ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// fits reports whether slot is still free for sm given what the store holds now: the check a
+// planned move must pass before it is written, since others may have booked meanwhile.
+func (m *StoreMatcher) fits(ctx context.Context, sm *chuting.Summons, slot *chuting.Slot) (bool, error) {
+	pl, err := m.plan(ctx, sm.InstitutionID, []*chuting.Summons{sm})
+	if err != nil || len(pl.excluded) > 0 {
+		return false, err
+	}
+	base := &solver.Schedule{Instance: pl.problem.Name, Assignments: pl.fixed}
+	_, before := solver.Check(pl.problem, base)
+	with := &solver.Schedule{Instance: pl.problem.Name, Assignments: append(slices.Clone(pl.fixed),
+		solver.Assignment{Summons: problemID(sm), Start: naive(slot.Start), Room: slot.RoomID, Appraisers: slot.AppraiserIDs})}
+	_, after := solver.Check(pl.problem, with)
+	return len(after) == len(before), nil // no violation the move would add
 }
 
 // bookings adds the institution's other booked slots from the horizon's start on, as
 // summons fixed where they are. A booking of someone no longer at the institution (who moved
 // since) holds nothing here.
-func (m *StoreMatcher) bookings(ctx context.Context, pl *plan, instID string, from time.Time, known, placing map[string]bool, addCourt func(string)) error {
+func (m *StoreMatcher) bookings(ctx context.Context, pl *plan, instID string, from time.Time, known, inPlan map[string]bool, addCourt func(string)) error {
 	others, err := chuting.FindAll[chuting.Summons](ctx, m.store, chuting.Equal(chuting.KindSummons, chuting.IndexInstitution, instID))
 	if err != nil {
 		return err
 	}
 	for _, o := range others {
-		if placing[o.ID] || o.Slot == nil || !occupying(o.State) || o.Slot.End.Before(from) ||
+		if inPlan[o.ID] || o.Slot == nil || !occupying(o.State) || o.Slot.End.Before(from) ||
 			o.Slot.RoomID != "" && !known[o.Slot.RoomID] || !allKnown(o.Slot.AppraiserIDs, known) {
 			continue
 		}
@@ -242,7 +333,7 @@ func (m *StoreMatcher) calendar(ctx context.Context, start, end time.Time) (solv
 	return cal, nil
 }
 
-func naive(t time.Time) string { return t.In(shanghai()).Format("2006-01-02T15:04") }
+func naive(t time.Time) string { return t.In(chuting.ChinaZone()).Format("2006-01-02T15:04") }
 
 func mode(m chuting.Mode) solver.Mode {
 	if m == chuting.ModeRemote {

@@ -28,14 +28,21 @@ type OptimiseReport struct {
 }
 
 // open reports whether the optimiser may move sm: a proposal nobody has answered, whose slot
-// is still ahead.
-func open(sm *chuting.Summons, now time.Time) bool {
-	return sm.State == chuting.SummonsProposed && len(sm.Responses) == 0 && sm.Slot != nil && sm.Slot.Start.After(now)
+// is still later than the notice period from now allows (a nearer one stays: moving it would
+// leave less notice than the law requires, #2).
+func open(sm *chuting.Summons, court *chuting.Court, now time.Time) bool {
+	return sm.State == chuting.SummonsProposed && len(sm.Responses) == 0 && sm.Slot != nil &&
+		!sm.Slot.Start.Before(EarliestStart(court, sm.Mode, now))
 }
 
+// optimiseBudget caps the search for one institution's plan: the institution's booking right
+// is held meanwhile.
+const optimiseBudget = 20 * time.Second
+
 // Optimise re-plans the open proposals of the institution with id, or of every institution
-// when id is empty, within budget per institution.
+// when id is empty, within budget per institution (at most optimiseBudget).
 func (s *Service) Optimise(ctx context.Context, id string, budget time.Duration) ([]OptimiseReport, error) {
+	budget = min(budget, optimiseBudget)
 	ids := []string{id}
 	if id == "" {
 		all, err := chuting.FindAll[chuting.Institution](ctx, s.store, chuting.Query{})
@@ -59,16 +66,28 @@ func (s *Service) Optimise(ctx context.Context, id string, budget time.Duration)
 }
 
 func (s *Service) optimiseInstitution(ctx context.Context, id string, budget time.Duration) (OptimiseReport, error) {
-	defer s.lockInstitution(id)()
 	rep := OptimiseReport{InstitutionID: id, Moved: []string{}}
+	unlock, err := s.lockInstitution(ctx, id)
+	if err != nil {
+		return rep, err
+	}
+	defer unlock()
 	now := s.now()
 	all, err := chuting.FindAll[chuting.Summons](ctx, s.store, chuting.Equal(chuting.KindSummons, chuting.IndexInstitution, id))
 	if err != nil {
 		return rep, err
 	}
 	var free []*chuting.Summons
+	courts := map[string]*chuting.Court{}
 	for _, sm := range all {
-		if open(sm, now) {
+		court, ok := courts[sm.CourtID]
+		if !ok {
+			if court, err = chuting.Load[chuting.Court](ctx, s.store, sm.CourtID); err != nil {
+				return rep, err
+			}
+			courts[sm.CourtID] = court
+		}
+		if open(sm, court, now) {
 			free = append(free, sm)
 		}
 	}
@@ -76,7 +95,7 @@ func (s *Service) optimiseInstitution(ctx context.Context, id string, budget tim
 	if len(free) == 0 {
 		return rep, nil
 	}
-	m := NewMatcher(s.store, s.now)
+	m := s.planner
 	pl, err := m.plan(ctx, id, free)
 	if err != nil {
 		return rep, err
@@ -106,6 +125,12 @@ func (s *Service) optimiseInstitution(ctx context.Context, id string, budget tim
 		slot, ok := pl.slot(sched, sm)
 		if !ok || sameSlot(slot, sm.Slot) {
 			continue // a summons the plan leaves out keeps its current slot
+		}
+		// The plan assumed every open proposal would move; one answered meanwhile keeps its
+		// slot, so each move is checked against what is booked now before it is written.
+		if fits, err := m.fits(ctx, sm, slot); err != nil || !fits {
+			s.logger.Info("optimised slot no longer free; summons keeps its slot", "summons", sm.ID, "err", err)
+			continue
 		}
 		if _, err := s.Act(ctx, sm.ID, Step{Action: Propose, By: serverActor(), Slot: slot,
 			Reason: "夜间优化排期 / nightly optimisation"}, nil); err != nil {

@@ -35,12 +35,13 @@ type Config struct {
 // Service runs the summons workflow over the store: it serves summons, takes workflow steps,
 // and keeps each scheduled summons's Hearing record in step with its slot.
 type Service struct {
-	store  chuting.Store
-	now    func() time.Time
-	rules  Rules
-	match  Matcher
-	notify func(ctx context.Context, e chuting.SummonsEvent)
-	logger *slog.Logger
+	store   chuting.Store
+	now     func() time.Time
+	rules   Rules
+	match   Matcher
+	planner *StoreMatcher // the optimiser's, over the store
+	notify  func(ctx context.Context, e chuting.SummonsEvent)
+	logger  *slog.Logger
 
 	// booking serialises the choice of a slot and its write, per institution (whose rooms
 	// and appraisers a slot takes), so two summons served at once cannot take one slot: a
@@ -56,11 +57,21 @@ func New(c Config) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.rules.CEHours == 0 && s.rules.ProficiencyFailures == 0 && s.rules.AccreditedLab == nil {
-		s.rules = DefaultRules()
+	// A rule left zero takes its default; to turn one off, configure its off value (a
+	// negative number).
+	def := DefaultRules()
+	if s.rules.CEHours == 0 {
+		s.rules.CEHours = def.CEHours
 	}
+	if s.rules.ProficiencyFailures == 0 {
+		s.rules.ProficiencyFailures = def.ProficiencyFailures
+	}
+	if s.rules.AccreditedLab == nil {
+		s.rules.AccreditedLab = def.AccreditedLab
+	}
+	s.planner = NewMatcher(c.Store, s.now, s.rules)
 	if s.match == nil {
-		s.match = NewMatcher(c.Store, s.now)
+		s.match = s.planner
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -71,35 +82,69 @@ func New(c Config) *Service {
 	return s
 }
 
-// bookingLease bounds how long a node holds an institution's booking lease; a node that dies
-// holding it blocks others this long at most.
-const bookingLease = 30 * time.Second
+// bookingLease bounds how long a node holds an institution's booking right; a node that
+// dies holding it blocks the others this long at most. Every holder finishes well within it:
+// a proposal searches for 2 s, an optimisation for at most optimiseBudget.
+const bookingLease = 2 * time.Minute
 
-// lockInstitution takes the right to choose slots at an institution and returns its release.
-// Across nodes it waits (up to a bookingLease) for the store's lease; a store without leases
-// has one process, and the mutex is enough.
-func (s *Service) lockInstitution(id string) func() {
+// lockInstitution takes the right to choose slots at an institution and returns its release:
+// a mutex within this process, and the store's lease across nodes (a store without leases
+// has one process). It waits while another holds it, up to ctx's deadline or bookingLease,
+// and then fails with ECONFLICT rather than book without it.
+func (s *Service) lockInstitution(ctx context.Context, id string) (func(), error) {
 	mu, _ := s.booking.LoadOrStore(id, new(sync.Mutex))
-	mu.(*sync.Mutex).Lock()
+	if !tryLock(ctx, mu.(*sync.Mutex)) {
+		return nil, errBusy()
+	}
 	l, ok := s.store.(chuting.Leaser)
 	if !ok {
-		return mu.(*sync.Mutex).Unlock
+		return mu.(*sync.Mutex).Unlock, nil
 	}
 	name := "booking/" + id
-	ctx := context.Background()
-	for deadline := time.Now().Add(bookingLease); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if _, got, err := l.Acquire(ctx, name, s.node, bookingLease); err != nil {
-			s.logger.Warn("booking lease", "institution", id, "err", err)
-			break // the store is failing; the write that follows will say so
+	for deadline := time.Now().Add(bookingLease); ; {
+		_, got, err := l.Acquire(ctx, name, s.node, bookingLease)
+		if err != nil {
+			mu.(*sync.Mutex).Unlock()
+			return nil, err
 		} else if got {
 			break
 		}
+		if time.Now().After(deadline) || !sleep(ctx, 25*time.Millisecond) {
+			mu.(*sync.Mutex).Unlock()
+			return nil, errBusy()
+		}
 	}
 	return func() {
-		if err := l.Release(ctx, name, s.node); err != nil {
+		if err := l.Release(context.WithoutCancel(ctx), name, s.node); err != nil {
 			s.logger.Warn("release booking lease", "institution", id, "err", err)
 		}
 		mu.(*sync.Mutex).Unlock()
+	}, nil
+}
+
+func errBusy() error {
+	return chuting.Errorf(chuting.ECONFLICT, "该鉴定机构正在排期，请稍后重试 / the institution's schedule is being changed; retry shortly")
+}
+
+// tryLock locks mu, giving up when ctx ends.
+func tryLock(ctx context.Context, mu *sync.Mutex) bool {
+	for !mu.TryLock() {
+		if !sleep(ctx, 5*time.Millisecond) {
+			return false
+		}
+	}
+	return true
+}
+
+// sleep waits d, or until ctx ends (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -132,7 +177,11 @@ func (s *Service) Serve(ctx context.Context, p *chuting.Principal, req *Request)
 // book proposes sm's first slot and stores it, holding the institution's booking right
 // only for as long as that takes.
 func (s *Service) book(ctx context.Context, sm *chuting.Summons, now time.Time) error {
-	defer s.lockInstitution(sm.InstitutionID)()
+	unlock, err := s.lockInstitution(ctx, sm.InstitutionID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	slot, err := s.match.Propose(ctx, sm)
 	if err != nil {
 		return err
@@ -160,7 +209,12 @@ func (s *Service) Act(ctx context.Context, id string, st Step, windows []chuting
 		}
 		unlock := func() {}
 		if st.Action == Reschedule {
-			unlock = s.lockInstitution(sm.InstitutionID)
+			if len(windows) > MaxWindows {
+				return nil, chuting.FieldError("windows", "最多 %d 个时间段 / at most %d windows", MaxWindows, MaxWindows)
+			}
+			if unlock, err = s.lockInstitution(ctx, sm.InstitutionID); err != nil {
+				return nil, err
+			}
 			if windows != nil {
 				sm.Windows = windows
 			}
@@ -180,11 +234,14 @@ func (s *Service) Act(ctx context.Context, id string, st Step, windows []chuting
 		if err != nil {
 			return nil, err
 		}
-		if err := s.syncHearing(ctx, sm); err != nil {
-			return sm, fmt.Errorf("summons saved, hearing record not updated (it will be at the next sweep): %w", err)
-		}
+		// The step is stored: what follows must happen even if the client has gone.
+		ctx := context.WithoutCancel(ctx)
 		for i := range trs {
 			s.notify(ctx, chuting.SummonsEvent{Summons: sm, Transition: &trs[i]})
+		}
+		if err := s.syncHearing(ctx, sm); err != nil {
+			// The reconcile job repairs it; the step itself stands.
+			s.logger.Error("hearing record not updated", "summons", sm.ID, "err", err)
 		}
 		return sm, nil
 	}
@@ -314,7 +371,7 @@ func (s *Service) Warnings(ctx context.Context, sm *chuting.Summons) ([]Warning,
 			return nil, err
 		}
 		inst, _ := chuting.Load[chuting.Institution](ctx, s.store, a.InstitutionID)
-		c := Case{Category: category, On: chuting.DateOf(day.In(shanghai())), Parties: partyNames(sm)}
+		c := Case{Category: category, On: chuting.DateOf(day.In(chuting.ChinaZone())), Parties: partyNames(sm)}
 		for _, r := range Eligibility(a, inst, c, s.rules) {
 			out = append(out, Warning{AppraiserID: a.ID, Reason: r})
 		}

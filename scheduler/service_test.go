@@ -79,9 +79,9 @@ func newWorldOn(t *testing.T, store chuting.Store) *world {
 	for i, inst := range []*chuting.Institution{w.inst, w.inst, w.inst, w.other} {
 		a := &chuting.Appraiser{InstitutionID: inst.ID, Name: []string{"李明", "王芳", "陈建国", "刘洋"}[i],
 			LicenceNo: "L" + string(rune('0'+i)), Categories: []string{"法医临床"}, InductionTrained: true,
-			CEHours: map[int]float64{2026: 40}, LicenceExpires: chuting.Date{Year: 2030, Month: 1, Day: 1}}
+			CEHours: map[int]float64{2025: 40, 2026: 40}, LicenceExpires: chuting.Date{Year: 2030, Month: 1, Day: 1}}
 		if i == 2 {
-			a.CEHours[2026] = 22
+			a.CEHours[2025] = 22
 		}
 		w.create(a)
 		w.a = append(w.a, a)
@@ -418,5 +418,87 @@ func TestAcknowledge(t *testing.T) {
 	got, _ := chuting.Load[chuting.Summons](w.ctx, w.store, sm.ID)
 	if len(got.Receipts) != 2 || got.Receipts[0].Party != "institution" || got.Receipts[1].PartyID != w.a[0].ID {
 		t.Fatalf("receipts %+v, want the institution's and the first appraiser's, once each", got.Receipts)
+	}
+}
+
+// TestRescheduleLater: a reschedule some days after service keeps to the notice period from
+// the day of the reschedule, not from the day of service.
+func TestRescheduleLater(t *testing.T) {
+	w := newWorld(t)
+	req := w.request()
+	req.Windows = []WindowRequest{{Start: at(14, 8, 30), End: at(31, 17, 30)}}
+	sm := w.serve(req) // 14 December
+	w.now = time.Date(2026, 12, 22, 10, 0, 0, 0, cst)
+	sm, err := w.svc.Act(w.ctx, sm.ID, Step{Action: Reschedule, By: w.clerk, Reason: "合议庭调整"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 12, 25, 8, 30, 0, 0, cst); !sm.Slot.Start.Equal(want) {
+		t.Fatalf("rescheduled on the 22nd to %s, want %s (3 days' notice)", sm.Slot.Start.In(cst), want)
+	}
+	w.now = time.Date(2026, 12, 30, 10, 0, 0, 0, cst)
+	_, err = w.svc.Act(w.ctx, sm.ID, Step{Action: Reschedule, By: w.clerk, Reason: "再改"}, nil)
+	if chuting.ErrorCode(err) != chuting.EINVALID || chuting.ErrorField(err) != "windows" {
+		t.Fatalf("rescheduling with no window left after the notice period: %v", err)
+	}
+}
+
+// TestPoolOnOpinion: a pool on an opinion picks only its signatories, never its reviewer
+// (#6), and nobody whose licence lapses during the windows (#9).
+func TestPoolOnOpinion(t *testing.T) {
+	w := newWorld(t)
+	w.a[2].CEHours[2025] = 40 // the reviewer is otherwise eligible
+	if err := chuting.Save(w.ctx, w.store, w.a[2]); err != nil {
+		t.Fatal(err)
+	}
+	busy := chuting.Interval{Start: time.Date(2026, 12, 14, 0, 0, 0, 0, cst), End: time.Date(2026, 12, 17, 0, 0, 0, 0, cst)}
+	for _, a := range w.a[:2] { // both signatories are away
+		a.Busy = []chuting.Interval{busy}
+		if err := chuting.Save(w.ctx, w.store, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := w.request()
+	req.AppraiserIDs, req.Pool = nil, &chuting.Pool{Category: "法医临床", K: 1}
+	req.Windows = []WindowRequest{{Start: at(14, 8, 30), End: at(16, 17, 30)}}
+	if _, _, err := w.svc.Serve(w.ctx, w.clerk, req); chuting.ErrorField(err) != "windows" {
+		t.Fatalf("with the signatories away, serving picked someone: %v", err)
+	}
+	t.Run("LicenceLapses", func(t *testing.T) {
+		w := newWorld(t)
+		w.a[1].LicenceExpires = chuting.Date{Year: 2026, Month: 12, Day: 15}
+		if err := chuting.Save(w.ctx, w.store, w.a[1]); err != nil {
+			t.Fatal(err)
+		}
+		req := w.request()
+		req.OpinionID, req.AppraiserIDs, req.Pool = "", nil, &chuting.Pool{InstitutionID: w.inst.ID, Category: "法医临床", K: 1}
+		req.Windows = []WindowRequest{{Start: at(14, 8, 30), End: at(16, 17, 30)}}
+		w.a[0].Busy = []chuting.Interval{busy}
+		if err := chuting.Save(w.ctx, w.store, w.a[0]); err != nil {
+			t.Fatal(err)
+		}
+		if sm, _, err := w.svc.Serve(w.ctx, w.clerk, req); err == nil {
+			t.Fatalf("picked %v, though a[0] is away and a[1]'s licence lapses during the windows", sm.Slot.AppraiserIDs)
+		}
+	})
+}
+
+// TestFits: a planned move is checked against what is booked now.
+func TestFits(t *testing.T) {
+	w := newWorld(t)
+	first := w.serve(w.request()) // 14 December 08:30–10:00, both appraisers, first room
+	req := w.request()
+	req.CaseNo = "(2026)赣07民初777号"
+	req.Windows = []WindowRequest{{Start: at(14, 8, 30), End: at(15, 17, 30)}}
+	second := w.serve(req)
+	m := w.svc.planner
+	taken := *first.Slot
+	if ok, err := m.fits(w.ctx, second, &taken); err != nil || ok {
+		t.Fatalf("the first summons's slot fits the second: %v %v", ok, err)
+	}
+	free := chuting.Slot{Start: time.Date(2026, 12, 15, 14, 0, 0, 0, cst), End: time.Date(2026, 12, 15, 15, 30, 0, 0, cst),
+		RoomID: w.rooms[0].ID, AppraiserIDs: second.Slot.AppraiserIDs}
+	if ok, err := m.fits(w.ctx, second, &free); err != nil || !ok {
+		t.Fatalf("a free slot does not fit: %v %v", ok, err)
 	}
 }

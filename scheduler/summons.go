@@ -94,14 +94,7 @@ func courtLocation(c *chuting.Court) *time.Location {
 	if loc, err := time.LoadLocation(c.TimeZone); err == nil && c.TimeZone != "" {
 		return loc
 	}
-	return shanghai()
-}
-
-func shanghai() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600) // no DST since 1991
+	return chuting.ChinaZone()
 }
 
 // Warning is an eligibility reason about a named appraiser, shown to the court and the
@@ -258,9 +251,9 @@ func (s *Service) checkWho(ctx context.Context, sm *chuting.Summons, req *Reques
 	if (len(req.AppraiserIDs) == 0) == (req.Pool == nil) {
 		return nil, chuting.FieldError("appraiser_ids", "须指定鉴定人（appraiser_ids）或人数（pool），二者择一 / give either appraiser_ids or pool")
 	}
-	on := chuting.DateOf(sm.Windows[0].Start.In(shanghai()))
+	on := chuting.DateOf(sm.Windows[0].Start.In(chuting.ChinaZone()))
 	if req.Pool != nil {
-		return nil, s.checkPool(ctx, sm, req, opinion, on)
+		return nil, s.checkPool(ctx, sm, req, opinion)
 	}
 	var warnings []Warning
 	for i, id := range req.AppraiserIDs {
@@ -294,25 +287,36 @@ func (s *Service) checkWho(ctx context.Context, sm *chuting.Summons, req *Reques
 }
 
 // checkPool checks a request for any K appraisers of a category.
-func (s *Service) checkPool(ctx context.Context, sm *chuting.Summons, req *Request, opinion *chuting.Opinion, on chuting.Date) error {
+func (s *Service) checkPool(ctx context.Context, sm *chuting.Summons, req *Request, opinion *chuting.Opinion) error {
 	pool := *req.Pool
 	if pool.InstitutionID == "" {
 		pool.InstitutionID = sm.InstitutionID
+	}
+	if opinion != nil && pool.Category == "" {
+		pool.Category = opinion.Category
 	}
 	inst, err := chuting.LoadRef[chuting.Institution](ctx, s.store, "pool.institution_id", pool.InstitutionID)
 	if err != nil {
 		return err
 	}
-	if sm.InstitutionID != "" && sm.InstitutionID != inst.ID {
+	switch {
+	case sm.InstitutionID != "" && sm.InstitutionID != inst.ID:
 		return chuting.FieldError("pool.institution_id", "须为出具鉴定意见的机构 / must be the institution that issued the opinion")
-	}
-	if strings.TrimSpace(pool.Category) == "" {
+	case strings.TrimSpace(pool.Category) == "":
 		return chuting.FieldError("pool.category", "须指定鉴定类别 / category is required")
-	}
-	if pool.K < 1 || pool.K > 10 {
+	case opinion != nil && pool.Category != opinion.Category:
+		return chuting.FieldError("pool.category", "须与鉴定意见的类别（%s）一致 / must be the opinion's category, %s", opinion.Category, opinion.Category)
+	case pool.K < 1 || pool.K > 10:
 		return chuting.FieldError("pool.k", "人数须为 1 到 10 / k must be 1 to 10")
 	}
-	eligible, err := s.eligiblePool(ctx, inst, pool.Category, partyNames(sm), on)
+	sm.InstitutionID, sm.Pool = inst.ID, &pool
+	all, err := chuting.FindAll[chuting.Appraiser](ctx, s.store, chuting.Equal(chuting.KindAppraiser, chuting.IndexInstitution, inst.ID))
+	if err != nil {
+		return err
+	}
+	// The same choice the matcher makes: eligible over the windows, and on an opinion its
+	// signatories only.
+	eligible, err := s.planner.pickable(ctx, sm, inst, all, sm.Windows)
 	if err != nil {
 		return err
 	}
@@ -320,24 +324,7 @@ func (s *Service) checkPool(ctx context.Context, sm *chuting.Summons, req *Reque
 		return chuting.FieldError("pool.k", "%s仅有 %d 名符合条件的%s鉴定人 / %s has %d eligible appraisers of %s, fewer than %d",
 			inst.Name, len(eligible), pool.Category, inst.Name, len(eligible), pool.Category, pool.K)
 	}
-	sm.InstitutionID, sm.Pool = inst.ID, &pool
 	return nil
-}
-
-// eligiblePool returns the appraisers of inst in category with no eligibility reason: the
-// only ones a pool summons may pick (#9–#11).
-func (s *Service) eligiblePool(ctx context.Context, inst *chuting.Institution, category string, parties []string, on chuting.Date) ([]*chuting.Appraiser, error) {
-	all, err := chuting.FindAll[chuting.Appraiser](ctx, s.store, chuting.Equal(chuting.KindAppraiser, chuting.IndexInstitution, inst.ID))
-	if err != nil {
-		return nil, err
-	}
-	var out []*chuting.Appraiser
-	for _, a := range all {
-		if len(Eligibility(a, inst, Case{Category: category, On: on, Parties: parties}, s.rules)) == 0 {
-			out = append(out, a)
-		}
-	}
-	return out, nil
 }
 
 func opinionCategory(o *chuting.Opinion) string {

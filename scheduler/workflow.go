@@ -11,9 +11,9 @@ import (
 // The summons workflow, as an explicit state machine:
 //
 //	proposed ──confirm (each appraiser)──▶ confirmed ──schedule──▶ scheduled ──start──▶ in_progress
-//	    │                                                              │                   │
-//	    └──decline──▶ declined ──accept_excuse──▶ excused              ├──complete─────────┴──▶ completed
-//	                     └──reject_excuse──▶ proposed                  └──absent (cause)───────▶ absent
+//	    │                                      ▲                       │                   │
+//	    └──decline──▶ declined ──reject_excuse─┘ (the court's order)   ├──complete─────────┴──▶ completed
+//	                     └──accept_excuse──▶ excused                   └──absent (cause)───────▶ absent
 //
 // reschedule (back to proposed, with a new slot) and cancel are allowed at any point before
 // the hearing starts; decline too, up to the start (an appraiser can fall ill after
@@ -98,6 +98,9 @@ func Apply(s *chuting.Summons, st Step, now time.Time) (chuting.Transition, erro
 	if err := complete(st); err != nil {
 		return chuting.Transition{}, err
 	}
+	if err := timely(s, st, now); err != nil {
+		return chuting.Transition{}, err
+	}
 	next := *s // work on a copy: s changes only when everything succeeded
 	next.Responses = slices.Clone(s.Responses)
 	to, err := step(&next, st, now)
@@ -148,8 +151,14 @@ func step(s *chuting.Summons, st Step, now time.Time) (chuting.SummonsState, err
 		s.Outcome = "excused: " + st.Reason
 		return chuting.SummonsExcused, nil
 	case RejectExcuse:
-		// The decliners must appear: their answers are cleared so they confirm again.
-		s.Responses = slices.DeleteFunc(s.Responses, func(r chuting.Response) bool { return !r.Confirmed })
+		// The court orders the decliners to appear: their answer becomes the court's
+		// confirmation, so the hearing is scheduled as soon as everyone is bound to it.
+		for i, r := range s.Responses {
+			if !r.Confirmed {
+				s.Responses[i] = chuting.Response{AppraiserID: r.AppraiserID, Confirmed: true,
+					Reason: "法院驳回不出庭申请：" + st.Reason, By: st.By.UserID, At: now.UTC()}
+			}
+		}
 		if allConfirmed(s) {
 			return chuting.SummonsConfirmed, nil
 		}
@@ -192,6 +201,24 @@ func allowed(s *chuting.Summons, st Step) error {
 	if (p.Role != chuting.RoleClerk && p.Role != chuting.RoleJudge) || p.CourtID != s.CourtID {
 		return chuting.Errorf(chuting.EFORBIDDEN, "只有发出通知的法院可以%s / only the summoning court may %s",
 			actionName(st.Action), st.Action)
+	}
+	return nil
+}
+
+// earlyStart is how long before its slot a hearing may be started.
+const earlyStart = time.Hour
+
+// timely checks the step against the clock: an appraiser cannot ask to be excused once the
+// hearing's time has come (the court then records what happened, #35), and a hearing cannot
+// be started long before its slot.
+func timely(s *chuting.Summons, st Step, now time.Time) error {
+	switch {
+	case s.Slot == nil:
+	case st.Action == Decline && !now.Before(s.Slot.Start):
+		return chuting.Errorf(chuting.ECONFLICT, "出庭时间已到，不能再申请不出庭 / the hearing's time has come; it is too late to ask to be excused")
+	case st.Action == Start && now.Before(s.Slot.Start.Add(-earlyStart)):
+		return chuting.Errorf(chuting.ECONFLICT, "未到开庭时间（%s）/ the hearing is not due until %s",
+			s.Slot.Start.In(chuting.ChinaZone()).Format("2006-01-02 15:04"), s.Slot.Start.In(chuting.ChinaZone()).Format("2006-01-02 15:04"))
 	}
 	return nil
 }

@@ -10,7 +10,8 @@ import (
 )
 
 var (
-	t0     = time.Date(2026, 12, 7, 1, 30, 0, 0, time.UTC)
+	t0     = time.Date(2026, 12, 7, 1, 30, 0, 0, time.UTC) // the slot's start
+	soon   = t0.Add(-30 * time.Minute)                     // when the tests act: just before it
 	clerk  = &chuting.Principal{UserID: "u-clerk", Role: chuting.RoleClerk, CourtID: "c1"}
 	judge  = &chuting.Principal{UserID: "u-judge", Role: chuting.RoleJudge, CourtID: "c1"}
 	other  = &chuting.Principal{UserID: "u-other", Role: chuting.RoleClerk, CourtID: "c2"}
@@ -72,7 +73,7 @@ func TestTransitions(t *testing.T) {
 		Decline: {chuting.SummonsProposed: chuting.SummonsDeclined, chuting.SummonsConfirmed: chuting.SummonsDeclined,
 			chuting.SummonsScheduled: chuting.SummonsDeclined},
 		AcceptExcuse: {chuting.SummonsDeclined: chuting.SummonsExcused},
-		RejectExcuse: {chuting.SummonsDeclined: chuting.SummonsProposed},
+		RejectExcuse: {chuting.SummonsDeclined: chuting.SummonsConfirmed}, // the court binds the decliner
 		Schedule:     {chuting.SummonsConfirmed: chuting.SummonsScheduled},
 		Start:        {chuting.SummonsScheduled: chuting.SummonsInProgress},
 		Complete:     {chuting.SummonsScheduled: chuting.SummonsCompleted, chuting.SummonsInProgress: chuting.SummonsCompleted},
@@ -90,7 +91,7 @@ func TestTransitions(t *testing.T) {
 			t.Run(string(action)+"/"+state.String(), func(t *testing.T) {
 				s := summonsIn(state)
 				before := mustJSON(t, s)
-				tr, err := Apply(s, legalStep(action), t0)
+				tr, err := Apply(s, legalStep(action), soon)
 				to, ok := want[action][state]
 				if !ok {
 					if chuting.ErrorCode(err) != chuting.ECONFLICT {
@@ -105,7 +106,7 @@ func TestTransitions(t *testing.T) {
 				if err != nil {
 					t.Fatalf("legal step refused: %v", err)
 				}
-				if s.State != to || tr.From != state || tr.To != to || tr.Action != string(action) || !tr.Time.Equal(t0) {
+				if s.State != to || tr.From != state || tr.To != to || tr.Action != string(action) || !tr.Time.Equal(soon) {
 					t.Fatalf("state %s, transition %+v; want %s → %s", s.State, tr, state, to)
 				}
 				if len(s.History) != 1 || s.History[0] != tr {
@@ -130,16 +131,16 @@ func mustJSON(t *testing.T, v any) string {
 
 func TestConfirmAll(t *testing.T) {
 	s := summonsIn(chuting.SummonsProposed)
-	if _, err := Apply(s, Step{Action: Confirm, By: a1}, t0); err != nil || s.State != chuting.SummonsProposed {
+	if _, err := Apply(s, Step{Action: Confirm, By: a1}, soon); err != nil || s.State != chuting.SummonsProposed {
 		t.Fatalf("first confirmation: %v, state %s", err, s.State)
 	}
-	if _, err := Apply(s, Step{Action: Confirm, By: a1}, t0); chuting.ErrorCode(err) != chuting.ECONFLICT {
+	if _, err := Apply(s, Step{Action: Confirm, By: a1}, soon); chuting.ErrorCode(err) != chuting.ECONFLICT {
 		t.Fatalf("confirming twice: %v, want a conflict", err)
 	}
-	if _, err := Apply(s, Step{Action: Confirm, By: a2}, t0); err != nil || s.State != chuting.SummonsConfirmed {
+	if _, err := Apply(s, Step{Action: Confirm, By: a2}, soon); err != nil || s.State != chuting.SummonsConfirmed {
 		t.Fatalf("last confirmation: %v, state %s, want confirmed", err, s.State)
 	}
-	if _, err := Apply(s, Step{Action: Schedule, By: server, HearingID: "h9"}, t0); err != nil || s.HearingID != "h9" {
+	if _, err := Apply(s, Step{Action: Schedule, By: server, HearingID: "h9"}, soon); err != nil || s.HearingID != "h9" {
 		t.Fatalf("schedule: %v %s", err, s.HearingID)
 	}
 }
@@ -147,27 +148,28 @@ func TestConfirmAll(t *testing.T) {
 func TestDeclineAndDecide(t *testing.T) {
 	t.Run("Reject", func(t *testing.T) {
 		s := summonsIn(chuting.SummonsProposed)
-		mustApply(t, s, Step{Action: Confirm, By: a1}, t0)
-		mustApply(t, s, Step{Action: Decline, By: a2, Reason: "出差", Evidence: "差旅审批单"}, t0)
+		mustApply(t, s, Step{Action: Confirm, By: a1}, soon)
+		mustApply(t, s, Step{Action: Decline, By: a2, Reason: "出差", Evidence: "差旅审批单"}, soon)
 		if i := responseOf(s, "a2"); i < 0 || s.Responses[i].Confirmed || s.Responses[i].Evidence != "差旅审批单" {
 			t.Fatalf("responses %+v", s.Responses)
 		}
-		mustApply(t, s, Step{Action: RejectExcuse, By: judge, Reason: "理由不成立"}, t0)
-		if s.State != chuting.SummonsProposed || responseOf(s, "a2") >= 0 || responseOf(s, "a1") < 0 {
-			t.Fatalf("after rejection: %s %+v; want proposed, a1's confirmation kept, a2 to answer again", s.State, s.Responses)
+		mustApply(t, s, Step{Action: RejectExcuse, By: judge, Reason: "理由不成立"}, soon)
+		i := responseOf(s, "a2")
+		if s.State != chuting.SummonsConfirmed || i < 0 || !s.Responses[i].Confirmed || s.Responses[i].By != judge.UserID {
+			t.Fatalf("after rejection: %s %+v; want confirmed, a2 bound by the judge's order", s.State, s.Responses)
 		}
 	})
 	t.Run("WithdrawConfirmation", func(t *testing.T) {
 		s := summonsIn(chuting.SummonsScheduled)
-		mustApply(t, s, Step{Action: Decline, By: a1, Reason: "突发疾病"}, t0)
+		mustApply(t, s, Step{Action: Decline, By: a1, Reason: "突发疾病"}, soon)
 		if i := responseOf(s, "a1"); s.State != chuting.SummonsDeclined || s.Responses[i].Confirmed || len(s.Responses) != 2 {
 			t.Fatalf("after a confirmed appraiser declines: %s %+v", s.State, s.Responses)
 		}
 	})
 	t.Run("Accept", func(t *testing.T) {
 		s := summonsIn(chuting.SummonsDeclined)
-		mustApply(t, s, Step{Action: AcceptExcuse, By: clerk, Reason: "有住院证明"}, t0)
-		mustApply(t, s, Step{Action: Reschedule, By: clerk, Reason: "延期审理", Slot: slot}, t0)
+		mustApply(t, s, Step{Action: AcceptExcuse, By: clerk, Reason: "有住院证明"}, soon)
+		mustApply(t, s, Step{Action: Reschedule, By: clerk, Reason: "延期审理", Slot: slot}, soon)
 		if s.State != chuting.SummonsProposed || len(s.Responses) != 0 || s.Outcome != "" {
 			t.Fatalf("a postponed summons starts over: %s %+v %q", s.State, s.Responses, s.Outcome)
 		}
@@ -197,6 +199,8 @@ func TestWhoMayAct(t *testing.T) {
 		{"CancelNeedsReason", chuting.SummonsProposed, Step{Action: Cancel, By: judge, Reason: "  "}, chuting.EINVALID},
 		{"RescheduleNeedsSlot", chuting.SummonsProposed, Step{Action: Reschedule, By: judge, Reason: "x"}, chuting.EINVALID},
 		{"AbsentNeedsCause", chuting.SummonsScheduled, Step{Action: Absent, By: judge, Cause: "lazy"}, chuting.EINVALID},
+		{"DeclineTooLate", chuting.SummonsScheduled, Step{Action: Decline, By: a1, Reason: "x"}, chuting.ECONFLICT},
+		{"StartTooEarly", chuting.SummonsScheduled, Step{Action: Start, By: judge}, chuting.ECONFLICT},
 		{"OnlyTheServerProposes", chuting.SummonsProposed, Step{Action: Propose, By: clerk, Slot: slot}, chuting.EFORBIDDEN},
 		{"OK", chuting.SummonsScheduled, Step{Action: Absent, By: judge, Cause: CauseTechnicalFailure}, ""},
 	}
@@ -204,7 +208,14 @@ func TestWhoMayAct(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := summonsIn(tc.state)
 			before := mustJSON(t, s)
-			_, err := Apply(s, tc.step, t0)
+			now := soon
+			switch tc.name {
+			case "DeclineTooLate":
+				now = t0 // the hearing's time
+			case "StartTooEarly":
+				now = t0.Add(-2 * time.Hour)
+			}
+			_, err := Apply(s, tc.step, now)
 			if chuting.ErrorCode(err) != tc.code {
 				t.Fatalf("err %v, want code %q", err, tc.code)
 			}
@@ -221,7 +232,7 @@ func TestHistoryIsAppendOnly(t *testing.T) {
 		{Action: Schedule, By: server, HearingID: "h1"}, {Action: Start, By: judge}, {Action: Complete, By: judge}}
 	var seen []chuting.Transition
 	for _, st := range steps {
-		tr, err := Apply(s, st, t0)
+		tr, err := Apply(s, st, soon)
 		if err != nil {
 			t.Fatalf("%s: %v", st.Action, err)
 		}

@@ -33,6 +33,9 @@ type Config struct {
 	SMTPUsername    string        // SMTP AUTH user; "" = no authentication
 	SMTPPassword    string        // SMTP AUTH password
 	SMTPTLS         string        // none, starttls or tls
+	WebhookPrivate  bool          // webhooks may reach loopback and private networks
+	CEHours         float64       // yearly continuing-education minimum (#10); negative: off
+	Proficiency     int           // failed proficiency tests in a row that suspend a category (#11); negative: off
 }
 
 // storeFlags registers the flags that locate the store; every subcommand that opens the
@@ -61,6 +64,9 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.SMTPUsername, "smtp-username", "", "SMTP AUTH user (empty: no authentication)")
 	fs.StringVar(&c.SMTPPassword, "smtp-password", "", "SMTP AUTH password (prefer CHUTING_SMTP_PASSWORD: flags show in ps)")
 	fs.StringVar(&c.SMTPTLS, "smtp-tls", notify.TLSStartTLS, "SMTP connection security: starttls, tls (implicit, port 465) or none")
+	fs.BoolVar(&c.WebhookPrivate, "webhook-allow-private", false, "let webhooks reach loopback and private networks (a court system on the same network)")
+	fs.Float64Var(&c.CEHours, "ce-hours", 40, "yearly continuing-education hours an appraiser needs (negative: no rule)")
+	fs.IntVar(&c.Proficiency, "proficiency-failures", 2, "failed proficiency tests in consecutive years that suspend a category (negative: no rule)")
 }
 
 // EnvName returns the environment variable that sets the flag named name.

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // court time zones without the system's database (the distroless image has none)
 )
 
 func main() {

@@ -87,8 +87,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	m.Notifier = notify.New(notify.Config{Store: m.Store, Logger: m.Logger, Mail: c.mailConfig()})
-	m.Scheduler = scheduler.New(scheduler.Config{Store: m.Store, Logger: m.Logger, Notify: m.Notifier.Handle})
+	m.Notifier = notify.New(notify.Config{Store: m.Store, Logger: m.Logger, Mail: c.mailConfig(),
+		AllowPrivate: c.WebhookPrivate})
+	rules := scheduler.DefaultRules()
+	rules.CEHours, rules.ProficiencyFailures = c.CEHours, c.Proficiency
+	m.Scheduler = scheduler.New(scheduler.Config{Store: m.Store, Logger: m.Logger, Notify: m.Notifier.Handle, Rules: rules})
 	proxies, err := c.trustedProxies()
 	if err != nil {
 		return err
