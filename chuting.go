@@ -194,9 +194,11 @@ type Summons struct {
 	Parties         []Party         `json:"parties,omitempty"`
 	Reason          string          `json:"reason,omitempty"`
 	Contact         Contact         `json:"contact"`
-	State           SummonsState    `json:"state"`
-	ServedAt        time.Time       `json:"served_at,omitzero"`
-	ServedBy        string          `json:"served_by,omitempty"` // the user who served it
+	// Private marks a hearing not heard in public (不公开审理): no observers (#45).
+	Private  bool         `json:"private,omitempty"`
+	State    SummonsState `json:"state"`
+	ServedAt time.Time    `json:"served_at,omitzero"`
+	ServedBy string       `json:"served_by,omitempty"` // the user who served it
 
 	// Slot is the hearing slot proposed to the appraisers, or fixed once all confirmed.
 	Slot *Slot `json:"slot,omitempty"`
@@ -397,6 +399,21 @@ type CalendarFeed struct {
 	CreatedBy string `json:"created_by"`
 }
 
+// JoinLink is a single-use personal link into a hearing's video room, which a court gives to
+// someone without an account: counsel, a party, an interpreter, an expert adviser, an
+// observer (#49). It names the person and the role they join as. Only the SHA-256 of the
+// secret in the link is stored; redeeming it once uses it up.
+type JoinLink struct {
+	Meta
+	HearingID string    `json:"hearing_id"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"` // a room role: counsel, party, expert, interpreter, observer
+	Hash      string    `json:"hash"`
+	CreatedBy string    `json:"created_by"`
+	Used      time.Time `json:"used,omitzero"`
+	Revoked   bool      `json:"revoked,omitempty"`
+}
+
 // HolidayYear is the public-holiday calendar of one year: the weekdays off (法定节假日 and
 // the days swapped for them) and the weekend days that are working days (调休). The State
 // Council publishes it each autumn for the next year; the bureau keeps it current.
@@ -436,6 +453,14 @@ const (
 	AttendanceResumed          = "resumed"           // reconnected within the resume window
 	AttendanceIdentityVerified = "identity_verified" // the court checked identity and licence (#26, #27)
 	AttendancePledgeRead       = "pledge_read"       // the pledge was read and signed (#28)
+	AttendanceMuted            = "muted"             // the court muted a participant
+	AttendanceUnmuted          = "unmuted"           // the court unmuted a participant
+	AttendanceFloorGranted     = "floor_granted"     // the judge gave counsel or a party the floor (#20)
+	AttendanceFloorRevoked     = "floor_revoked"     // and took it back
+	AttendanceHearingStarted   = "hearing_started"   // the judge opened the hearing in the room
+	AttendanceHearingEnded     = "hearing_ended"     // the judge ended it: the room closes
+	AttendanceExhibitShown     = "exhibit_shown"     // a shared screen shown to all (#24)
+	AttendanceExhibitStopped   = "exhibit_stopped"   // and stopped
 )
 
 // AttendanceEvent is one fact about a hearing's attendance (#34): notified, acknowledged,

@@ -69,6 +69,8 @@ func NewEntity(k Kind) Entity {
 		return new(Delivery)
 	case KindFeed:
 		return new(CalendarFeed)
+	case KindLink:
+		return new(JoinLink)
 	}
 	return nil
 }
@@ -91,7 +93,7 @@ const (
 	IndexStart       = "start"       // Hearing, TimeKey
 	IndexRoom        = "room"        // Hearing
 	IndexSummons     = "summons"     // Hearing
-	IndexHearing     = "hearing"     // RecordingManifest, unique
+	IndexHearing     = "hearing"     // RecordingManifest (unique), JoinLink
 	IndexYear        = "year"        // HolidayYear, unique
 	IndexUnread      = "unread"      // Notice: the user's ID while unread
 	IndexWebhook     = "webhook"     // Delivery
@@ -264,6 +266,14 @@ func (*CalendarFeed) Kind() Kind { return KindFeed }
 // Index implements Entity.
 func (f *CalendarFeed) Index() []IndexEntry {
 	return entries(true, IndexHash, f.Hash, IndexSubject, f.Subject)
+}
+
+// Kind implements Entity.
+func (*JoinLink) Kind() Kind { return KindLink }
+
+// Index implements Entity.
+func (l *JoinLink) Index() []IndexEntry {
+	return append(entries(true, IndexHash, l.Hash), entries(false, IndexHearing, l.HearingID)...)
 }
 
 // EntityPtr is the constraint of the typed helpers: P is a pointer to an entity type T.

@@ -37,12 +37,13 @@ const (
 	KindWebhook     Kind = "webhook"
 	KindDelivery    Kind = "delivery"
 	KindFeed        Kind = "feed"
+	KindLink        Kind = "link"
 )
 
 // Kinds lists every record kind.
 func Kinds() []Kind {
 	return []Kind{KindUser, KindSession, KindAPIToken, KindCourt, KindInstitution, KindRoom,
-		KindAppraiser, KindOpinion, KindSummons, KindHearing, KindManifest, KindHolidays, KindIdempotency, KindNotice, KindWebhook, KindDelivery, KindFeed}
+		KindAppraiser, KindOpinion, KindSummons, KindHearing, KindManifest, KindHolidays, KindIdempotency, KindNotice, KindWebhook, KindDelivery, KindFeed, KindLink}
 }
 
 // IndexEntry is one secondary look-up key of a record: the record is found by Value under the

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/chuting/chuting/auth"
 	"github.com/chuting/chuting/bbolt"
 	chutinghttp "github.com/chuting/chuting/http"
+	"github.com/chuting/chuting/signaling"
 )
 
 // testPassword is the password of every fixture user.
@@ -40,6 +42,7 @@ type side struct {
 	tokens      map[chuting.Role]string // API token secrets of users
 	peerAdmin   *chuting.User           // a second institution admin of the institution
 	hearing     *chuting.Hearing        // of summons
+	live        *chuting.Hearing        // of summons, starting in ten minutes: its room is open
 }
 
 type fixture struct {
@@ -70,7 +73,14 @@ func newFixture(t *testing.T, opts ...func(*auth.Options)) *fixture {
 		t.Fatal(err)
 	}
 	fx := &fixture{t: t, store: store, auth: svc}
-	fx.srv = chutinghttp.New(chutinghttp.Config{Store: store, Auth: svc, MaxBody: 64 << 10})
+	rooms, err := signaling.New(signaling.Config{Records: store, Logs: store, Tokens: signaling.NewTokens(roomKey, nil),
+		WebRTC: signaling.LoopbackOnly(), Node: "test",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rooms.Close() })
+	fx.srv = chutinghttp.New(chutinghttp.Config{Store: store, Auth: svc, MaxBody: 64 << 10, Rooms: rooms})
 	fx.ts = httptest.NewServer(fx.srv)
 	t.Cleanup(fx.ts.Close)
 	for i := range fx.sides {
@@ -129,7 +139,25 @@ func (fx *fixture) newSide(i int) *side {
 		RoomID: s.room.ID, AppraiserIDs: []string{s.appraiser.ID}, Mode: chuting.ModeRemote,
 		Start: start.Add(time.Hour), End: start.Add(2 * time.Hour)}
 	fx.create(s.hearing)
+	soon := time.Now().Add(10 * time.Minute).Truncate(time.Second)
+	s.live = &chuting.Hearing{SummonsID: s.summons.ID, CourtID: s.court.ID, InstitutionID: s.institution.ID,
+		RoomID: s.room.ID, AppraiserIDs: []string{s.appraiser.ID}, Mode: chuting.ModeRemote,
+		Start: soon, End: soon.Add(time.Hour)}
+	fx.create(s.live)
 	return s
+}
+
+// roomKey signs the fixture's join tokens.
+var roomKey = []byte("chuting test room key, 32+ bytes!")
+
+// link stores a personal link into the side's live hearing and returns it and its secret.
+func (fx *fixture) link(s *side, role string) (*chuting.JoinLink, string) {
+	fx.t.Helper()
+	secret := auth.NewSecret()
+	l := &chuting.JoinLink{HearingID: s.live.ID, Name: "赵律师", Role: role, Hash: auth.HashSecret(secret),
+		CreatedBy: s.users[chuting.RoleClerk].ID}
+	fx.create(l)
+	return l, secret
 }
 
 // feed stores a calendar feed of the subject and returns it and the secret of its address.

@@ -116,6 +116,12 @@ func (s *Server) table() []route {
 		{"GET", "/api/v1/hearings", signedIn, s.listHearings, false},
 		{"GET", "/api/v1/hearings/{id}", signedIn, s.getHearing, false},
 		{"GET", "/api/v1/hearings/{id}/ics", signedIn, s.hearingInvitation, false},
+		{"GET", "/api/v1/hearings/{id}/room", public, s.hearingRoom, false},
+		{"POST", "/api/v1/hearings/{id}/join-token", signedIn, s.joinToken, false},
+		{"GET", "/api/v1/hearings/{id}/links", court, s.listLinks, false},
+		{"POST", "/api/v1/hearings/{id}/links", court, s.createLink, false},
+		{"DELETE", "/api/v1/links/{id}", court, s.revokeLink, false},
+		{"POST", "/api/v1/links/redeem", public, s.redeemLink, false},
 		{"POST", "/api/v1/calendar-feeds", bureau | instAdmin | appraiser, s.createFeed, false},
 		{"DELETE", "/api/v1/calendar-feeds/{id}", bureau | instAdmin | appraiser, s.deleteFeed, false},
 		{"GET", "/calendar/{file}", public, s.calendarFeed, false},
@@ -211,11 +217,12 @@ func sessionOf(r *http.Request) *chuting.Session {
 }
 
 // audit appends the audit event of a state-changing request, whatever its outcome. It runs
-// after the answer; a client that hangs up does not cancel it. Anonymous requests are audited
-// only where they can do something (signing in, which is rate-limited): a refused anonymous
-// write changes nothing, and auditing it would let anyone fill the store.
+// after the answer; a client that hangs up does not cancel it.
 func (s *Server) audit(r *http.Request, n *note, sw *statusWriter) {
-	if n.principal == nil && n.route != "POST /api/v1/session" {
+	// Anonymous calls are audited when they sign in (or fail to), or change something (a
+	// personal link redeemed); a refused one changed nothing, and is not kept, so that nobody
+	// can fill the store without an account.
+	if n.principal == nil && n.route != "POST /api/v1/session" && (sw.status >= 400 || r.Method == http.MethodGet) {
 		return
 	}
 	ev := chuting.AuditEvent{Time: s.now().UTC(), Action: n.route, Target: n.target, Remote: remoteAddr(r),

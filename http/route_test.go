@@ -382,6 +382,42 @@ func authCases() []authCase {
 			_, secret := fx.feed("room:" + fx.own().room.ID)
 			return "/calendar/" + secret + ".ics", nil
 		}},
+		// Video rooms (hearingroom.go, room_test.go): the WebSocket is public (its join token
+		// decides); tokens go to the hearing's judge, clerk and summoned appraiser; the court
+		// manages personal links, which anyone holding one redeems once.
+		{route: "GET /api/v1/hearings/{id}/room", want: [6]int{bad, bad, bad, bad, bad, bad}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.own().live.ID + "/room", nil // not an upgrade
+		}},
+		{route: "POST /api/v1/hearings/{id}/join-token", target: "own", want: [6]int{ua, fb, fb, ok, ok, ok}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.own().live.ID + "/join-token", nil
+		}},
+		{route: "POST /api/v1/hearings/{id}/join-token", target: "other", want: [6]int{ua, fb, fb, fb, fb, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.other().live.ID + "/join-token", nil
+		}},
+		{route: "GET /api/v1/hearings/{id}/links", target: "own", want: courtOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.own().live.ID + "/links", nil
+		}},
+		{route: "GET /api/v1/hearings/{id}/links", target: "other", want: courtOnly(fb), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.other().live.ID + "/links", nil
+		}},
+		{route: "POST /api/v1/hearings/{id}/links", target: "own", want: courtOnly(cr), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.own().live.ID + "/links", map[string]string{"name": "赵律师", "role": "counsel"}
+		}},
+		{route: "POST /api/v1/hearings/{id}/links", target: "other", want: courtOnly(fb), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.other().live.ID + "/links", map[string]string{"name": "赵律师", "role": "counsel"}
+		}},
+		{route: "DELETE /api/v1/links/{id}", target: "own", want: courtOnly(nc), build: func(fx *fixture, c caller) (string, any) {
+			l, _ := fx.link(fx.own(), "counsel")
+			return "/api/v1/links/" + l.ID, nil
+		}},
+		{route: "DELETE /api/v1/links/{id}", target: "other", want: courtOnly(fb), build: func(fx *fixture, c caller) (string, any) {
+			l, _ := fx.link(fx.other(), "counsel")
+			return "/api/v1/links/" + l.ID, nil
+		}},
+		{route: "POST /api/v1/links/redeem", want: everyone, build: func(fx *fixture, c caller) (string, any) {
+			_, secret := fx.link(fx.own(), "counsel")
+			return "/api/v1/links/redeem", map[string]string{"secret": secret}
+		}},
 		{route: "GET /api/v1/holidays/{year}", build: get("/api/v1/holidays/2027"), want: signedIn},
 		{route: "PUT /api/v1/holidays/{year}", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
 			return "/api/v1/holidays/2027", map[string]any{"holidays": []string{"2027-01-01"}, "workdays": []string{},
@@ -452,11 +488,16 @@ func TestAuthorization(t *testing.T) {
 		for _, w := range writes {
 			ev, found := log[w.requestID]
 			switch {
-			case w.actorID == "":
+			case w.actorID == "" && w.status >= 400:
 				// A refused anonymous write changed nothing and is not audited, so that
 				// nobody can fill the store without an account.
 				if found {
 					t.Errorf("anonymous %s (status %d) was audited", w.route, w.status)
+				}
+			case w.actorID == "":
+				// An anonymous write that changed something (a link redeemed) is audited.
+				if !found || ev.ActorID != "" || ev.Action != w.route || ev.Status != w.status || ev.Target == "" {
+					t.Errorf("anonymous %s (status %d): audit %+v, found %v", w.route, w.status, ev, found)
 				}
 			case !found:
 				t.Errorf("%s (request %s, status %d) is not in the audit log", w.route, w.requestID, w.status)

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -17,6 +18,7 @@ import (
 	"github.com/chuting/chuting"
 	"github.com/chuting/chuting/auth"
 	"github.com/chuting/chuting/scheduler"
+	"github.com/chuting/chuting/signaling"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -28,6 +30,7 @@ type Config struct {
 	Store          chuting.Store
 	Auth           *auth.Service
 	Scheduler      *scheduler.Service // the summons workflow
+	Rooms          *signaling.Server  // the hearings' video rooms; nil = none
 	Logger         *slog.Logger
 	MaxBody        int64            // largest request body in bytes; 0 = 1 MiB
 	InsecureCookie bool             // session cookie without Secure (plain HTTP off loopback only)
@@ -37,6 +40,10 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed. Requests from
 	// elsewhere are taken to come from their peer address, since a client can forge the header.
 	TrustedProxies []netip.Prefix
+	// Registry is where the server's metrics go and what /metrics serves; nil makes one, so
+	// that several servers can run in one test process. The process gives its own, which the
+	// rooms and the store also register on.
+	Registry *prometheus.Registry
 }
 
 // Server is the HTTP API. It implements http.Handler.
@@ -44,6 +51,7 @@ type Server struct {
 	store          chuting.Store
 	auth           *auth.Service
 	sched          *scheduler.Service
+	rooms          *signaling.Server
 	logger         *slog.Logger
 	maxBody        int64
 	insecureCookie bool
@@ -59,10 +67,9 @@ type Server struct {
 	routes   []route
 }
 
-// New returns a Server. Its metrics registry (served at /metrics) is its own, so several
-// servers can run in one test process.
+// New returns a Server.
 func New(c Config) *Server {
-	s := &Server{store: c.Store, auth: c.Auth, sched: c.Scheduler, logger: c.Logger, maxBody: c.MaxBody,
+	s := &Server{store: c.Store, auth: c.Auth, sched: c.Scheduler, rooms: c.Rooms, logger: c.Logger, maxBody: c.MaxBody,
 		insecureCookie: c.InsecureCookie, now: c.Now, version: c.Version, trusted: c.TrustedProxies,
 		mux: http.NewServeMux()}
 	if s.logger == nil {
@@ -77,7 +84,9 @@ func New(c Config) *Server {
 	if s.sched == nil {
 		s.sched = scheduler.New(scheduler.Config{Store: c.Store, Now: s.now, Logger: s.logger})
 	}
-	s.registry = prometheus.NewRegistry()
+	if s.registry = c.Registry; s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+	}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chuting_http_requests_total",
 		Help: "HTTP requests answered, by route pattern and status code."}, []string{"route", "code"})
@@ -161,6 +170,18 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer (flushing a backup).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hands the connection over (the rooms' WebSocket upgrade).
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("%T cannot be hijacked", w.ResponseWriter)
+	}
+	if w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
+}
 
 // ServeHTTP implements http.Handler: request ID, security headers, panic recovery, the request
 // log and metrics around the mux; JSON errors for unknown API paths and methods.

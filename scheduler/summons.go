@@ -30,6 +30,9 @@ type Request struct {
 	Parties         []chuting.Party `json:"parties"`
 	Reason          string          `json:"reason"`
 	Contact         chuting.Contact `json:"contact"`
+	// Private marks a hearing not open to the public (不公开审理: state secrets, privacy,
+	// minors); observers may not join its room (#45).
+	Private bool `json:"private"`
 }
 
 // WindowRequest is an acceptable interval as submitted.
@@ -128,7 +131,7 @@ func (s *Service) check(ctx context.Context, p *chuting.Principal, req *Request,
 		}
 	}
 	sm := &chuting.Summons{CourtID: court.ID, CaseNo: caseNo, CaseType: typ, Parties: req.Parties,
-		Reason: strings.TrimSpace(req.Reason), Contact: req.Contact, DurationMinutes: req.DurationMinutes,
+		Reason: strings.TrimSpace(req.Reason), Contact: req.Contact, Private: req.Private, DurationMinutes: req.DurationMinutes,
 		ServedAt: now.UTC(), ServedBy: p.UserID}
 	if err := checkText(sm); err != nil {
 		return nil, nil, err

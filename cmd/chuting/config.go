@@ -36,6 +36,12 @@ type Config struct {
 	WebhookPrivate  bool          // webhooks may reach loopback and private networks
 	CEHours         float64       // yearly continuing-education minimum (#10); negative: off
 	Proficiency     int           // failed proficiency tests in a row that suspend a category (#11); negative: off
+	RTCUDPPort      int           // the one UDP port of the media (ICE); 0 = any free port
+	RTCTCPPort      int           // the one TCP port of the media (ICE over TCP); 0 = any, -1 = off
+	RTCPublicIP     string        // comma-separated addresses announced for the media behind 1:1 NAT
+	TURNUDP         string        // host:port of the embedded TURN relay over UDP; "" = off
+	TURNTCP         string        // host:port of the embedded TURN relay over TCP; "" = off
+	AllowedOrigins  string        // comma-separated origins allowed to open the room WebSocket besides the server's own
 }
 
 // storeFlags registers the flags that locate the store; every subcommand that opens the
@@ -67,6 +73,12 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.BoolVar(&c.WebhookPrivate, "webhook-allow-private", false, "let webhooks reach loopback and private networks (a court system on the same network)")
 	fs.Float64Var(&c.CEHours, "ce-hours", 40, "yearly continuing-education hours an appraiser needs (negative: no rule)")
 	fs.IntVar(&c.Proficiency, "proficiency-failures", 2, "failed proficiency tests in consecutive years that suspend a category (negative: no rule)")
+	fs.IntVar(&c.RTCUDPPort, "rtc-udp-port", 0, "the one UDP port all hearing media uses (0: any free port; open it in the firewall)")
+	fs.IntVar(&c.RTCTCPPort, "rtc-tcp-port", 0, "the one TCP port for media where UDP is blocked (0: any free port, -1: off)")
+	fs.StringVar(&c.RTCPublicIP, "rtc-public-ip", "", "comma-separated public addresses of the media ports, for a server behind 1:1 NAT")
+	fs.StringVar(&c.TURNUDP, "turn-udp", "", "host:port of the embedded TURN relay over UDP, e.g. 0.0.0.0:3478 (empty: off)")
+	fs.StringVar(&c.TURNTCP, "turn-tcp", "", "host:port of the embedded TURN relay over TCP, e.g. 0.0.0.0:3478 (empty: off)")
+	fs.StringVar(&c.AllowedOrigins, "allowed-origins", "", "comma-separated origins (https://court.example) allowed to open the hearing room WebSocket besides this server's own")
 }
 
 // EnvName returns the environment variable that sets the flag named name.
@@ -123,6 +135,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if _, err := c.trustedProxies(); err != nil {
+		return err
+	}
+	if err := c.validateRooms(); err != nil {
 		return err
 	}
 	switch {

@@ -23,7 +23,9 @@ import (
 	chutinghttp "github.com/chuting/chuting/http"
 	"github.com/chuting/chuting/notify"
 	"github.com/chuting/chuting/scheduler"
+	"github.com/chuting/chuting/signaling"
 	"github.com/chuting/chuting/web"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Main is the server process: the configuration and what Run opened, so that Close can shut it
@@ -37,10 +39,12 @@ type Main struct {
 	Cron      *scheduler.Cron
 	Notifier  *notify.Service // notices, e-mail and webhooks of summons changes
 	HTTP      *chutinghttp.Server
+	Rooms     *signaling.Server // the hearings' video rooms
 
 	out    io.Writer // where the demo accounts are announced
 	logTo  io.Writer
 	server *http.Server
+	media  *rooms
 	ln     net.Listener
 	served chan error
 	stop   context.CancelFunc // ends the background work
@@ -96,9 +100,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	if m.media, err = m.startRooms(reg); err != nil {
+		return err
+	}
+	m.Rooms = m.media.sfu
 	m.HTTP = chutinghttp.New(chutinghttp.Config{Store: m.Store, Auth: m.Auth, Scheduler: m.Scheduler, Logger: m.Logger,
 		MaxBody: c.MaxBody, InsecureCookie: c.InsecureCookie, Web: web.Handler(), Version: version(),
-		TrustedProxies: proxies})
+		TrustedProxies: proxies, Rooms: m.Rooms, Registry: reg})
 	m.HTTP.Registry().MustRegister(m.Notifier.Collectors()...)
 	if m.ln, err = net.Listen("tcp", c.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
@@ -151,6 +160,15 @@ func (m *Main) Close() error {
 			_ = m.server.Close()
 		}
 		m.server = nil
+	}
+	if m.media != nil {
+		// After the HTTP server: the rooms' WebSockets are hijacked connections, which
+		// Shutdown does not wait for; closing the rooms ends them and writes their last
+		// attendance events before the store closes.
+		if err := m.media.close(); err != nil {
+			errs = append(errs, fmt.Errorf("close rooms: %w", err))
+		}
+		m.media, m.Rooms = nil, nil
 	}
 	if m.Store != nil {
 		if err := m.Store.Close(); err != nil {

@@ -1,0 +1,268 @@
+package signaling
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/logging"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// WebRTCConfig says how the server's peer connections reach clients. The zero value gathers
+// on every interface over UDP and TCP, IPv4 and IPv6, with mDNS off, one UDP port and one TCP
+// port picked by the system. Production sets UDPPort and TCPPort to the ports the court's
+// firewall opens, and PublicIPs behind NAT; tests and the demo use LoopbackOnly.
+type WebRTCConfig struct {
+	// NetworkTypes to gather candidates for; empty means UDP4, UDP6, TCP4 and TCP6.
+	NetworkTypes []webrtc.NetworkType
+	// Interfaces are the names of the interfaces to gather on; empty means all.
+	Interfaces []string
+	// IPFilter, when set, keeps only the local addresses it returns true for.
+	IPFilter func(net.IP) bool
+	// IncludeLoopback gathers loopback addresses too (pion leaves them out by default).
+	IncludeLoopback bool
+	// MDNS is the multicast DNS mode; zero means ice.MulticastDNSModeDisabled, as a server's
+	// candidates must carry real addresses.
+	MDNS ice.MulticastDNSMode
+	// PublicIPs are the addresses announced instead of the local ones, for a server behind a
+	// 1:1 NAT.
+	PublicIPs []string
+	// ListenIP is the address the ICE ports bind to; empty means every address (one socket per
+	// interface address that the filters keep).
+	ListenIP string
+	// UDPPort is the one UDP port all ICE traffic uses (pion's UDP mux); 0 picks a free port,
+	// -1 gives each connection its own ephemeral ports instead.
+	UDPPort int
+	// TCPPort is the one port for ICE over TCP (RFC 6544 passive candidates), for networks that
+	// block UDP; 0 picks a free port, -1 turns ICE over TCP off.
+	TCPPort int
+	// ICEServers are the STUN and TURN servers sent to clients in joined; the server itself
+	// uses none.
+	ICEServers []webrtc.ICEServer
+}
+
+// LoopbackOnly returns the settings that keep all media on the loopback interface: IPv4 over
+// UDP and TCP, loopback candidates only, mDNS off, the ports bound to 127.0.0.1. Tests, the
+// load tool and the demo on loopback use it (../shared/TESTING.md).
+func LoopbackOnly() WebRTCConfig {
+	return WebRTCConfig{
+		NetworkTypes:    []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4},
+		Interfaces:      []string{"lo"},
+		IPFilter:        func(ip net.IP) bool { return ip.IsLoopback() },
+		IncludeLoopback: true,
+		MDNS:            ice.MulticastDNSModeDisabled,
+		ListenIP:        "127.0.0.1",
+	}
+}
+
+// media is what the server's peer connections are built from, and the sockets it owns.
+type media struct {
+	api  *webrtc.API
+	udp  ice.UDPMux
+	tcp  ice.TCPMux
+	tcpL net.Listener
+}
+
+func (m *media) close() error {
+	var errs []error
+	if m.udp != nil {
+		errs = append(errs, m.udp.Close())
+	}
+	if m.tcp != nil {
+		errs = append(errs, m.tcp.Close())
+	}
+	if m.tcpL != nil {
+		if err := m.tcpL.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// newMediaEngine registers the codecs and feedback the rooms negotiate: Opus; VP8 and H.264
+// (constrained baseline 42e01f, packetization-mode 1, which court hardware prefers); NACK,
+// PLI, FIR, REMB and transport-wide congestion control; and the audio level extension for
+// active-speaker detection (RFC 6464).
+func newMediaEngine() (*webrtc.MediaEngine, error) {
+	m := &webrtc.MediaEngine{}
+	video := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"},
+		{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"}}
+	codecs := []struct {
+		c    webrtc.RTPCodecParameters
+		kind webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: "transport-cc"}}}}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{PayloadType: 96, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: video}}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{PayloadType: 102, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+			SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+			RTCPFeedback: video}}, webrtc.RTPCodecTypeVideo},
+	}
+	for _, c := range codecs {
+		if err := m.RegisterCodec(c.c, c.kind); err != nil {
+			return nil, fmt.Errorf("register %s: %w", c.c.MimeType, err)
+		}
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI},
+		webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("register audio level: %w", err)
+	}
+	return m, nil
+}
+
+// newInterceptors adds the RTP/RTCP pipeline: NACK generator (towards publishers) and
+// responder (towards subscribers), sender and receiver reports, TWCC feedback for what the
+// server receives and the transport-wide sequence number on what it sends.
+func newInterceptors(m *webrtc.MediaEngine) (*interceptor.Registry, error) {
+	r := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(m, r); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureRTCPReports(r); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCSender(m, r); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// settingEngine applies the connectivity settings that a server and a loopback test client
+// share.
+func (c WebRTCConfig) settingEngine() webrtc.SettingEngine {
+	var se webrtc.SettingEngine
+	types := c.NetworkTypes
+	if len(types) == 0 {
+		types = []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6,
+			webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6}
+	}
+	se.SetNetworkTypes(types)
+	if f := c.interfaceFilter(); f != nil {
+		se.SetInterfaceFilter(f)
+	}
+	if c.IPFilter != nil {
+		se.SetIPFilter(c.IPFilter)
+	}
+	se.SetIncludeLoopbackCandidate(c.IncludeLoopback)
+	mode := c.MDNS
+	if mode == 0 {
+		mode = ice.MulticastDNSModeDisabled
+	}
+	se.SetICEMulticastDNSMode(mode)
+	return se
+}
+
+func (c WebRTCConfig) interfaceFilter() func(string) bool {
+	if len(c.Interfaces) == 0 {
+		return nil
+	}
+	names := append([]string(nil), c.Interfaces...)
+	return func(name string) bool {
+		for _, n := range names {
+			if n == name {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func (c WebRTCConfig) hasNetwork(want ...webrtc.NetworkType) bool {
+	if len(c.NetworkTypes) == 0 {
+		return true
+	}
+	for _, t := range c.NetworkTypes {
+		for _, w := range want {
+			if t == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// newMedia builds the server's webrtc.API from c, opening the single UDP and TCP ports.
+func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
+	me, err := newMediaEngine()
+	if err != nil {
+		return nil, err
+	}
+	ir, err := newInterceptors(me)
+	if err != nil {
+		return nil, err
+	}
+	se := c.settingEngine()
+	if lf != nil {
+		se.LoggerFactory = lf
+	} else {
+		lf = logging.NewDefaultLoggerFactory()
+	}
+	if len(c.PublicIPs) > 0 {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: c.PublicIPs, AsCandidateType: webrtc.ICECandidateTypeHost}); err != nil {
+			return nil, fmt.Errorf("public IPs: %w", err)
+		}
+	}
+	m := &media{}
+	if c.UDPPort >= 0 && c.hasNetwork(webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6) {
+		if c.ListenIP != "" {
+			pc, err := net.ListenPacket("udp", net.JoinHostPort(c.ListenIP, strconv.Itoa(c.UDPPort)))
+			if err != nil {
+				return nil, fmt.Errorf("ICE UDP port: %w", err)
+			}
+			m.udp = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), pc)
+		} else {
+			opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithLogger(lf.NewLogger("udpmux"))}
+			if f := c.interfaceFilter(); f != nil {
+				opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(f))
+			}
+			if c.IPFilter != nil {
+				opts = append(opts, ice.UDPMuxFromPortWithIPFilter(c.IPFilter))
+			}
+			if c.IncludeLoopback {
+				opts = append(opts, ice.UDPMuxFromPortWithLoopback())
+			}
+			mux, err := ice.NewMultiUDPMuxFromPort(c.UDPPort, opts...)
+			if err != nil {
+				return nil, fmt.Errorf("ICE UDP port: %w", err)
+			}
+			m.udp = mux
+		}
+		se.SetICEUDPMux(m.udp)
+	}
+	if c.TCPPort >= 0 && c.hasNetwork(webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6) {
+		l, err := net.Listen("tcp", net.JoinHostPort(c.ListenIP, strconv.Itoa(c.TCPPort)))
+		if err != nil {
+			_ = m.close()
+			return nil, fmt.Errorf("ICE TCP port: %w", err)
+		}
+		m.tcpL = l
+		m.tcp = webrtc.NewICETCPMux(lf.NewLogger("tcpmux"), l, 8)
+		se.SetICETCPMux(m.tcp)
+	}
+	m.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir),
+		webrtc.WithSettingEngine(se))
+	return m, nil
+}
+
+// Addrs returns the addresses of the ICE UDP and TCP ports (nil when off).
+func (m *media) addrs() (udp []net.Addr, tcp net.Addr) {
+	if m.udp != nil {
+		udp = m.udp.GetListenAddresses()
+	}
+	if m.tcpL != nil {
+		tcp = m.tcpL.Addr()
+	}
+	return udp, tcp
+}

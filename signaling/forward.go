@@ -1,0 +1,358 @@
+package signaling
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Forwarding is the hot path. A publisher's track is read by one goroutine (upTrack.run) into
+// a pooled packet; the packet is queued, without copying, to the writer goroutine of each
+// subscriber allowed to receive it (one per subscriber), and returned to the pool when the
+// last writer is done with it. Nothing on that path allocates, holds a lock across a write,
+// or waits for a subscriber: a full queue drops the packet and counts it, so a slow
+// subscriber never stalls the others (the drop shows as loss, which NACK and PLI repair).
+//
+// Who may receive a track is decided per packet from atomics that the room sets under its
+// lock, so that a participant moved to the waiting room stops receiving at once, before the
+// renegotiation that takes the tracks out of its connection (#17).
+
+// mtu is the largest RTP packet read from a publisher.
+const mtu = 1500
+
+// packet is one RTP packet from a publisher, shared by the writers it is queued to.
+type packet struct {
+	buf     [mtu]byte
+	hdr     rtp.Header
+	payload []byte
+	refs    atomic.Int32
+}
+
+var packets = sync.Pool{New: func() any { return new(packet) }}
+
+// release drops one reference, and returns p to the pool with the last one.
+func (p *packet) release() {
+	if p.refs.Add(-1) == 0 {
+		packets.Put(p)
+	}
+}
+
+// upTrack is a track a participant publishes.
+type upTrack struct {
+	id     string // unique in the room; the track's ID towards subscribers
+	kind   webrtc.RTPCodecType
+	source string
+	codec  webrtc.RTPCodecCapability
+	owner  *participant
+	remote *webrtc.TrackRemote
+	pc     *webrtc.PeerConnection // the publisher's, for keyframe requests
+	ssrc   uint32
+	levels uint8 // the audio level extension's ID, 0 if not negotiated
+	m      *metrics
+
+	open   atomic.Bool // audio is forwarded (not muted; holding the floor if the role needs it)
+	public atomic.Bool // the owner is admitted: forwarded to all, not only judge and clerk
+	shown  atomic.Bool // a screen track that is the current exhibit (#24)
+
+	mu    sync.Mutex                   // serialises changes to downs
+	downs atomic.Pointer[[]*downTrack] // read per packet without a lock
+
+	lastPLI atomic.Int64 // UnixNano of the last keyframe request
+
+	// Active-speaker window: the sum of (127 - level) and the count of audio packets
+	// forwarded since the room last looked (RFC 6464 levels are -dBov, 0 loudest).
+	loudness atomic.Int64
+	samples  atomic.Int64
+}
+
+func (u *upTrack) info() TrackInfo {
+	return TrackInfo{ID: u.id, Kind: u.kind.String(), Source: u.source}
+}
+
+func (u *upTrack) addDown(d *downTrack) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var next []*downTrack
+	if cur := u.downs.Load(); cur != nil {
+		next = append(next, *cur...)
+	}
+	next = append(next, d)
+	u.downs.Store(&next)
+}
+
+func (u *upTrack) removeDown(d *downTrack) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	cur := u.downs.Load()
+	if cur == nil {
+		return
+	}
+	next := make([]*downTrack, 0, len(*cur))
+	for _, x := range *cur {
+		if x != d {
+			next = append(next, x)
+		}
+	}
+	u.downs.Store(&next)
+}
+
+// keyframeInterval is the least time between two keyframe requests to one publisher, so that
+// many subscribers joining, or a burst of their PLIs, cost one keyframe.
+const keyframeInterval = 500 * time.Millisecond
+
+// requestKeyframe asks the publisher for a keyframe (PLI), at most once per keyframeInterval.
+func (u *upTrack) requestKeyframe() {
+	if u.kind != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := u.lastPLI.Load()
+	if now-last < int64(keyframeInterval) || !u.lastPLI.CompareAndSwap(last, now) {
+		return
+	}
+	if err := u.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: u.ssrc}}); err == nil {
+		u.m.plis.Inc()
+	}
+}
+
+// run reads the track until it ends and fans each packet out.
+func (u *upTrack) run() {
+	for {
+		p := packets.Get().(*packet)
+		n, _, err := u.remote.Read(p.buf[:])
+		if err != nil {
+			packets.Put(p)
+			return
+		}
+		u.forward(p, n)
+	}
+}
+
+// forward parses the n bytes in p.buf and queues p to every subscriber allowed to receive it.
+// It takes ownership of p.
+func (u *upTrack) forward(p *packet, n int) {
+	hl, err := p.hdr.Unmarshal(p.buf[:n])
+	if err != nil {
+		packets.Put(p)
+		return
+	}
+	end := n
+	if p.hdr.Padding && end > hl { // forward without padding: it would count in the payload
+		end -= int(p.buf[n-1])
+		p.hdr.Padding = false
+	}
+	if end <= hl { // padding only (a bandwidth probe): nothing to forward
+		packets.Put(p)
+		return
+	}
+	p.payload = p.buf[hl:end]
+	if u.kind == webrtc.RTPCodecTypeAudio {
+		if !u.open.Load() {
+			packets.Put(p)
+			return
+		}
+		if u.levels != 0 {
+			if ext := p.hdr.GetExtension(u.levels); len(ext) > 0 {
+				u.loudness.Add(int64(127 - ext[0]&0x7f))
+				u.samples.Add(1)
+			}
+		}
+	}
+	downs := u.downs.Load()
+	if downs == nil || len(*downs) == 0 {
+		packets.Put(p)
+		return
+	}
+	p.refs.Store(int32(len(*downs)) + 1) // one for this loop, released below
+	for _, d := range *downs {
+		if !d.allowed() {
+			p.release()
+			continue
+		}
+		d.w.enqueue(d, p)
+	}
+	p.release()
+}
+
+// downTrack is one upTrack as sent to one subscriber: a webrtc.TrackLocal on the subscriber's
+// sub connection, written by the subscriber's writer.
+type downTrack struct {
+	up         *upTrack
+	sub        *participant
+	w          *writer
+	privileged bool // the subscriber is a judge or clerk
+	sender     *webrtc.RTPSender
+	bound      atomic.Pointer[binding]
+}
+
+var _ webrtc.TrackLocal = (*downTrack)(nil)
+
+// binding is what Bind negotiated.
+type binding struct {
+	ssrc   uint32
+	pt     uint8
+	stream webrtc.TrackLocalWriter
+}
+
+// allowed reports whether the subscriber may receive the track now: it is in the hearing and
+// connected; and the publisher is admitted, or the subscriber runs the hearing (a witness in
+// the waiting room is seen by judge and clerk only, #17, #26); and a screen is the current
+// exhibit, or the subscriber runs the hearing (#24).
+func (d *downTrack) allowed() bool {
+	if !d.sub.receiving.Load() {
+		return false
+	}
+	if d.privileged {
+		return true
+	}
+	return d.up.public.Load() && (d.up.source != SourceScreen || d.up.shown.Load())
+}
+
+// Bind implements webrtc.TrackLocal: it picks the negotiated codec that matches the
+// publisher's, and asks the publisher for a keyframe so that video starts at once.
+func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	for _, c := range ctx.CodecParameters() {
+		if sameCodec(c.RTPCodecCapability, d.up.codec) {
+			d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), stream: ctx.WriteStream()})
+			d.up.requestKeyframe()
+			return c, nil
+		}
+	}
+	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+}
+
+// Unbind implements webrtc.TrackLocal.
+func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.bound.Store(nil)
+	return nil
+}
+
+// ID implements webrtc.TrackLocal: the room's track ID.
+func (d *downTrack) ID() string { return d.up.id }
+
+// RID implements webrtc.TrackLocal.
+func (d *downTrack) RID() string { return "" }
+
+// StreamID implements webrtc.TrackLocal: the publisher's participant ID, so that a client
+// groups a participant's tracks in one MediaStream.
+func (d *downTrack) StreamID() string { return d.up.owner.id }
+
+// Kind implements webrtc.TrackLocal.
+func (d *downTrack) Kind() webrtc.RTPCodecType { return d.up.kind }
+
+// readRTCP reads the subscriber's RTCP for the sender until it stops (the interceptors need
+// it read), and forwards keyframe requests to the publisher.
+func (d *downTrack) readRTCP() {
+	for {
+		pkts, _, err := d.sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p := p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.up.requestKeyframe()
+			case *rtcp.TransportLayerNack:
+				d.up.m.nacks.Add(float64(len(p.Nacks)))
+			}
+		}
+	}
+}
+
+func sameCodec(a, b webrtc.RTPCodecCapability) bool {
+	if !strings.EqualFold(a.MimeType, b.MimeType) {
+		return false
+	}
+	if strings.EqualFold(a.MimeType, webrtc.MimeTypeH264) {
+		return fmtp(a.SDPFmtpLine, "packetization-mode") == fmtp(b.SDPFmtpLine, "packetization-mode") &&
+			strings.EqualFold(fmtp(a.SDPFmtpLine, "profile-level-id"), fmtp(b.SDPFmtpLine, "profile-level-id"))
+	}
+	return true
+}
+
+// fmtp returns the value of key in an fmtp line ("a=1;b=2").
+func fmtp(line, key string) string {
+	for _, kv := range strings.Split(line, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	if key == "packetization-mode" {
+		return "0"
+	}
+	return ""
+}
+
+// writer is a subscriber's writer: one goroutine that writes the packets queued for the
+// subscriber's tracks, in order.
+type writer struct {
+	q    chan item
+	quit chan struct{}
+	m    *metrics
+	hdr  rtp.Header       // scratch, so that the header passed to WriteRTP is not allocated
+	ext  [4]rtp.Extension // room for the extensions the interceptors add (transport-cc)
+}
+
+type item struct {
+	d *downTrack
+	p *packet
+}
+
+func newWriter(queue int, m *metrics) *writer {
+	return &writer{q: make(chan item, queue), quit: make(chan struct{}), m: m}
+}
+
+// enqueue queues p for d, or drops it if the queue is full. It never blocks.
+func (w *writer) enqueue(d *downTrack, p *packet) {
+	select {
+	case w.q <- item{d, p}:
+	default:
+		w.m.dropped.Inc()
+		p.release()
+	}
+}
+
+// run writes until stop; then it releases what is still queued.
+func (w *writer) run() {
+	for {
+		select {
+		case it := <-w.q:
+			w.write(it.d, it.p)
+			it.p.release()
+		case <-w.quit:
+			for {
+				select {
+				case it := <-w.q:
+					it.p.release()
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (w *writer) stop() { close(w.quit) }
+
+// write sends p on d with the subscriber's SSRC and payload type. The publisher's header
+// extensions are dropped: their IDs were negotiated on another connection, and the
+// subscriber's interceptors add the ones negotiated with it.
+func (w *writer) write(d *downTrack, p *packet) {
+	b := d.bound.Load()
+	if b == nil || !d.allowed() {
+		return
+	}
+	w.hdr = p.hdr
+	w.hdr.SSRC, w.hdr.PayloadType = b.ssrc, b.pt
+	w.hdr.Extension, w.hdr.ExtensionProfile, w.hdr.Extensions = false, 0, w.ext[:0]
+	if _, err := b.stream.WriteRTP(&w.hdr, p.payload); err == nil {
+		w.m.packets.Inc()
+		w.m.bytes.Add(float64(len(p.payload)))
+	}
+}

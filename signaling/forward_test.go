@@ -1,0 +1,182 @@
+package signaling
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// sink is a TrackLocalWriter that marshals what it is given, as SRTP would, into its own
+// buffer; delay makes it a slow subscriber.
+type sink struct {
+	delay time.Duration
+	buf   [mtu]byte
+	n     atomic.Int64
+}
+
+func (s *sink) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	n, err := h.MarshalTo(s.buf[:])
+	if err != nil {
+		return 0, err
+	}
+	n += copy(s.buf[n:], payload)
+	if s.delay > 0 {
+		time.Sleep(s.delay)
+	}
+	s.n.Add(1)
+	return n, nil
+}
+
+func (s *sink) Write(b []byte) (int, error) { return len(b), nil }
+
+// fanout is an upTrack with subscribers writing to sinks, without peer connections.
+type fanout struct {
+	up    *upTrack
+	sinks []*sink
+	ws    []*writer
+	wg    sync.WaitGroup
+	m     *metrics
+	raw   []byte
+}
+
+func newFanout(tb testing.TB, delays ...time.Duration) *fanout {
+	tb.Helper()
+	m, _ := newMetrics(nil)
+	f := &fanout{m: m, up: &upTrack{kind: webrtc.RTPCodecTypeVideo, source: SourceCamera, m: m,
+		owner: &participant{id: "p-pub"}}}
+	f.up.public.Store(true)
+	for _, d := range delays {
+		sub := &participant{id: "p-sub"}
+		sub.receiving.Store(true)
+		w := newWriter(512, m)
+		s := &sink{delay: d}
+		dt := &downTrack{up: f.up, sub: sub, w: w}
+		dt.bound.Store(&binding{ssrc: 1234, pt: 96, stream: s})
+		f.up.addDown(dt)
+		f.sinks, f.ws = append(f.sinks, s), append(f.ws, w)
+		f.wg.Add(1)
+		go func() { defer f.wg.Done(); w.run() }()
+	}
+	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SequenceNumber: 1, Timestamp: 9000, SSRC: 42},
+		Payload: make([]byte, 1000)}
+	_ = p.SetExtension(3, []byte{0x10, 0x20})
+	raw, err := p.Marshal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.raw = raw
+	tb.Cleanup(f.stop)
+	return f
+}
+
+// send reads one packet "from the publisher" into a pooled buffer and forwards it.
+func (f *fanout) send() {
+	p := packets.Get().(*packet)
+	n := copy(p.buf[:], f.raw)
+	f.up.forward(p, n)
+}
+
+func (f *fanout) stop() {
+	for _, w := range f.ws {
+		select {
+		case <-w.quit:
+		default:
+			w.stop()
+		}
+	}
+	f.wg.Wait()
+}
+
+// TestForwardAllocs checks that forwarding a packet to nine subscribers, through their
+// writers to a marshalled header, allocates nothing.
+func TestForwardAllocs(t *testing.T) {
+	f := newFanout(t, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	runtime.GC()    // so that no collection empties the pool while we count
+	for range 100 { // warm the pool
+		f.send()
+	}
+	allocs := testing.AllocsPerRun(2000, f.send)
+	eventually(t, 5*time.Second, "the writers to drain", func() bool {
+		for _, s := range f.sinks {
+			if s.n.Load() < 2100-int64(testutil.ToFloat64(f.m.dropped)) {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("%.2f allocations per packet forwarded to 9 subscribers", allocs)
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops items on purpose: run without -race to check")
+	}
+	if allocs != 0 {
+		t.Fatalf("forwarding allocates %.2f times per packet", allocs)
+	}
+}
+
+// TestSlowSubscriber checks that a subscriber that cannot keep up loses packets (counted)
+// instead of slowing the publisher or the other subscribers.
+func TestSlowSubscriber(t *testing.T) {
+	f := newFanout(t, 0, 5*time.Millisecond, 0)
+	const n = 3000
+	start := time.Now()
+	for i := range n {
+		f.send()
+		if i%50 == 0 {
+			time.Sleep(time.Millisecond) // ~50 packets a millisecond: a fast publisher
+		}
+	}
+	took := time.Since(start)
+	eventually(t, 5*time.Second, "the fast subscribers to get every packet", func() bool {
+		return f.sinks[0].n.Load() == n && f.sinks[2].n.Load() == n
+	})
+	if took > 2*time.Second {
+		t.Fatalf("forwarding %d packets took %s: the slow subscriber stalled it", n, took)
+	}
+	slow, dropped := f.sinks[1].n.Load(), testutil.ToFloat64(f.m.dropped)
+	if slow >= n || dropped == 0 {
+		t.Fatalf("slow subscriber got %d of %d, %v dropped", slow, n, dropped)
+	}
+	t.Logf("forwarded %d packets in %s; the slow subscriber got %d, %v dropped", n, took, slow, dropped)
+}
+
+// TestGate checks the per-packet rules: nothing to a subscriber that is not receiving (the
+// waiting room), nothing of a waiting publisher but to judge and clerk, muted audio to nobody.
+func TestGate(t *testing.T) {
+	f := newFanout(t, 0, 0)
+	d := *f.up.downs.Load()
+	d[1].privileged = true
+	f.send()
+	eventually(t, time.Second, "both to receive", func() bool { return f.sinks[0].n.Load() == 1 && f.sinks[1].n.Load() == 1 })
+
+	f.up.public.Store(false) // the publisher went to the waiting room
+	f.send()
+	eventually(t, time.Second, "the judge to receive", func() bool { return f.sinks[1].n.Load() == 2 })
+	d[1].sub.receiving.Store(false) // the judge dropped
+	f.send()
+	f.up.public.Store(true)
+	d[0].sub.receiving.Store(false) // the subscriber went to the waiting room
+	f.send()
+	f.up.kind = webrtc.RTPCodecTypeAudio // muted audio
+	d[0].sub.receiving.Store(true)
+	f.send()
+	time.Sleep(100 * time.Millisecond)
+	if a, b := f.sinks[0].n.Load(), f.sinks[1].n.Load(); a != 1 || b != 2 {
+		t.Fatalf("received %d and %d packets, want 1 and 2", a, b)
+	}
+}
+
+// BenchmarkForward measures forwarding one packet to nine subscribers.
+func BenchmarkForward(b *testing.B) {
+	f := newFanout(b, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(f.raw)) * 9)
+	for b.Loop() {
+		f.send()
+	}
+}

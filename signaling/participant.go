@@ -1,0 +1,321 @@
+package signaling
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// participant is one person in a room. It outlives its connections: a dropped participant
+// keeps its place, role and admission for the resume window.
+//
+// Its loop goroutine owns its peer connections: messages from the client, renegotiation
+// nudges from the room and connection changes all reach it as events, so that nothing else
+// ever calls its peer connections (STYLE.md principle 5).
+type participant struct {
+	room   *Room
+	id     string
+	seq    int64
+	claims Claims
+	role   Role
+
+	// Guarded by room.mu.
+	state     State
+	muted     bool
+	floor     bool
+	check     *Checklist
+	conn      *conn     // nil while dropped
+	droppedAt time.Time //
+	resume    string
+	ups       []*upTrack
+	gone      bool
+
+	receiving atomic.Bool // admitted and connected: media may be forwarded to it
+
+	inbox    chan event
+	kick     chan struct{} // cap 1: bring the subscriptions up to date
+	quit     chan struct{}
+	quitOnce sync.Once
+
+	// Owned by the loop.
+	pcConn *conn // the connection the peer connections belong to
+	pub    *peer
+	sub    *peer
+	downs  map[*upTrack]*downTrack
+	w      *writer
+
+	// Media goroutines (track readers, RTCP readers, the writer).
+	mmu     sync.Mutex
+	mclosed bool
+	mwg     sync.WaitGroup
+	sources map[string]string // track ID → source, as the client declared them
+}
+
+// event is what the loop handles: a client message, or a connection attached or detached.
+type event struct {
+	c      *conn
+	msg    *Message
+	attach bool
+	detach bool
+}
+
+func newParticipant(r *Room, c Claims, check *Checklist) *participant {
+	return &participant{room: r, id: "p-" + randomID(9), claims: c,
+		role: c.Role, state: StateAdmitted, check: check,
+		inbox: make(chan event, 64), kick: make(chan struct{}, 1), quit: make(chan struct{}),
+		downs: make(map[*upTrack]*downTrack), sources: make(map[string]string)}
+}
+
+// post hands the loop an event; false once the participant has stopped.
+func (p *participant) post(e event) bool {
+	select {
+	case p.inbox <- e:
+		return true
+	case <-p.quit:
+		return false
+	}
+}
+
+// resync nudges the loop to bring the subscriptions up to date. It never blocks.
+func (p *participant) resync() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// stop ends the loop, which closes the peer connections.
+func (p *participant) stop() { p.quitOnce.Do(func() { close(p.quit) }) }
+
+// send queues a message to the participant's connection, if it has one. Needs room.mu.
+func (p *participant) send(msg []byte) {
+	if p.conn != nil {
+		p.conn.send(msg)
+	}
+}
+
+// audioOpenUnlocked reports whether p's audio is forwarded: not muted, and holding the floor
+// if the role speaks only with leave (#20).
+func (p *participant) audioOpenUnlocked() bool {
+	return !p.muted && (!p.role.needsFloor() || p.floor)
+}
+
+func (p *participant) gateAudioUnlocked() {
+	open := p.audioOpenUnlocked()
+	for _, u := range p.ups {
+		u.open.Store(open)
+	}
+}
+
+// goMedia runs f as a media goroutine of p, unless p is closing.
+func (p *participant) goMedia(f func()) bool {
+	p.mmu.Lock()
+	defer p.mmu.Unlock()
+	if p.mclosed {
+		return false
+	}
+	p.mwg.Add(1)
+	go func() {
+		defer p.mwg.Done()
+		f()
+	}()
+	return true
+}
+
+func (p *participant) loop() {
+	defer p.room.wg.Done()
+	p.w = newWriter(p.room.s.cfg.MediaQueue, p.room.s.m)
+	p.goMedia(p.w.run)
+	defer p.shutdown()
+	for {
+		select {
+		case <-p.quit:
+			return
+		case e := <-p.inbox:
+			p.handle(e)
+		case <-p.kick:
+			p.syncSubscriptions()
+		}
+	}
+}
+
+// shutdown closes the peer connections and waits for the media goroutines.
+func (p *participant) shutdown() {
+	p.closePeers()
+	p.mmu.Lock()
+	p.mclosed = true
+	p.mmu.Unlock()
+	p.w.stop()
+	p.mwg.Wait()
+}
+
+func (p *participant) handle(e event) {
+	switch {
+	case e.attach:
+		p.closePeers()
+		p.pcConn = e.c
+		p.sub = newPeer(p, PCSub, e.c)
+		p.syncSubscriptions()
+	case e.detach:
+		if e.c == p.pcConn {
+			p.closePeers()
+		}
+	case e.msg != nil && e.c == p.pcConn:
+		p.handleMessage(e.c, e.msg)
+	}
+}
+
+// closePeers closes both peer connections and forgets the subscriptions; the publisher's
+// tracks end with them.
+func (p *participant) closePeers() {
+	for u, d := range p.downs {
+		u.removeDown(d)
+	}
+	clear(p.downs)
+	for _, pe := range []*peer{p.pub, p.sub} {
+		if pe != nil {
+			pe.close()
+		}
+	}
+	p.pub, p.sub, p.pcConn = nil, nil, nil
+}
+
+func (p *participant) handleMessage(c *conn, m *Message) {
+	reply := func(err *ProtocolError) { c.send(errorMsg(m.ID, err)) }
+	switch m.Type {
+	case TypeOffer:
+		if p.role == RoleObserver {
+			reply(protoErr(CodeForbidden, "pc", "a %s does not publish (#45)", p.role))
+			return
+		}
+		p.mmu.Lock()
+		for id, src := range m.Sources {
+			p.sources[id] = src
+		}
+		p.mmu.Unlock()
+		if p.pub == nil {
+			p.pub = newPeer(p, PCPub, c)
+		}
+		if err := p.pub.answer(m.SDP); err != nil {
+			reply(err)
+		}
+	case TypeAnswer:
+		if p.sub == nil {
+			reply(protoErr(CodeOutOfOrder, "pc", "no offer is waiting for an answer"))
+			return
+		}
+		if err := p.sub.accept(m.SDP); err != nil {
+			reply(err)
+		}
+	case TypeCandidate:
+		pe := p.sub
+		if m.PC == PCPub {
+			if p.role == RoleObserver {
+				reply(protoErr(CodeForbidden, "pc", "an observer does not publish (#45)"))
+				return
+			}
+			if p.pub == nil {
+				p.pub = newPeer(p, PCPub, c)
+			}
+			pe = p.pub
+		}
+		if err := pe.addCandidate(m.Candidate.init()); err != nil {
+			reply(err)
+		}
+	case TypeModerate, TypeMark:
+		if err := p.room.moderate(p, m); err != nil {
+			reply(err)
+		}
+	case TypeLeave:
+		p.room.leave(p, whyLeft, nil, "")
+	}
+}
+
+// syncSubscriptions makes the sub connection carry exactly the tracks p may receive, and
+// renegotiates if that changed.
+func (p *participant) syncSubscriptions() {
+	if p.sub == nil {
+		return
+	}
+	want := p.room.subscriptions(p)
+	changed := false
+	for u, d := range p.downs {
+		if !containsTrack(want, u) {
+			u.removeDown(d)
+			_ = p.sub.pc.RemoveTrack(d.sender)
+			delete(p.downs, u)
+			changed = true
+		}
+	}
+	for _, u := range want {
+		if _, ok := p.downs[u]; ok {
+			continue
+		}
+		d := &downTrack{up: u, sub: p, w: p.w, privileged: p.role.privileged()}
+		sender, err := p.sub.pc.AddTrack(d)
+		if err != nil {
+			p.room.s.log.Warn("add track", "participant", p.id, "track", u.id, "err", err)
+			continue
+		}
+		d.sender = sender
+		p.downs[u] = d
+		u.addDown(d)
+		p.goMedia(d.readRTCP)
+		changed = true
+	}
+	if changed {
+		p.sub.negotiate()
+	}
+}
+
+func containsTrack(ups []*upTrack, u *upTrack) bool {
+	for _, x := range ups {
+		if x == u {
+			return true
+		}
+	}
+	return false
+}
+
+// onTrack runs for each track the client publishes, for as long as it lasts.
+func (p *participant) onTrack(pc *webrtc.PeerConnection, t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	p.goMedia(func() {
+		p.mmu.Lock()
+		source, ok := p.sources[t.ID()]
+		p.mmu.Unlock()
+		if !ok {
+			source = SourceCamera
+			if t.Kind() == webrtc.RTPCodecTypeAudio {
+				source = SourceMicrophone
+			}
+		}
+		if !p.role.mayPublish(t.Kind(), source) {
+			discard(t) // read, so that the receiver's buffers do not fill; never forwarded
+			return
+		}
+		u := &upTrack{kind: t.Kind(), source: source, codec: t.Codec().RTPCodecCapability, owner: p,
+			remote: t, pc: pc, ssrc: uint32(t.SSRC()), m: p.room.s.m}
+		for _, e := range recv.GetParameters().HeaderExtensions {
+			if e.URI == sdp.AudioLevelURI {
+				u.levels = uint8(e.ID)
+			}
+		}
+		if !p.room.addTrack(u) {
+			return
+		}
+		u.run()
+		p.room.removeTrack(u)
+	})
+}
+
+func discard(t *webrtc.TrackRemote) {
+	buf := make([]byte, mtu)
+	for {
+		if _, _, err := t.Read(buf); err != nil {
+			return
+		}
+	}
+}

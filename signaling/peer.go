@@ -1,0 +1,177 @@
+package signaling
+
+import (
+	"sync"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+)
+
+// maxPendingCandidates bounds the remote candidates kept before a remote description.
+const maxPendingCandidates = 64
+
+// peer is one of a participant's two peer connections: pub, on which the client offers and
+// publishes, or sub, on which the server offers what the participant receives. Only the
+// participant's loop calls its methods, except the pion callbacks, which only touch mu's
+// fields and the connection's send queue.
+type peer struct {
+	name string // PCPub or PCSub
+	pc   *webrtc.PeerConnection
+	c    *conn
+
+	// Local candidates are held until the description they belong to has been sent: pion
+	// gathers while the answer is still being written (../shared/TESTING.md).
+	mu           sync.Mutex
+	descSent     bool
+	localPending []webrtc.ICECandidateInit
+
+	remotePending []webrtc.ICECandidateInit // before the remote description; loop only
+	again         bool                      // sub: renegotiate when the answer comes; loop only
+}
+
+func newPeer(p *participant, name string, c *conn) *peer {
+	pc, err := p.room.s.media.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil { // only fails on a bad configuration
+		p.room.s.log.Error("new peer connection", "participant", p.id, "err", err)
+		c.close(websocket.CloseInternalServerErr, "内部错误 / internal error")
+		pc = nil
+	}
+	pe := &peer{name: name, pc: pc, c: c}
+	if pc == nil {
+		return pe
+	}
+	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
+		if cand == nil {
+			return
+		}
+		init := cand.ToJSON()
+		pe.mu.Lock()
+		defer pe.mu.Unlock()
+		if !pe.descSent {
+			pe.localPending = append(pe.localPending, init)
+			return
+		}
+		c.send(encode(out{Type: TypeCandidate, PC: name, Candidate: candidateOf(init)}))
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateFailed {
+			// The client resumes with new peer connections; simpler and surer than an ICE
+			// restart on one of two connections.
+			c.close(websocket.CloseTryAgainLater, "媒体连接中断 / media connection failed")
+		}
+	})
+	if name == PCPub {
+		pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { p.onTrack(pc, t, r) })
+	}
+	return pe
+}
+
+// sendDesc sends the local description, then the candidates held for it.
+func (pe *peer) sendDesc(typ string) {
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	pe.c.send(encode(out{Type: typ, PC: pe.name, SDP: pe.pc.LocalDescription().SDP}))
+	pe.descSent = true
+	for _, init := range pe.localPending {
+		pe.c.send(encode(out{Type: TypeCandidate, PC: pe.name, Candidate: candidateOf(init)}))
+	}
+	pe.localPending = nil
+}
+
+func negotiationErr(err error) *ProtocolError {
+	return protoErr(CodeNegotiation, "sdp", "%v", err)
+}
+
+// answer answers a client's offer on pub.
+func (pe *peer) answer(sdp string) *ProtocolError {
+	if pe.pc == nil {
+		return protoErr(CodeInternal, "", "no peer connection")
+	}
+	if pe.pc.SignalingState() != webrtc.SignalingStateStable {
+		return protoErr(CodeOutOfOrder, "sdp", "an offer is already being answered")
+	}
+	if err := pe.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return negotiationErr(err)
+	}
+	pe.flushRemote()
+	answer, err := pe.pc.CreateAnswer(nil)
+	if err != nil {
+		return negotiationErr(err)
+	}
+	if err := pe.pc.SetLocalDescription(answer); err != nil {
+		return negotiationErr(err)
+	}
+	pe.sendDesc(TypeAnswer)
+	return nil
+}
+
+// negotiate sends a new offer on sub, or, while one is out, asks for another after its answer.
+func (pe *peer) negotiate() {
+	if pe.pc == nil {
+		return
+	}
+	if pe.pc.SignalingState() != webrtc.SignalingStateStable {
+		pe.again = true
+		return
+	}
+	pe.again = false
+	offer, err := pe.pc.CreateOffer(nil)
+	if err == nil {
+		err = pe.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		pe.c.send(errorMsg("", negotiationErr(err)))
+		return
+	}
+	pe.sendDesc(TypeOffer)
+}
+
+// accept takes the client's answer to the server's offer on sub.
+func (pe *peer) accept(sdp string) *ProtocolError {
+	if pe.pc == nil || pe.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		return protoErr(CodeOutOfOrder, "sdp", "no offer is waiting for an answer")
+	}
+	if err := pe.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		return negotiationErr(err)
+	}
+	pe.flushRemote()
+	if pe.again {
+		pe.negotiate()
+	}
+	return nil
+}
+
+// addCandidate applies a remote candidate, or keeps it until the remote description is set.
+func (pe *peer) addCandidate(c webrtc.ICECandidateInit) *ProtocolError {
+	if pe.pc == nil {
+		return protoErr(CodeInternal, "", "no peer connection")
+	}
+	if c.Candidate == "" {
+		return nil // end of candidates
+	}
+	if pe.pc.RemoteDescription() == nil {
+		if len(pe.remotePending) >= maxPendingCandidates {
+			return protoErr(CodeOutOfOrder, "candidate", "too many candidates before the description")
+		}
+		pe.remotePending = append(pe.remotePending, c)
+		return nil
+	}
+	if err := pe.pc.AddICECandidate(c); err != nil {
+		return protoErr(CodeNegotiation, "candidate", "%v", err)
+	}
+	return nil
+}
+
+func (pe *peer) flushRemote() {
+	for _, c := range pe.remotePending {
+		_ = pe.pc.AddICECandidate(c) // a bad one was the client's to send; the others still count
+	}
+	pe.remotePending = nil
+}
+
+// close closes the peer connection and waits for pion's goroutines.
+func (pe *peer) close() {
+	if pe.pc != nil {
+		_ = pe.pc.GracefulClose()
+	}
+}

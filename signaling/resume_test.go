@@ -1,0 +1,138 @@
+package signaling
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chuting/chuting"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// TestTenParticipants checks that ten participants in one room all receive each other: each
+// gets the other nine's audio and video tracks, with packets flowing.
+func TestTenParticipants(t *testing.T) {
+	const n = 10
+	e := MustEnv(t, nil)
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	clients := []*client{judge, join(t, e, "clerk", e.token(t, "clerk", "书记员", RoleClerk))}
+	for i := len(clients); i < n; i++ { // several appraisers testify together (#13)
+		c := join(t, e, "appraiser", e.token(t, "appraiser-"+string(rune('a'+i)), "鉴定人", RoleAppraiser))
+		if code := judge.moderate(ActionAdmit, c.id()); code != "" {
+			t.Fatal(code)
+		}
+		clients = append(clients, c)
+	}
+	for _, c := range clients {
+		c.publish(true)
+	}
+	eventually(t, 30*time.Second, "every participant to receive the nine others", func() bool {
+		for _, c := range clients {
+			for _, o := range clients {
+				if o == c {
+					continue
+				}
+				if a, v := c.got(o.id()); a == 0 || v == 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	m := e.srv.m
+	for _, x := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"rooms", testutil.ToFloat64(m.rooms), 1},
+		{"participants", testutil.ToFloat64(m.participants), n},
+		{"tracks", testutil.ToFloat64(m.tracks), 2 * n},
+		{"joins", float64(testutil.CollectAndCount(m.join)), 1},
+	} {
+		if x.got != x.want {
+			t.Errorf("metric %s = %v, want %v", x.name, x.got, x.want)
+		}
+	}
+	if testutil.ToFloat64(m.packets) == 0 || testutil.ToFloat64(m.bytes) == 0 || testutil.ToFloat64(m.plis) == 0 {
+		t.Errorf("forwarded %v packets, %v bytes, %v PLIs", testutil.ToFloat64(m.packets),
+			testutil.ToFloat64(m.bytes), testutil.ToFloat64(m.plis))
+	}
+	if mfs, err := e.reg.Gather(); err != nil || len(mfs) != 9 {
+		t.Errorf("registry holds %d metric families (%v), want 9", len(mfs), err)
+	}
+	for _, c := range clients {
+		c.mu.Lock()
+		tracks := c.tracks
+		c.mu.Unlock()
+		if tracks != 2*(n-1) {
+			t.Errorf("%s %s received %d tracks, want %d", c.name, c.id(), tracks, 2*(n-1))
+		}
+	}
+}
+
+// TestResume drops an admitted appraiser and resumes it within the window: the same
+// participant, still admitted without the judge, receiving and sending media again. After
+// another drop and the window, the old resume token is refused.
+func TestResume(t *testing.T) {
+	e := MustEnv(t, nil)
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	judge.publish(true)
+	app := join(t, e, "appraiser", e.token(t, e.user.ID, "李明", RoleAppraiser))
+	app.publish(true)
+	if code := judge.moderate(ActionAdmit, app.id()); code != "" {
+		t.Fatal(code)
+	}
+	eventually(t, 5*time.Second, "media both ways", func() bool {
+		_, v1 := app.got(judge.id())
+		_, v2 := judge.got(app.id())
+		return v1 > 0 && v2 > 0
+	})
+
+	app.drop()
+	judge.wait(TypeParticipant, func(m srvMsg) bool { return m.info().ID == app.id() && m.info().Dropped })
+	e.clock.Advance(20 * time.Second) // within the 30 s
+
+	back := dial(t, e, e.hearing.ID, Message{Resume: app.joined.Resume})
+	back.name = "appraiser again"
+	back.joined = back.wait(TypeJoined, nil)
+	if back.id() != app.id() || back.joined.State != StateAdmitted || back.joined.Role != RoleAppraiser {
+		t.Fatalf("resumed as %+v, want participant %s admitted", back.joined, app.id())
+	}
+	if back.joined.Resume == app.joined.Resume {
+		t.Fatal("the resume token was not renewed")
+	}
+	back.publish(true)
+	eventually(t, 5*time.Second, "media both ways after the resume", func() bool {
+		_, v1 := back.got(judge.id())
+		_, v2 := judge.got(back.id())
+		return v1 > 0 && v2 > 0
+	})
+	back.drop()
+	eventually(t, 5*time.Second, "the judge to see the second drop", func() bool {
+		p, ok := judge.participant(app.id())
+		return ok && p.Dropped
+	})
+	e.clock.Advance(31 * time.Second)
+	judge.wait(TypeLeft, func(m srvMsg) bool { return m.id() == app.id() && m.Why == whyDropped })
+	late := dial(t, e, e.hearing.ID, Message{Resume: back.joined.Resume})
+	if code := late.closed(); code != CloseExpired {
+		t.Fatalf("late resume closed with %d, want %d", code, CloseExpired)
+	}
+	// A new join is a new participant, and a witness waits again.
+	again := join(t, e, "appraiser anew", e.token(t, e.user.ID, "李明", RoleAppraiser))
+	if again.id() == app.id() || again.joined.State != StateWaiting {
+		t.Fatalf("rejoined as %s %s", again.id(), again.joined.State)
+	}
+
+	var types []string
+	for _, a := range e.attendance(t) {
+		if a.SubjectID == e.user.ID {
+			types = append(types, a.Type)
+		}
+	}
+	want := []string{chuting.AttendanceJoined, chuting.AttendanceAdmitted, chuting.AttendanceDropped,
+		chuting.AttendanceResumed, chuting.AttendanceDropped, chuting.AttendanceLeft, chuting.AttendanceJoined}
+	if !slices.Equal(types, want) {
+		t.Fatalf("the appraiser's log %v, want %v", types, want)
+	}
+}
