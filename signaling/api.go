@@ -8,6 +8,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -63,6 +65,7 @@ func LoopbackOnly() WebRTCConfig {
 // media is what the server's peer connections are built from, and the sockets it owns.
 type media struct {
 	api  *webrtc.API
+	bwe  estimators
 	udp  ice.UDPMux
 	tcp  ice.TCPMux
 	tcpL net.Listener
@@ -118,11 +121,26 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 	return m, nil
 }
 
-// newInterceptors adds the RTP/RTCP pipeline: NACK generator (towards publishers) and
-// responder (towards subscribers), sender and receiver reports, TWCC feedback for what the
-// server receives and the transport-wide sequence number on what it sends.
-func newInterceptors(m *webrtc.MediaEngine) (*interceptor.Registry, error) {
+// newInterceptors adds the RTP/RTCP pipeline: a send-side bandwidth estimator per connection
+// (adapt.go); the simulcast header extensions (MID, RTP stream ID); NACK generator (towards
+// publishers) and responder (towards subscribers), sender and receiver reports, TWCC feedback
+// for what the server receives and the transport-wide sequence number on what it sends.
+func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, lf logging.LoggerFactory) (*interceptor.Registry, error) {
 	r := &interceptor.Registry{}
+	// First, so that it sees the packets last, with their transport-wide sequence numbers.
+	congestion, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initialBitrate),
+			gcc.SendSideBWEMinBitrate(30_000), gcc.SendSideBWEMaxBitrate(20_000_000),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()), gcc.WithLoggerFactory(lf))
+	})
+	if err != nil {
+		return nil, err
+	}
+	congestion.OnNewPeerConnection(bwe.put)
+	r.Add(congestion)
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return nil, err
+	}
 	if err := webrtc.ConfigureNack(m, r); err != nil {
 		return nil, err
 	}
@@ -198,15 +216,16 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	if err != nil {
 		return nil, err
 	}
-	ir, err := newInterceptors(me)
-	if err != nil {
-		return nil, err
-	}
 	se := c.settingEngine()
 	if lf != nil {
 		se.LoggerFactory = lf
 	} else {
 		lf = logging.NewDefaultLoggerFactory()
+	}
+	m := &media{}
+	ir, err := newInterceptors(me, &m.bwe, lf)
+	if err != nil {
+		return nil, err
 	}
 	if len(c.PublicIPs) > 0 {
 		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
@@ -214,7 +233,6 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 			return nil, fmt.Errorf("public IPs: %w", err)
 		}
 	}
-	m := &media{}
 	if c.UDPPort >= 0 && c.hasNetwork(webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6) {
 		if c.ListenIP != "" {
 			pc, err := net.ListenPacket("udp", net.JoinHostPort(c.ListenIP, strconv.Itoa(c.UDPPort)))

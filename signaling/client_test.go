@@ -84,6 +84,7 @@ type client struct {
 	byTrack     map[string]*atomic.Int64 // packets by the room's track ID
 	tracks      int
 	screen      bool // publish a shared screen too
+	inspect     func(t *webrtc.TrackRemote, b []byte)
 
 	packets   atomic.Int64 // RTP packets received on sub
 	firstRTP  atomic.Int64 // UnixNano of the first one
@@ -95,6 +96,12 @@ type client struct {
 }
 
 func clientAPI(tb testing.TB) *webrtc.API {
+	tb.Helper()
+	return clientAPIWith(tb, nil)
+}
+
+// clientAPIWith is clientAPI with the settings changed by tweak (nil: none).
+func clientAPIWith(tb testing.TB, tweak func(*webrtc.SettingEngine)) *webrtc.API {
 	tb.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -112,17 +119,35 @@ func clientAPI(tb testing.TB) *webrtc.API {
 	cfg.NetworkTypes = []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	se := cfg.settingEngine()
 	se.LoggerFactory = pionLogs{slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if tweak != nil {
+		tweak(&se)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+}
+
+// clientOpts change how a test client is made.
+type clientOpts struct {
+	api     *webrtc.API                           // nil: clientAPI
+	inspect func(t *webrtc.TrackRemote, b []byte) // sees every RTP packet received on sub
 }
 
 // dial opens the room WebSocket and sends join; it does not wait for the answer.
 func dial(tb testing.TB, e *env, hearingID string, join Message) *client {
 	tb.Helper()
+	return dialWith(tb, e, hearingID, join, clientOpts{})
+}
+
+// dialWith is dial with options.
+func dialWith(tb testing.TB, e *env, hearingID string, join Message, o clientOpts) *client {
+	tb.Helper()
 	ws, resp, err := websocket.DefaultDialer.Dial(e.url(hearingID), nil)
 	if err != nil {
 		tb.Fatalf("dial: %v (%v)", err, resp)
 	}
-	c := &client{tb: tb, ws: ws, api: clientAPI(tb), from: make(map[string]*received),
+	if o.api == nil {
+		o.api = clientAPI(tb)
+	}
+	c := &client{tb: tb, ws: ws, api: o.api, inspect: o.inspect, from: make(map[string]*received),
 		byTrack: make(map[string]*atomic.Int64),
 		done:    make(chan struct{}), stop: make(chan struct{})}
 	sub, err := c.api.NewPeerConnection(webrtc.Configuration{})
@@ -306,8 +331,12 @@ func (c *client) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	c.mu.Unlock()
 	buf := make([]byte, 1500)
 	for {
-		if _, _, err := t.Read(buf); err != nil {
+		n, _, err := t.Read(buf)
+		if err != nil {
 			return
+		}
+		if c.inspect != nil {
+			c.inspect(t, buf[:n])
 		}
 		byTrack.Add(1)
 		count.Add(1)

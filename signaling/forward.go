@@ -30,6 +30,7 @@ type packet struct {
 	buf     [mtu]byte
 	hdr     rtp.Header
 	payload []byte
+	src     *upTrack // the track (the simulcast layer) it came on
 	refs    atomic.Int32
 }
 
@@ -54,6 +55,11 @@ type upTrack struct {
 	ssrc   uint32
 	levels uint8 // the audio level extension's ID, 0 if not negotiated
 	m      *metrics
+	rid    string  // the simulcast layer's RTP stream ID; "" for a single-layer track
+	group  *layers // the simulcast group, nil for a single-layer track
+
+	received atomic.Int64 // bytes since the janitor last measured
+	bps      atomic.Int64 // the smoothed bitrate it arrives at, bits/s
 
 	open   atomic.Bool // audio is forwarded (not muted; holding the floor if the role needs it)
 	public atomic.Bool // the owner is admitted: forwarded to all, not only judge and clerk
@@ -120,6 +126,14 @@ func (u *upTrack) requestKeyframe() {
 	}
 }
 
+// fanout returns the subscribers of u's packets: a simulcast layer's are its group's.
+func (u *upTrack) fanout() *[]*downTrack {
+	if u.group != nil {
+		return u.group.primary.downs.Load()
+	}
+	return u.downs.Load()
+}
+
 // run reads the track until it ends and fans each packet out.
 func (u *upTrack) run() {
 	for {
@@ -151,6 +165,8 @@ func (u *upTrack) forward(p *packet, n int) {
 		return
 	}
 	p.payload = p.buf[hl:end]
+	p.src = u
+	u.received.Add(int64(n))
 	if u.kind == webrtc.RTPCodecTypeAudio {
 		if !u.open.Load() {
 			packets.Put(p)
@@ -163,16 +179,34 @@ func (u *upTrack) forward(p *packet, n int) {
 			}
 		}
 	}
-	downs := u.downs.Load()
+	downs := u.fanout()
 	if downs == nil || len(*downs) == 0 {
 		packets.Put(p)
 		return
 	}
 	p.refs.Store(int32(len(*downs)) + 1) // one for this loop, released below
+	key := -1                            // unknown yet: whether p starts a keyframe
 	for _, d := range *downs {
 		if !d.allowed() {
 			p.release()
 			continue
+		}
+		if u.group != nil {
+			// A simulcast layer: forwarded to the subscribers on it, and to those waiting to
+			// switch to it once a keyframe starts.
+			cur := d.current.Load()
+			if cur != u {
+				if key < 0 {
+					key = 0
+					if keyframe(u.codec.MimeType, p.payload) {
+						key = 1
+					}
+				}
+				if key == 0 || d.target.Load() != u || !d.current.CompareAndSwap(cur, u) {
+					p.release()
+					continue
+				}
+			}
 		}
 		d.w.enqueue(d, p)
 	}
@@ -188,6 +222,16 @@ type downTrack struct {
 	privileged bool // the subscriber is a judge or clerk
 	sender     *webrtc.RTPSender
 	bound      atomic.Pointer[binding]
+
+	// Simulcast (adapt.go): the layer forwarded now, and the one to switch to at its next
+	// keyframe; both the group's primary for a single-layer track.
+	current, target atomic.Pointer[upTrack]
+	ad              adaptState // the loop's
+
+	// The writer's: the layer last written and the offsets that make the layers one stream.
+	src            *upTrack
+	seqOff, lastSN uint16
+	tsOff, lastTS  uint32
 }
 
 var _ webrtc.TrackLocal = (*downTrack)(nil)
@@ -219,7 +263,7 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	for _, c := range ctx.CodecParameters() {
 		if sameCodec(c.RTPCodecCapability, d.up.codec) {
 			d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), stream: ctx.WriteStream()})
-			d.up.requestKeyframe()
+			d.layer().requestKeyframe()
 			return c, nil
 		}
 	}
@@ -256,12 +300,21 @@ func (d *downTrack) readRTCP() {
 		for _, p := range pkts {
 			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				d.up.requestKeyframe()
+				d.layer().requestKeyframe()
 			case *rtcp.TransportLayerNack:
 				d.up.m.nacks.Add(float64(len(p.Nacks)))
 			}
 		}
 	}
+}
+
+// layer returns the track d forwards, or is about to: the simulcast layer it switches to, or
+// is on.
+func (d *downTrack) layer() *upTrack {
+	if u := d.target.Load(); u != nil {
+		return u
+	}
+	return d.up
 }
 
 func sameCodec(a, b webrtc.RTPCodecCapability) bool {
@@ -340,6 +393,32 @@ func (w *writer) run() {
 
 func (w *writer) stop() { close(w.quit) }
 
+// frameTicks is the timestamp step put between the last packet of one simulcast layer and
+// the first of the next: one frame at 30 frames a second of the 90 kHz video clock.
+const frameTicks = 3000
+
+// rewrite makes p, of a simulcast layer, continue the sequence numbers and timestamps that d's
+// subscriber has seen, whichever layer they came from; false drops p (a late packet of the
+// layer d has left).
+func (w *writer) rewrite(d *downTrack, p *packet) bool {
+	if p.src != d.src {
+		if p.src != d.current.Load() {
+			return false
+		}
+		if d.src != nil {
+			d.seqOff = d.lastSN + 1 - p.hdr.SequenceNumber
+			d.tsOff = d.lastTS + frameTicks - p.hdr.Timestamp
+		}
+		d.src = p.src
+	}
+	w.hdr.SequenceNumber += d.seqOff
+	w.hdr.Timestamp += d.tsOff
+	if int16(w.hdr.SequenceNumber-d.lastSN) > 0 || d.lastSN == 0 && d.lastTS == 0 {
+		d.lastSN, d.lastTS = w.hdr.SequenceNumber, w.hdr.Timestamp
+	}
+	return true
+}
+
 // write sends p on d with the subscriber's SSRC and payload type. The publisher's header
 // extensions are dropped: their IDs were negotiated on another connection, and the
 // subscriber's interceptors add the ones negotiated with it.
@@ -349,6 +428,9 @@ func (w *writer) write(d *downTrack, p *packet) {
 		return
 	}
 	w.hdr = p.hdr
+	if d.up.group != nil && !w.rewrite(d, p) {
+		return
+	}
 	w.hdr.SSRC, w.hdr.PayloadType = b.ssrc, b.pt
 	w.hdr.Extension, w.hdr.ExtensionProfile, w.hdr.Extensions = false, 0, w.ext[:0]
 	if _, err := b.stream.WriteRTP(&w.hdr, p.payload); err == nil {

@@ -15,6 +15,7 @@ type metrics struct {
 	nacks        prometheus.Counter
 	plis         prometheus.Counter
 	dropped      prometheus.Counter
+	switches     prometheus.Counter
 	join         prometheus.Histogram
 }
 
@@ -37,6 +38,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "plis_total", Help: "Keyframe requests (PLI) sent to publishers."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "dropped_packets_total", Help: "RTP packets dropped because a subscriber's queue was full."}),
+		switches: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "layer_switches_total", Help: "Simulcast layer switches asked for by bandwidth adaptation."}),
 		join: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
 			Name: "join_seconds", Help: "Time from the WebSocket upgrade to joined.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
@@ -45,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.packets, m.bytes,
-		m.nacks, m.plis, m.dropped, m.join} {
+		m.nacks, m.plis, m.dropped, m.switches, m.join} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -51,7 +51,8 @@ type participant struct {
 	mmu     sync.Mutex
 	mclosed bool
 	mwg     sync.WaitGroup
-	sources map[string]string // track ID → source, as the client declared them
+	sources map[string]string  // track ID → source, as the client declared them
+	groups  map[string]*layers // track ID → its simulcast layers
 }
 
 // event is what the loop handles: a client message, or a connection attached or detached.
@@ -66,7 +67,7 @@ func newParticipant(r *Room, c Claims, check *Checklist) *participant {
 	return &participant{room: r, id: "p-" + randomID(9), claims: c,
 		role: c.Role, state: StateAdmitted, check: check,
 		inbox: make(chan event, 64), kick: make(chan struct{}, 1), quit: make(chan struct{}),
-		downs: make(map[*upTrack]*downTrack), sources: make(map[string]string)}
+		downs: make(map[*upTrack]*downTrack), sources: make(map[string]string), groups: make(map[string]*layers)}
 }
 
 // post hands the loop an event; false once the participant has stopped.
@@ -130,6 +131,8 @@ func (p *participant) loop() {
 	p.w = newWriter(p.room.s.cfg.MediaQueue, p.room.s.m)
 	p.goMedia(p.w.run)
 	defer p.shutdown()
+	adapt := time.NewTicker(adaptEvery)
+	defer adapt.Stop()
 	for {
 		select {
 		case <-p.quit:
@@ -138,6 +141,8 @@ func (p *participant) loop() {
 			p.handle(e)
 		case <-p.kick:
 			p.syncSubscriptions()
+		case now := <-adapt.C:
+			p.adapt(now)
 		}
 	}
 }
@@ -255,6 +260,15 @@ func (p *participant) syncSubscriptions() {
 			continue
 		}
 		d := &downTrack{up: u, sub: p, w: p.w, privileged: p.role.privileged()}
+		if u.group != nil {
+			// Start on the best layer the estimate allows (the primary while no layer has
+			// been measured); the switch to it happens at its first keyframe.
+			first := u
+			if ranked := u.group.ranked(); len(ranked) > 0 {
+				first = ranked[fit(ranked, p.estimate()-audioShare)]
+			}
+			d.target.Store(first)
+		}
 		sender, err := p.sub.pc.AddTrack(d)
 		if err != nil {
 			p.room.s.log.Warn("add track", "participant", p.id, "track", u.id, "err", err)
@@ -297,18 +311,55 @@ func (p *participant) onTrack(pc *webrtc.PeerConnection, t *webrtc.TrackRemote, 
 			return
 		}
 		u := &upTrack{kind: t.Kind(), source: source, codec: t.Codec().RTPCodecCapability, owner: p,
-			remote: t, pc: pc, ssrc: uint32(t.SSRC()), m: p.room.s.m}
+			remote: t, pc: pc, ssrc: uint32(t.SSRC()), m: p.room.s.m, rid: t.RID()}
 		for _, e := range recv.GetParameters().HeaderExtensions {
 			if e.URI == sdp.AudioLevelURI {
 				u.levels = uint8(e.ID)
 			}
 		}
+		if u.rid != "" && u.kind == webrtc.RTPCodecTypeVideo && !p.joinGroup(t.ID(), u) {
+			// Another layer of a simulcast video already in the room: forwarded under it.
+			u.run()
+			u.group.remove(u)
+			return
+		}
 		if !p.room.addTrack(u) {
+			p.leaveGroup(t.ID(), u)
 			return
 		}
 		u.run()
+		p.leaveGroup(t.ID(), u)
 		p.room.removeTrack(u)
 	})
+}
+
+// joinGroup makes u a layer of the simulcast video with track ID id; true if it is the first
+// layer, which stands for the group in the room.
+func (p *participant) joinGroup(id string, u *upTrack) (primary bool) {
+	p.mmu.Lock()
+	defer p.mmu.Unlock()
+	g := p.groups[id]
+	if g == nil {
+		g = &layers{primary: u}
+		p.groups[id] = g
+		primary = true
+	}
+	u.group = g
+	g.add(u)
+	return primary
+}
+
+// leaveGroup ends the simulcast group whose primary is u.
+func (p *participant) leaveGroup(id string, u *upTrack) {
+	if u.group == nil {
+		return
+	}
+	u.group.remove(u)
+	p.mmu.Lock()
+	defer p.mmu.Unlock()
+	if g := p.groups[id]; g == u.group {
+		delete(p.groups, id)
+	}
 }
 
 func discard(t *webrtc.TrackRemote) {

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/gorilla/websocket"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -18,6 +19,7 @@ type peer struct {
 	name string // PCPub or PCSub
 	pc   *webrtc.PeerConnection
 	c    *conn
+	bwe  cc.BandwidthEstimator // sub: the estimate of what the link to the client carries
 
 	// Local candidates are held until the description they belong to has been sent: pion
 	// gathers while the answer is still being written (../shared/TESTING.md).
@@ -39,6 +41,9 @@ func newPeer(p *participant, name string, c *conn) *peer {
 	pe := &peer{name: name, pc: pc, c: c}
 	if pc == nil {
 		return pe
+	}
+	if est := p.room.s.media.bwe.take(pc.ID()); name == PCSub {
+		pe.bwe = est
 	}
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		if cand == nil {

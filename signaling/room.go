@@ -30,6 +30,7 @@ type Room struct {
 	closed   bool
 	joins    int64                // participants ever joined: their order in lists
 	loudness map[*upTrack]float64 // smoothed, for the active speaker
+	measured time.Time            // when the tracks' bitrates were last measured
 
 	quit chan struct{}
 	wg   sync.WaitGroup // the participants' loops and the janitor
@@ -38,7 +39,7 @@ type Room struct {
 func newRoom(s *Server, h *chuting.Hearing, w Window) *Room {
 	r := &Room{s: s, hearing: h, window: w, log: newAttendanceLog(s.cfg.Logs, h.ID, s.log),
 		parts: make(map[string]*participant), resumes: make(map[string]*participant),
-		state: HearingOpen, loudness: make(map[*upTrack]float64), quit: make(chan struct{})}
+		state: HearingOpen, loudness: make(map[*upTrack]float64), measured: time.Now(), quit: make(chan struct{})}
 	r.wg.Add(1)
 	go r.janitor()
 	return r
@@ -439,6 +440,28 @@ func (r *Room) tick() {
 		}
 	}
 	r.speakerUnlocked()
+	if at := time.Now(); at.Sub(r.measured) >= adaptEvery {
+		r.measureUnlocked(at.Sub(r.measured))
+		r.measured = at
+	}
+}
+
+// measureUnlocked updates the bitrate of every published track and simulcast layer, which
+// the bandwidth adaptation compares with the subscribers' estimates.
+func (r *Room) measureUnlocked(dt time.Duration) {
+	for _, p := range r.parts {
+		for _, u := range p.ups {
+			if u.group == nil {
+				u.measureRate(dt)
+				continue
+			}
+			if all := u.group.all.Load(); all != nil {
+				for _, l := range *all {
+					l.measureRate(dt)
+				}
+			}
+		}
+	}
 }
 
 // Active speaker: each track's mean loudness over a tick, smoothed over about a second; the

@@ -1,0 +1,90 @@
+package signaling
+
+import (
+	"strings"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// keyframe reports whether an RTP payload of the codec starts a keyframe: where a subscriber
+// can start decoding, so where the server may switch it to another simulcast layer.
+func keyframe(mime string, payload []byte) bool {
+	switch {
+	case strings.EqualFold(mime, webrtc.MimeTypeVP8):
+		return vp8Keyframe(payload)
+	case strings.EqualFold(mime, webrtc.MimeTypeH264):
+		return h264Keyframe(payload)
+	}
+	return false
+}
+
+// vp8Keyframe reads the VP8 payload descriptor (RFC 7741 §4.2) and, at the start of the first
+// partition, the frame header's inverse key frame flag (RFC 6386 §9.1).
+func vp8Keyframe(b []byte) bool {
+	if len(b) < 1 {
+		return false
+	}
+	x, start, pid := b[0]&0x80 != 0, b[0]&0x10 != 0, b[0]&0x07
+	if !start || pid != 0 {
+		return false
+	}
+	i := 1
+	if x {
+		if len(b) < 2 {
+			return false
+		}
+		ext := b[1]
+		i = 2
+		if ext&0x80 != 0 { // I: picture ID, 7 or 15 bits
+			if len(b) <= i {
+				return false
+			}
+			if b[i]&0x80 != 0 {
+				i++
+			}
+			i++
+		}
+		if ext&0x40 != 0 { // L: TL0PICIDX
+			i++
+		}
+		if ext&0x30 != 0 { // T or K: TID/Y/KEYIDX
+			i++
+		}
+	}
+	return len(b) > i && b[i]&0x01 == 0
+}
+
+// H.264 NAL unit types (RFC 6184 §5.2, ITU-T H.264 table 7-1).
+const (
+	naluIDR   = 5
+	naluSPS   = 7
+	naluSTAPA = 24
+	naluFUA   = 28
+)
+
+// h264Keyframe reports whether the payload carries an SPS or the start of an IDR slice, alone,
+// in a STAP-A aggregate, or as the first fragment of an FU-A.
+func h264Keyframe(b []byte) bool {
+	if len(b) < 1 {
+		return false
+	}
+	switch typ := b[0] & 0x1f; typ {
+	case naluIDR, naluSPS:
+		return true
+	case naluSTAPA:
+		for i := 1; i+2 < len(b); {
+			size := int(b[i])<<8 | int(b[i+1])
+			i += 2
+			if size == 0 || i+size > len(b) {
+				return false
+			}
+			if t := b[i] & 0x1f; t == naluIDR || t == naluSPS {
+				return true
+			}
+			i += size
+		}
+	case naluFUA:
+		return len(b) > 1 && b[1]&0x80 != 0 && b[1]&0x1f == naluIDR
+	}
+	return false
+}

@@ -1,0 +1,40 @@
+package signaling
+
+import (
+	"testing"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// TestKeyframe checks the keyframe test that layer switches wait for, on the payload shapes
+// Chromium and hardware endpoints send.
+func TestKeyframe(t *testing.T) {
+	tests := []struct {
+		name    string
+		mime    string
+		payload []byte
+		want    bool
+	}{
+		{"vp8 key, no extension", webrtc.MimeTypeVP8, []byte{0x10, 0x00, 0x9d}, true},
+		{"vp8 delta", webrtc.MimeTypeVP8, []byte{0x10, 0x01, 0x9d}, false},
+		{"vp8 key, 15-bit picture ID, TL0PICIDX, TID", webrtc.MimeTypeVP8, []byte{0x90, 0xe0, 0x80, 0x01, 0x05, 0x20, 0x10}, true},
+		{"vp8 delta, 7-bit picture ID", webrtc.MimeTypeVP8, []byte{0x90, 0x80, 0x05, 0x31}, false},
+		{"vp8 continuation packet", webrtc.MimeTypeVP8, []byte{0x00, 0x00}, false},
+		{"vp8 second partition", webrtc.MimeTypeVP8, []byte{0x11, 0x00}, false},
+		{"vp8 truncated", webrtc.MimeTypeVP8, []byte{0x90, 0x80}, false},
+		{"vp8 empty", webrtc.MimeTypeVP8, nil, false},
+		{"h264 IDR", webrtc.MimeTypeH264, []byte{0x65, 0x88}, true},
+		{"h264 non-IDR", webrtc.MimeTypeH264, []byte{0x41, 0x9a}, false},
+		{"h264 STAP-A with SPS and PPS", webrtc.MimeTypeH264, []byte{0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xce}, true},
+		{"h264 STAP-A of SEI", webrtc.MimeTypeH264, []byte{0x78, 0x00, 0x02, 0x06, 0x05}, false},
+		{"h264 STAP-A overrunning", webrtc.MimeTypeH264, []byte{0x78, 0x00, 0x09, 0x67}, false},
+		{"h264 FU-A start of IDR", webrtc.MimeTypeH264, []byte{0x7c, 0x85, 0x88}, true},
+		{"h264 FU-A middle of IDR", webrtc.MimeTypeH264, []byte{0x7c, 0x05, 0x88}, false},
+		{"opus", webrtc.MimeTypeOpus, []byte{0x10, 0x00}, false},
+	}
+	for _, tc := range tests {
+		if got := keyframe(tc.mime, tc.payload); got != tc.want {
+			t.Errorf("%s: keyframe = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,277 @@
+package signaling
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// policer is the receiving end of a weak link: a PacketConn that drops what arrives beyond
+// rate bytes a second (a token bucket holding burst bytes), as a congested access line does.
+type policer struct {
+	net.PacketConn
+	rate, burst float64
+
+	mu      sync.Mutex
+	tokens  float64
+	last    time.Time
+	dropped atomic.Int64
+}
+
+func (p *policer) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := p.PacketConn.ReadFrom(b)
+		if err != nil || p.admit(n) {
+			return n, addr, err
+		}
+		p.dropped.Add(1)
+	}
+}
+
+func (p *policer) admit(n int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if !p.last.IsZero() {
+		p.tokens = min(p.burst, p.tokens+now.Sub(p.last).Seconds()*p.rate)
+	} else {
+		p.tokens = p.burst
+	}
+	p.last = now
+	if p.tokens < float64(n) {
+		return false
+	}
+	p.tokens -= float64(n)
+	return true
+}
+
+// weakAPI returns a client API whose media all arrives through a policer of kbps.
+func weakAPI(t *testing.T, kbps int) (*webrtc.API, *policer) {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := &policer{PacketConn: conn, rate: float64(kbps) * 1000 / 8, burst: 8000}
+	mux := webrtc.NewICEUDPMux(pionLogs{slog.New(slog.NewTextHandler(io.Discard, nil))}.NewLogger("udpmux"), pol)
+	t.Cleanup(func() { _ = mux.Close() })
+	return clientAPIWith(t, func(se *webrtc.SettingEngine) { se.SetICEUDPMux(mux) }), pol
+}
+
+// simulcastLayer is one encoding a test publisher sends: its RTP stream ID and bytes a frame
+// (25 frames a second), in packets of at most 1000 bytes.
+type simulcastLayer struct {
+	rid   string
+	frame int
+}
+
+// publishSimulcast makes c publish a camera as simulcast, each layer a VP8 stream whose
+// payload names the layer in its third byte, with a keyframe every half second.
+func publishSimulcast(c *client, ls []simulcastLayer) {
+	c.tb.Helper()
+	pub, err := c.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	c.mu.Lock()
+	c.pub = pub
+	c.mu.Unlock()
+	pub.OnICECandidate(func(cand *webrtc.ICECandidate) {
+		if cand != nil {
+			c.send(Message{Type: TypeCandidate, PC: PCPub, Candidate: candidateOf(cand.ToJSON())})
+		}
+	})
+	var tracks []*webrtc.TrackLocalStaticRTP
+	var sender *webrtc.RTPSender
+	for i, l := range ls {
+		tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8,
+			ClockRate: 90000}, "cam-"+c.name, "s-"+c.name, webrtc.WithRTPStreamID(l.rid))
+		if err != nil {
+			c.tb.Fatal(err)
+		}
+		if i == 0 {
+			sender, err = pub.AddTrack(tr)
+		} else {
+			err = sender.AddEncoding(tr)
+		}
+		if err != nil {
+			c.tb.Fatal(err)
+		}
+		tracks = append(tracks, tr)
+	}
+	offer, err := pub.CreateOffer(nil)
+	if err == nil {
+		err = pub.SetLocalDescription(offer)
+	}
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	c.send(Message{Type: TypeOffer, PC: PCPub, SDP: offer.SDP, Sources: map[string]string{tracks[0].ID(): SourceCamera}})
+	c.wg.Go(func() {
+		t := time.NewTicker(40 * time.Millisecond)
+		defer t.Stop()
+		pkts := make([]rtp.Packet, len(ls))
+		buf := make([]byte, 1000)
+		var midID, ridID uint8 // pion sends what it is given: the packets carry MID and RID
+		var mid string
+		for frame := 0; ; frame++ {
+			select {
+			case <-c.stop:
+				return
+			case <-t.C:
+			}
+			if midID == 0 || ridID == 0 {
+				for _, x := range sender.GetParameters().HeaderExtensions {
+					switch x.URI {
+					case sdp.SDESMidURI:
+						midID = uint8(x.ID)
+					case sdp.SDESRTPStreamIDURI:
+						ridID = uint8(x.ID)
+					}
+				}
+				for _, tr := range pub.GetTransceivers() {
+					if tr.Sender() == sender {
+						mid = tr.Mid()
+					}
+				}
+				continue
+			}
+			for i, l := range ls {
+				p := &pkts[i]
+				p.Version = 2
+				p.Timestamp += 3600
+				p.Extension, p.Extensions = false, nil
+				_ = p.SetExtension(midID, []byte(mid))
+				_ = p.SetExtension(ridID, []byte(l.rid))
+				for left := l.frame; left > 0; left -= len(buf) {
+					n := min(left, len(buf))
+					clear(buf[:n])
+					if left == l.frame {
+						buf[0] = 0x10 // S: the start of the frame's first partition
+						if frame%12 != 0 {
+							buf[1] = 0x01 // P: a delta frame; keyframes every 12 frames
+						}
+					}
+					buf[2] = l.rid[0]
+					p.SequenceNumber++
+					p.Marker = left <= len(buf)
+					p.Payload = buf[:n]
+					_ = tracks[i].WriteRTP(p)
+				}
+			}
+		}
+	})
+}
+
+// layerTally counts, by the layer named in the payload, the video packets a subscriber
+// received in the measured period, and checks that sequence numbers and timestamps run on
+// across layer switches.
+type layerTally struct {
+	mu        sync.Mutex
+	measuring bool
+	by        map[byte]int
+	lastSN    uint16
+	lastTS    uint32
+	seen      bool
+	backwards int // sequence numbers that went far back, or timestamps back as they went on
+	jumps     int // sequence numbers that skipped more than 100
+}
+
+func (l *layerTally) inspect(t *webrtc.TrackRemote, b []byte) {
+	if t.Kind() != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	var p rtp.Packet
+	if p.Unmarshal(b) != nil || len(p.Payload) < 3 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen {
+		// Retransmissions arrive late, so small steps back are normal on a lossy link; a
+		// stream stitched wrongly from two layers jumps by thousands.
+		switch d := int16(p.SequenceNumber - l.lastSN); {
+		case d < -100 || d > 0 && int32(p.Timestamp-l.lastTS) < 0:
+			l.backwards++
+		case d > 100:
+			l.jumps++
+		}
+	}
+	if !l.seen || int16(p.SequenceNumber-l.lastSN) > 0 {
+		l.seen, l.lastSN, l.lastTS = true, p.SequenceNumber, p.Timestamp
+	}
+	if l.measuring {
+		l.by[p.Payload[2]]++
+	}
+}
+
+func (l *layerTally) measure(on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.measuring = on
+}
+
+func (l *layerTally) counts() (by map[byte]int, total, backwards, jumps int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	by = make(map[byte]int)
+	for k, v := range l.by {
+		by[k] = v
+		total += v
+	}
+	return by, total, l.backwards, l.jumps
+}
+
+// TestSimulcastAdaptation: a judge publishes three layers (about 50, 175 and 450 kbit/s); a
+// clerk on a clear link and counsel behind a 120 kbit/s line both watch. The server estimates
+// each link (GCC on their congestion feedback) and sends each the layer it carries: the clerk
+// the full picture, counsel the small one; each sees one continuous stream across switches.
+func TestSimulcastAdaptation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about 15 s")
+	}
+	e := MustEnv(t, nil)
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	publishSimulcast(judge, []simulcastLayer{{"q", 250}, {"h", 875}, {"f", 2250}})
+	time.Sleep(2 * time.Second) // the layers are measured before the others subscribe
+
+	good, weak := &layerTally{by: map[byte]int{}}, &layerTally{by: map[byte]int{}}
+	dialWith(t, e, e.hearing.ID, Message{Token: e.token(t, "clerk-user", "书记员", RoleClerk)},
+		clientOpts{inspect: good.inspect}).wait(TypeJoined, nil)
+	api, pol := weakAPI(t, 120)
+	dialWith(t, e, e.hearing.ID, Message{Token: e.token(t, "link:c1", "赵律师", RoleCounsel)},
+		clientOpts{api: api, inspect: weak.inspect}).wait(TypeJoined, nil)
+
+	time.Sleep(8 * time.Second) // estimates settle; the weak link's probes up fail
+	good.measure(true)
+	weak.measure(true)
+	time.Sleep(5 * time.Second)
+	good.measure(false)
+	weak.measure(false)
+
+	gby, gn, gback, gjumps := good.counts()
+	wby, wn, wback, wjumps := weak.counts()
+	t.Logf("clear link: %d packets %v; weak link: %d packets %v, %d dropped by the line; %v switches",
+		gn, gby, wn, wby, pol.dropped.Load(), testutil.ToFloat64(e.srv.m.switches))
+	if gn == 0 || float64(gby['f']) < 0.8*float64(gn) {
+		t.Errorf("the clear link got %v, want mostly the full layer", gby)
+	}
+	if wn == 0 || float64(wby['q']) < 0.6*float64(wn) || wby['f'] > wn/10 {
+		t.Errorf("the weak link got %v, want mostly the small layer", wby)
+	}
+	if gback > 0 || gjumps > 0 {
+		t.Errorf("the clear link's stream went back %d times and jumped %d times", gback, gjumps)
+	}
+	if wback > 0 || wjumps > 0 {
+		t.Errorf("the weak link's stream went back %d times and jumped %d times", wback, wjumps)
+	}
+}
