@@ -461,6 +461,11 @@ const (
 	AttendanceHearingEnded     = "hearing_ended"     // the judge ended it: the room closes
 	AttendanceExhibitShown     = "exhibit_shown"     // a shared screen shown to all (#24)
 	AttendanceExhibitStopped   = "exhibit_stopped"   // and stopped
+	AttendanceRecordingStarted = "recording_started" // the server began recording the hearing (#29)
+	AttendanceRecordingPaused  = "recording_paused"  // the judge paused it, with the reason (#29)
+	AttendanceRecordingResumed = "recording_resumed" // and resumed it
+	AttendanceRecordingStopped = "recording_stopped" // the hearing ended or the room closed
+	AttendanceRecordingFailed  = "recording_failed"  // it could not start or went on failing (#30)
 )
 
 // AttendanceEvent is one fact about a hearing's attendance (#34): notified, acknowledged,

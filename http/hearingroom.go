@@ -155,7 +155,7 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) error {
 	}
 	setTarget(r, "link:"+l.ID)
 	v := viewLink(l)
-	v.URL = "/join/" + secret
+	v.URL = "/join#" + secret // the secret in the fragment stays out of request logs
 	writeJSON(w, http.StatusCreated, v)
 	return nil
 }

@@ -99,7 +99,7 @@ func TestRoomAccess(t *testing.T) {
 			ID, URL, Name string
 		}
 		fx.must(json.Unmarshal(data, &l))
-		secret, ok := strings.CutPrefix(l.URL, "/join/")
+		secret, ok := strings.CutPrefix(l.URL, "/join#")
 		if !ok || l.Name != "赵律师" {
 			t.Fatalf("link %+v", l)
 		}

@@ -31,6 +31,7 @@ type packet struct {
 	hdr     rtp.Header
 	payload []byte
 	src     *upTrack // the track (the simulcast layer) it came on
+	at      int64    // when it reached the server, UnixNano
 	refs    atomic.Int32
 }
 
@@ -165,7 +166,7 @@ func (u *upTrack) forward(p *packet, n int) {
 		return
 	}
 	p.payload = p.buf[hl:end]
-	p.src = u
+	p.src, p.at = u, time.Now().UnixNano()
 	u.received.Add(int64(n))
 	if u.kind == webrtc.RTPCodecTypeAudio {
 		if !u.open.Load() {
@@ -222,6 +223,7 @@ type downTrack struct {
 	privileged bool // the subscriber is a judge or clerk
 	sender     *webrtc.RTPSender
 	bound      atomic.Pointer[binding]
+	rec        TrackRecorder // instead of a sender: the room's recorder (record.go)
 
 	// Simulcast (adapt.go): the layer forwarded now, and the one to switch to at its next
 	// keyframe; both the group's primary for a single-layer track.
@@ -423,8 +425,22 @@ func (w *writer) rewrite(d *downTrack, p *packet) bool {
 // extensions are dropped: their IDs were negotiated on another connection, and the
 // subscriber's interceptors add the ones negotiated with it.
 func (w *writer) write(d *downTrack, p *packet) {
+	if !d.allowed() {
+		return
+	}
+	if d.rec != nil {
+		w.hdr = p.hdr
+		if d.up.group != nil && !w.rewrite(d, p) {
+			return
+		}
+		w.hdr.Extension, w.hdr.ExtensionProfile, w.hdr.Extensions = false, 0, w.ext[:0]
+		if err := d.rec.WriteRTP(time.Unix(0, p.at), &w.hdr, p.payload); err != nil {
+			w.m.dropped.Inc()
+		}
+		return
+	}
 	b := d.bound.Load()
-	if b == nil || !d.allowed() {
+	if b == nil {
 		return
 	}
 	w.hdr = p.hdr

@@ -83,12 +83,15 @@ func (r *Room) moderateUnlocked(actor, t *participant, action string, m *Message
 		}
 		r.state = HearingStarted
 		r.recordUnlocked(chuting.AttendanceHearingStarted, actor, nil, "")
+		r.startRecordingUnlocked(actor)
 		r.broadcastUnlocked(encode(out{Type: TypeHearing, Hearing: r.hearingInfoUnlocked(false)}))
 	case ActionEnd:
 		r.state = HearingEnded
 		r.recordUnlocked(chuting.AttendanceHearingEnded, actor, nil, "")
 		r.broadcastUnlocked(encode(out{Type: TypeHearing, Hearing: r.hearingInfoUnlocked(false)}))
 		r.s.closeLater(r, ErrEnded, true)
+	case ActionPause, ActionResume:
+		return r.pauseUnlocked(actor, action == ActionPause, m.Reason)
 	case ActionShowExhibit, ActionStopExhibit:
 		var u *upTrack
 		if action == ActionShowExhibit {
@@ -149,6 +152,30 @@ func (r *Room) admitUnlocked(actor, t *participant, admit bool) *ProtocolError {
 	r.notifyUnlocked(t, whyWaiting, before)
 	t.resync()
 	r.kickAllUnlocked(t)
+	return nil
+}
+
+// pauseUnlocked pauses the recording for an allowed reason, or resumes it (#29); the
+// pause's time and reason are attendance events, which the recording's manifest includes.
+func (r *Room) pauseUnlocked(actor *participant, pause bool, reason string) *ProtocolError {
+	if r.rec == nil || r.rec.rec == nil {
+		return protoErr(CodeOutOfOrder, "action", "the hearing is not being recorded")
+	}
+	if pause == (r.paused != "") {
+		return nil
+	}
+	if pause {
+		r.paused = reason
+		r.rec.p.receiving.Store(false)
+		r.recordUnlocked(chuting.AttendanceRecordingPaused, actor, nil, reason)
+	} else {
+		r.paused = ""
+		r.rec.p.receiving.Store(true)
+		r.recordUnlocked(chuting.AttendanceRecordingResumed, actor, nil, "")
+		r.rec.fresh.Store(true) // keyframes again: video resumes at once
+		r.rec.poke()
+	}
+	r.broadcastUnlocked(encode(out{Type: TypeHearing, Hearing: r.hearingInfoUnlocked(false)}))
 	return nil
 }
 

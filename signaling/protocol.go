@@ -61,6 +61,8 @@ const (
 	ActionEnd         = "end"
 	ActionShowExhibit = "show_exhibit"
 	ActionStopExhibit = "stop_exhibit"
+	ActionPause       = "pause_recording"  // with a reason (#29)
+	ActionResume      = "resume_recording" //
 )
 
 // Checklist items a mark message records (#26, #27, #28).
@@ -147,6 +149,7 @@ type Message struct {
 	Target    string            `json:"target,omitempty"`
 	Exhibit   string            `json:"exhibit,omitempty"`
 	Item      string            `json:"item,omitempty"`
+	Reason    string            `json:"reason,omitempty"`
 }
 
 // Field limits, to keep what one message can make the server hold small.
@@ -159,7 +162,8 @@ const (
 
 var actions = map[string]bool{ActionAdmit: true, ActionToWaiting: true, ActionMute: true,
 	ActionUnmute: true, ActionRemove: true, ActionGrantFloor: true, ActionRevokeFloor: true,
-	ActionStart: true, ActionEnd: true, ActionShowExhibit: true, ActionStopExhibit: true}
+	ActionStart: true, ActionEnd: true, ActionShowExhibit: true, ActionStopExhibit: true,
+	ActionPause: true, ActionResume: true}
 
 // targeted are the actions that name a participant.
 var targeted = map[string]bool{ActionAdmit: true, ActionToWaiting: true, ActionMute: true,
@@ -278,6 +282,13 @@ func (m *Message) check() error {
 		if m.Action == ActionShowExhibit && m.Exhibit == "" {
 			return protoErr(CodeMissingField, "exhibit", "show_exhibit needs an exhibit")
 		}
+		if m.Action == ActionPause {
+			if m.Reason == "" {
+				return protoErr(CodeMissingField, "reason", "pause_recording needs a reason")
+			} else if !pauseReasons[m.Reason] {
+				return protoErr(CodeBadField, "reason", "the recording pauses only for recess, non_public_evidence or mediation (#29)")
+			}
+		}
 	case TypeMark:
 		if m.Target == "" {
 			return protoErr(CodeMissingField, "target", "mark needs a target")
@@ -330,6 +341,7 @@ type HearingInfo struct {
 	ID        string  `json:"id,omitempty"`
 	State     string  `json:"state"`
 	Recording bool    `json:"recording"`
+	Paused    string  `json:"recording_paused,omitempty"` // why the recording is paused
 	Exhibit   *string `json:"exhibit"`
 }
 

@@ -31,6 +31,8 @@ type Room struct {
 	joins    int64                // participants ever joined: their order in lists
 	loudness map[*upTrack]float64 // smoothed, for the active speaker
 	measured time.Time            // when the tracks' bitrates were last measured
+	rec      *roomRecorder        // the recording, once the hearing has started (record.go)
+	paused   string               // why the recording is paused; "" while it runs
 
 	quit chan struct{}
 	wg   sync.WaitGroup // the participants' loops and the janitor
@@ -284,7 +286,8 @@ func (r *Room) sortedUnlocked() []*participant {
 }
 
 func (r *Room) hearingInfoUnlocked(withID bool) *HearingInfo {
-	h := &HearingInfo{State: r.state}
+	h := &HearingInfo{State: r.state, Recording: r.rec != nil && r.rec.rec != nil && r.paused == "",
+		Paused: r.paused}
 	if withID {
 		h.ID = r.hearing.ID
 	}
@@ -310,6 +313,9 @@ func (r *Room) kickAllUnlocked(except *participant) {
 		if p != except {
 			p.resync()
 		}
+	}
+	if r.rec != nil {
+		r.rec.poke()
 	}
 }
 

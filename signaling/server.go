@@ -52,6 +52,8 @@ type Config struct {
 	// embedded relay's time-limited credentials, issued to the token's subject); otherwise
 	// WebRTC.ICEServers go to all.
 	ICEServers func(subject string) []webrtc.ICEServer
+	// Recorder records each hearing from the judge's start (record.go); nil records nothing.
+	Recorder Recorder
 
 	PingInterval time.Duration // 10 s
 	DeadAfter    time.Duration // a silent client is dropped after this; 30 s

@@ -21,6 +21,15 @@ func TestHandler(t *testing.T) {
 		{"/app.js", http.StatusOK, "text/javascript", "csrf"},
 		{"/app.css", http.StatusOK, "text/css", "--accent"},
 		{"/missing.js", http.StatusNotFound, "", ""},
+		// The hearing room: its own page for a hearing's room and for a personal link.
+		{"/room/01m8kf8yb71y246can2pkj9qaa", http.StatusOK, "text/html", `<script src="/room.js" defer>`},
+		{"/join", http.StatusOK, "text/html", "等候室 / Waiting room"}, // the secret is in the fragment
+		{"/room.js", http.StatusOK, "text/javascript", `type: "candidate"`},
+		{"/room.css", http.StatusOK, "text/css", ".tile"},
+		{"/room/", http.StatusOK, "text/html", `<script src="/app.js" defer>`},      // no hearing: the dashboard
+		{"/room/a/b", http.StatusOK, "text/html", `<script src="/app.js" defer>`},   // not a room page
+		{"/join/x", http.StatusOK, "text/html", `<script src="/app.js" defer>`},     // not a room page
+		{"/rooms/01m8kf8yb71y246can2pkj9qaa", http.StatusOK, "text/html", "app.js"}, // only the exact prefix
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
@@ -35,11 +44,24 @@ func TestHandler(t *testing.T) {
 			}
 		})
 	}
+	t.Run("RoomPageHeaders", func(t *testing.T) {
+		// A personal link's address holds its secret: it must not leak as a referrer, nor be cached.
+		for _, p := range []string{"/join", "/room/01m8kf8yb71y246can2pkj9qaa"} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
+			if rec.Header().Get("Referrer-Policy") != "no-referrer" || rec.Header().Get("Cache-Control") != "no-store" {
+				t.Errorf("GET %s: Referrer-Policy %q, Cache-Control %q", p, rec.Header().Get("Referrer-Policy"),
+					rec.Header().Get("Cache-Control"))
+			}
+		}
+	})
 	t.Run("NoInlineScript", func(t *testing.T) {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-		if inline := regexp.MustCompile(`<script>|<script [^>]*>[^<]|\son[a-z]+=`); inline.MatchString(rec.Body.String()) {
-			t.Fatal("index.html has inline script, which the CSP would block")
+		for _, p := range []string{"/", "/room/01m8kf8yb71y246can2pkj9qaa"} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
+			if inline := regexp.MustCompile(`<script>|<script [^>]*>[^<]|\son[a-z]+=|\sstyle=|<style`); inline.MatchString(rec.Body.String()) {
+				t.Fatalf("GET %s: inline script or style, which the CSP would block", p)
+			}
 		}
 	})
 }

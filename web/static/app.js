@@ -91,6 +91,15 @@ async function show(me) {
       appraisers.items.map((a) => [a.name, instName[a.institution_id] || "", (a.categories || []).join("、"),
         a.licence_expires, el("span", { class: "warn" }, appraiserNotes(a))])));
   }
+  if (["judge", "clerk", "appraiser"].includes(me.user.role)) {
+    // Remote hearings link to their room page, which opens 30 minutes before the hearing.
+    const hearings = await api("GET", "/api/v1/hearings");
+    const caseNo = Object.fromEntries(summons.items.map((s) => [s.id, s.case_no]));
+    dash.append(table("庭审 / Hearings", ["案号 / Case", "时间 / Time", "方式 / Mode", "庭审室 / Room"],
+      hearings.items.map((h) => [caseNo[h.summons_id] || "", `${when(h.start)} – ${when(h.end)}`,
+        h.mode === "remote" ? "远程 / remote" : "现场 / in person",
+        h.mode === "remote" ? el("a", { href: `/room/${encodeURIComponent(h.id)}` }, "进入庭审室 / Enter the room") : ""])));
+  }
   dash.append(table("远程视频出庭作证室 / Testimony rooms",
     ["名称 / Name", "机构 / Institution", "位置 / Location", "批准 / Approved by"],
     rooms.items.map((r) => [r.name, instName[r.institution_id] || "", r.location, r.approved_by])));
