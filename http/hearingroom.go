@@ -24,6 +24,22 @@ type roomView struct {
 	Name    string    `json:"name"`
 	Hearing string    `json:"hearing_id"`
 	Expires time.Time `json:"expires"`
+	// What the hearing is, for those who join without an account and see nothing else.
+	CaseNo string    `json:"case_no,omitempty"`
+	Court  string    `json:"court,omitempty"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+}
+
+// describe fills in what the hearing is: its case number, court and time.
+func (s *Server) describe(r *http.Request, v *roomView, h *chuting.Hearing) {
+	v.Start, v.End = h.Start.UTC(), h.End.UTC()
+	if sm, err := chuting.Load[chuting.Summons](r.Context(), s.store, h.SummonsID); err == nil {
+		v.CaseNo = sm.CaseNo
+	}
+	if c, err := chuting.Load[chuting.Court](r.Context(), s.store, h.CourtID); err == nil {
+		v.Court = c.Name
+	}
 }
 
 func (s *Server) roomsEnabled() error {
@@ -86,8 +102,10 @@ func (s *Server) joinToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, roomView{Token: token, Room: roomPath(h.ID), Role: string(role), Name: p.Name,
-		Hearing: h.ID, Expires: s.tokenExpiry(h)})
+	v := roomView{Token: token, Room: roomPath(h.ID), Role: string(role), Name: p.Name,
+		Hearing: h.ID, Expires: s.tokenExpiry(h)}
+	s.describe(r, &v, h)
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -252,8 +270,10 @@ func (s *Server) redeemLink(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, roomView{Token: token, Room: roomPath(l.HearingID), Role: l.Role, Name: l.Name,
-		Hearing: l.HearingID, Expires: s.tokenExpiry(h)})
+	v := roomView{Token: token, Room: roomPath(l.HearingID), Role: l.Role, Name: l.Name,
+		Hearing: l.HearingID, Expires: s.tokenExpiry(h)}
+	s.describe(r, &v, h)
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

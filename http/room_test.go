@@ -23,6 +23,9 @@ type roomJoin struct {
 	Name    string    `json:"name"`
 	Hearing string    `json:"hearing_id"`
 	Expires time.Time `json:"expires"`
+	CaseNo  string    `json:"case_no"`
+	Court   string    `json:"court"`
+	Start   time.Time `json:"start"`
 }
 
 // joinRoom opens the room's WebSocket through the HTTP server (its middleware included) and
@@ -115,7 +118,8 @@ func TestRoomAccess(t *testing.T) {
 		}
 		var j roomJoin
 		fx.must(json.Unmarshal(data, &j))
-		if j.Role != "counsel" || j.Name != "赵律师" {
+		if j.Role != "counsel" || j.Name != "赵律师" || j.CaseNo != own.summons.CaseNo || j.Court != own.court.Name ||
+			!j.Start.Equal(own.live.Start) {
 			t.Fatalf("redeemed %+v", j)
 		}
 		if typ, code := fx.joinRoom(t, j); typ != signaling.TypeJoined {

@@ -184,6 +184,12 @@ class Room {
     showNotice("");
     $("me").hidden = false;
     $("me-name").textContent = this.info.name;
+    if (this.info.case_no) {
+      // Which hearing this is: all a personal link's holder knows of it.
+      const fmt = (iso) => new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", dateStyle: "medium", timeStyle: "short" });
+      $("hearing-what").textContent = `${this.info.court || ""} ${this.info.case_no} · ${fmt(this.info.start)}`;
+      $("hearing-what").hidden = false;
+    }
     $("me-role").textContent = roleNames[m.role] || m.role;
     $("room").hidden = false;
     // A join, or a resume: either way new peer connections (docs/signaling.md, "Resuming").
