@@ -91,6 +91,10 @@ func (u *upTrack) measureRate(dt time.Duration) {
 		return
 	}
 	n := u.received.Swap(0)
+	if n == 0 { // a layer the publisher stopped (a browser drops its top layers on a weak uplink)
+		u.bps.Store(0)
+		return
+	}
 	rate := float64(n*8) / dt.Seconds()
 	old := float64(u.bps.Load())
 	if old == 0 {
