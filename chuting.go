@@ -149,6 +149,18 @@ type Opinion struct {
 	Signatories   []string `json:"signatories"` // appraiser IDs
 	Reviewers     []string `json:"reviewers,omitempty"`
 	IssuedOn      Date     `json:"issued_on"`
+	// NotForFacts says why the opinion may not be the basis for finding facts (不得作为认定事实
+	// 的根据; 民诉法 art. 81, 刑诉法 art. 192(3); #36): one entry per summons on which a
+	// signatory was absent without cause. Only the server appends to it, when a summons ends
+	// that way; no API write sets or clears it, and an entry is lifted (never removed) when the
+	// court corrects the absence.
+	NotForFacts []Exclusion `json:"not_for_facts,omitempty"`
+}
+
+// Barred reports whether the opinion may not be the basis for finding facts: an exclusion
+// stands that the court has not lifted (#36).
+func (o *Opinion) Barred() bool {
+	return slices.ContainsFunc(o.NotForFacts, func(e Exclusion) bool { return e.Lifted.IsZero() })
 }
 
 // Interval is a half-open time interval [Start, End).
@@ -297,25 +309,45 @@ type Hearing struct {
 	Node          string    `json:"node,omitempty"` // the server node holding the video room
 }
 
-// RecordingManifest is the signed list of a hearing's recording files (#31).
+// RecordingManifest is the signed list of a hearing's recording files (#31): the store's copy
+// of the manifest.json in the hearing's recording folder (package recordings writes both, and
+// says how the hashes and the signature are made).
 type RecordingManifest struct {
 	Meta
-	HearingID string          `json:"hearing_id"`
-	RootHash  string          `json:"root_hash"` // hex SHA-256; the integrity check value shown to parties
-	Signature string          `json:"signature"` // base64 Ed25519 signature of the manifest
-	Entries   []ManifestEntry `json:"entries"`
+	HearingID     string          `json:"hearing_id"`
+	CourtID       string          `json:"court_id,omitempty"`
+	CaseNo        string          `json:"case_no,omitempty"`
+	Node          string          `json:"node,omitempty"` // the server node whose data folder holds the files
+	Written       time.Time       `json:"written"`        // when the manifest was signed
+	Interrupted   bool            `json:"interrupted"`    // a recording of the hearing was cut off by a crash (#30)
+	InterruptedAt time.Time       `json:"interrupted_at,omitzero"`
+	LogHash       string          `json:"log_hash"`   // hex SHA-256 of the hearing's attendance events, pauses included (#29, #30)
+	ChainHead     string          `json:"chain_head"` // the last entry's chain hash
+	RootHash      string          `json:"root_hash"`  // hex SHA-256; the integrity check value shown to parties
+	PublicKey     string          `json:"public_key"` // base64 Ed25519 public key that signed it
+	Signature     string          `json:"signature"`  // base64 Ed25519 signature of the manifest
+	Entries       []ManifestEntry `json:"entries"`
 }
 
-// ManifestEntry is one recorded file and its hash.
+// ManifestEntry is one recorded file and its hash: a segment of one track, a few seconds long.
 type ManifestEntry struct {
-	Path        string    `json:"path"`
+	Path        string    `json:"path"` // relative to the hearing's recording folder
 	SHA256      string    `json:"sha256"`
 	Size        int64     `json:"size"`
+	Session     int       `json:"session"` // which recording of the hearing: 1, then 2 after a restart
 	Participant string    `json:"participant"`
+	Subject     string    `json:"subject,omitempty"` // the publisher's user ID, or "link:<id>"
+	Name        string    `json:"name,omitempty"`
+	Role        string    `json:"role,omitempty"`
 	Track       string    `json:"track"`
-	Codec       string    `json:"codec"`
-	Start       time.Time `json:"start"`
+	Kind        string    `json:"kind"`             // audio or video
+	Source      string    `json:"source,omitempty"` // camera, microphone or screen
+	Codec       string    `json:"codec"`            // the RTP MIME type, e.g. video/VP8
+	Start       time.Time `json:"start"`            // on the hearing clock
 	End         time.Time `json:"end"`
+	Frames      int       `json:"frames"`
+	Status      string    `json:"status"` // complete, recovered (made playable after a crash) or original (the bytes as found, #30)
+	Chain       string    `json:"chain"`  // hex SHA-256 of the previous entry's chain hash and this entry
 }
 
 // IdempotentRequest remembers a write made with an Idempotency-Key header, so that the same
@@ -341,6 +373,9 @@ type SummonsEvent struct {
 	Receipt    *Receipt    // the acknowledgement given, if any
 	Reminder   string      // a reminder before the hearing: "72h", "24h" or "1h"
 	NoShow     bool        // the hearing started and the appraiser was not admitted
+	// FollowUp is set when the follow-ups of an absence without cause were opened: the
+	// opinion barred, the fee-refund task, the institution and the bureau told (#36, #38).
+	FollowUp *FeeRefund
 }
 
 // Notice is a message in a user's in-app inbox (通知): a summons served, a step taken, a
@@ -478,6 +513,12 @@ type AttendanceEvent struct {
 	ActorID   string    `json:"actor_id,omitempty"`   // who did it (the judge who admitted)
 	SubjectID string    `json:"subject_id,omitempty"` // whom it is about (the appraiser admitted)
 	Reason    string    `json:"reason,omitempty"`
+	// Status is the attendance status an attendance_corrected event sets (see package
+	// attendance); the corrected one stays in the log beside it.
+	Status string `json:"status,omitempty"`
+	// At is when the fact happened, when it is recorded afterwards: an appearance in person
+	// is noted after the arrival. Time stays the server's time of recording.
+	At time.Time `json:"at,omitzero"`
 }
 
 // AuditStream is the name of the log that holds every AuditEvent.

@@ -71,6 +71,10 @@ func NewEntity(k Kind) Entity {
 		return new(CalendarFeed)
 	case KindLink:
 		return new(JoinLink)
+	case KindRefund:
+		return new(FeeRefund)
+	case KindReport:
+		return new(Report)
 	}
 	return nil
 }
@@ -83,7 +87,7 @@ const (
 	IndexHash        = "hash"        // APIToken, unique
 	IndexCode        = "code"        // Court, unique
 	IndexLicence     = "licence_no"  // Institution, Appraiser, unique
-	IndexCourt       = "court"       // User, Summons, Hearing
+	IndexCourt       = "court"       // User, Summons, Hearing, FeeRefund
 	IndexInstitution = "institution" // User, TestimonyRoom, Appraiser, Opinion, Summons, Hearing
 	IndexAppraiser   = "appraiser"   // User (unique), Opinion (signatories), Summons, Hearing
 	IndexCategory    = "category"    // Appraiser
@@ -99,6 +103,7 @@ const (
 	IndexWebhook     = "webhook"     // Delivery
 	IndexDue         = "due"         // Delivery: TimeKey of the next attempt, while pending
 	IndexSubject     = "subject"     // CalendarFeed: "appraiser:ID" or "room:ID", unique
+	IndexPeriod      = "period"      // Report: the month, YYYY-MM
 )
 
 // entries builds index entries from name/value pairs, skipping empty values.

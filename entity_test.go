@@ -59,6 +59,13 @@ func TestIndex(t *testing.T) {
 		{"OKHearingInPerson", &chuting.Hearing{CourtID: "c1", SummonsID: "s1", Start: start},
 			[]chuting.IndexEntry{entry("court", "c1"), entry("summons", "s1"), entry("start", chuting.TimeKey(start))}},
 		{"OKManifest", &chuting.RecordingManifest{HearingID: "h1"}, []chuting.IndexEntry{unique("hearing", "h1")}},
+		{"OKFeeRefund", &chuting.FeeRefund{CourtID: "c1", InstitutionID: "i1", SummonsID: "s1", State: chuting.RefundOpen,
+			AppraiserIDs: []string{"a1"}},
+			[]chuting.IndexEntry{entry("court", "c1"), entry("institution", "i1"), entry("summons", "s1"), entry("state", "open"),
+				entry("appraiser", "a1")}},
+		{"OKReportBureau", &chuting.Report{Scope: chuting.ReportBureau, Period: "2026-11"}, []chuting.IndexEntry{entry("period", "2026-11")}},
+		{"OKReportInstitution", &chuting.Report{Scope: chuting.ReportInstitution, InstitutionID: "i1", Period: "2026-11"},
+			[]chuting.IndexEntry{entry("institution", "i1"), entry("period", "2026-11")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,12 +38,15 @@ const (
 	KindDelivery    Kind = "delivery"
 	KindFeed        Kind = "feed"
 	KindLink        Kind = "link"
+	KindRefund      Kind = "refund" // FeeRefund
+	KindReport      Kind = "report" // Report
 )
 
 // Kinds lists every record kind.
 func Kinds() []Kind {
 	return []Kind{KindUser, KindSession, KindAPIToken, KindCourt, KindInstitution, KindRoom,
-		KindAppraiser, KindOpinion, KindSummons, KindHearing, KindManifest, KindHolidays, KindIdempotency, KindNotice, KindWebhook, KindDelivery, KindFeed, KindLink}
+		KindAppraiser, KindOpinion, KindSummons, KindHearing, KindManifest, KindHolidays, KindIdempotency, KindNotice, KindWebhook, KindDelivery, KindFeed, KindLink,
+		KindRefund, KindReport}
 }
 
 // IndexEntry is one secondary look-up key of a record: the record is found by Value under the

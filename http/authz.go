@@ -17,7 +17,9 @@ import (
 //     opinions they signed.
 // Courts and institutions are public to every signed-in user. A notice is for its user alone:
 // not even the bureau reads another's inbox. A court's webhooks and their delivery logs are
-// its clerks' and judges' (and the bureau's).
+// its clerks' and judges' (and the bureau's). A fee-refund task (of an absence without cause)
+// is its court's to close, and its court and institution see it; an institution sees its own
+// monthly reports, the bureau every report.
 
 func courtUser(p *chuting.Principal) bool {
 	return p.Role == chuting.RoleClerk || p.Role == chuting.RoleJudge
@@ -66,6 +68,11 @@ func canRead(p *chuting.Principal, e chuting.Entity) bool {
 		return courtUser(p) && e.CourtID == p.CourtID
 	case *chuting.Delivery:
 		return courtUser(p) && e.CourtID == p.CourtID
+	case *chuting.FeeRefund:
+		return courtUser(p) && e.CourtID == p.CourtID ||
+			p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID)
+	case *chuting.Report:
+		return p.Role == chuting.RoleInstitutionAdmin && e.Scope == chuting.ReportInstitution && sameInstitution(p, e.InstitutionID)
 	}
 	return false
 }
@@ -93,6 +100,8 @@ func canWrite(p *chuting.Principal, e chuting.Entity) bool {
 	case *chuting.Opinion:
 		return p.Role == chuting.RoleInstitutionAdmin && sameInstitution(p, e.InstitutionID)
 	case *chuting.Webhook:
+		return courtUser(p) && e.CourtID == p.CourtID
+	case *chuting.FeeRefund:
 		return courtUser(p) && e.CourtID == p.CourtID
 	}
 	return false
@@ -127,6 +136,13 @@ func scope(p *chuting.Principal, kind chuting.Kind) (index, value string, ok boo
 		return chuting.IndexInstitution, p.InstitutionID, true
 	case chuting.KindWebhook, chuting.KindDelivery:
 		return chuting.IndexCourt, p.CourtID, true
+	case chuting.KindRefund:
+		if courtUser(p) {
+			return chuting.IndexCourt, p.CourtID, true
+		}
+		return chuting.IndexInstitution, p.InstitutionID, true
+	case chuting.KindReport:
+		return chuting.IndexInstitution, p.InstitutionID, true
 	case chuting.KindAPIToken:
 		return chuting.IndexUser, p.UserID, true
 	}

@@ -87,6 +87,7 @@ func (s *Server) table() []route {
 		{"POST", "/api/v1/appraisers", admins, s.createAppraiser, false},
 		{"GET", "/api/v1/appraisers/{id}", signedIn, s.getAppraiser, false},
 		{"GET", "/api/v1/appraisers/{id}/eligibility", signedIn, s.appraiserEligibility, false},
+		{"GET", "/api/v1/appraisers/{id}/attendance", signedIn, s.appraiserAttendance, false},
 		{"PUT", "/api/v1/appraisers/{id}", admins, s.updateAppraiser, false},
 
 		{"GET", "/api/v1/opinions", signedIn, s.listOpinions, false},
@@ -116,6 +117,9 @@ func (s *Server) table() []route {
 		{"GET", "/api/v1/hearings", signedIn, s.listHearings, false},
 		{"GET", "/api/v1/hearings/{id}", signedIn, s.getHearing, false},
 		{"GET", "/api/v1/hearings/{id}/ics", signedIn, s.hearingInvitation, false},
+		{"GET", "/api/v1/hearings/{id}/attendance", signedIn, s.hearingAttendance, false},
+		{"POST", "/api/v1/hearings/{id}/attendance/in-person", court, s.markInPerson, false},
+		{"POST", "/api/v1/hearings/{id}/attendance/corrections", court, s.correctAttendance, false},
 		{"GET", "/api/v1/hearings/{id}/room", public, s.hearingRoom, false},
 		{"POST", "/api/v1/hearings/{id}/join-token", signedIn, s.joinToken, false},
 		{"GET", "/api/v1/hearings/{id}/links", court, s.listLinks, false},
@@ -128,6 +132,12 @@ func (s *Server) table() []route {
 		{"GET", "/api/v1/holidays/{year}", signedIn, s.getHolidays, false},
 		{"PUT", "/api/v1/holidays/{year}", bureau, s.putHolidays, false},
 		{"POST", "/api/v1/schedule/optimise", bureau | court, s.optimise, false},
+
+		{"GET", "/api/v1/attendance/rates", signedIn, s.rates, false},
+		{"GET", "/api/v1/fee-refunds", bureau | court | instAdmin, s.listRefunds, false},
+		{"POST", "/api/v1/fee-refunds/{id}/close", court, s.closeRefund, false},
+		{"GET", "/api/v1/reports", admins, s.listReports, false},
+		{"GET", "/api/v1/reports/{id}/download", admins, s.downloadReport, true},
 
 		{"GET", "/api/v1/audit", bureau, s.listAudit, false},
 		{"GET", "/api/v1/backup", bureau, s.backup, true},

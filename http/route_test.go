@@ -427,6 +427,57 @@ func authCases() []authCase {
 			return "/api/v1/schedule/optimise", map[string]string{"institution_id": fx.own().institution.ID}
 		}},
 
+		// Attendance (attendance_test.go): the log's facts are added by the hearing's court;
+		// rates are scoped, not refused; refunds are the court's to close; reports are the
+		// institution's and the bureau's, and every download is audited.
+		{route: "GET /api/v1/hearings/{id}/attendance", target: "own", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.own().hearing.ID + "/attendance", nil
+		}},
+		{route: "GET /api/v1/hearings/{id}/attendance", target: "other", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.other().hearing.ID + "/attendance", nil
+		}},
+		{route: "POST /api/v1/hearings/{id}/attendance/in-person", target: "own", want: courtOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.own().live.ID + "/attendance/in-person", map[string]string{"appraiser_id": fx.own().appraiser.ID}
+		}},
+		{route: "POST /api/v1/hearings/{id}/attendance/in-person", target: "other", want: courtOnly(fb), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.other().live.ID + "/attendance/in-person", map[string]string{"appraiser_id": fx.other().appraiser.ID}
+		}},
+		{route: "POST /api/v1/hearings/{id}/attendance/corrections", target: "own", want: courtOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.own().live.ID + "/attendance/corrections",
+				map[string]string{"appraiser_id": fx.own().appraiser.ID, "status": "excused", "reason": "法院准许请假"}
+		}},
+		{route: "POST /api/v1/hearings/{id}/attendance/corrections", target: "other", want: courtOnly(fb), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/hearings/" + fx.other().live.ID + "/attendance/corrections",
+				map[string]string{"appraiser_id": fx.other().appraiser.ID, "status": "excused", "reason": "法院准许请假"}
+		}},
+		{route: "GET /api/v1/appraisers/{id}/attendance", target: "own", want: signedIn, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/appraisers/" + fx.own().appraiser.ID + "/attendance", nil
+		}},
+		{route: "GET /api/v1/appraisers/{id}/attendance", target: "colleague", want: [6]int{ua, ok, ok, ok, ok, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/appraisers/" + fx.newAppraiser(fx.own()).ID + "/attendance", nil
+		}},
+		{route: "GET /api/v1/appraisers/{id}/attendance", target: "other", want: [6]int{ua, ok, fb, ok, ok, fb}, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/appraisers/" + fx.other().appraiser.ID + "/attendance", nil
+		}},
+		{route: "GET /api/v1/attendance/rates", build: get("/api/v1/attendance/rates?by=court&from=2026-11-01&to=2026-12-31"), want: signedIn},
+		{route: "GET /api/v1/fee-refunds", build: get("/api/v1/fee-refunds?state=open"), want: [6]int{ua, ok, ok, ok, ok, fb}},
+		{route: "POST /api/v1/fee-refunds/{id}/close", target: "own", want: courtOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/fee-refunds/" + fx.refund(fx.own()).ID + "/close", map[string]string{"note": "已裁定退还鉴定费"}
+		}},
+		{route: "POST /api/v1/fee-refunds/{id}/close", target: "other", want: courtOnly(fb), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/fee-refunds/" + fx.refund(fx.other()).ID + "/close", map[string]string{"note": "已裁定退还鉴定费"}
+		}},
+		{route: "GET /api/v1/reports", build: get("/api/v1/reports"), want: admins(ok)},
+		{route: "GET /api/v1/reports/{id}/download", target: "own", want: admins(ok), audited: true, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/reports/" + fx.report(chuting.ReportInstitution, fx.own()).ID + "/download?format=csv", nil
+		}},
+		{route: "GET /api/v1/reports/{id}/download", target: "other", want: bureauOnly(ok), audited: true, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/reports/" + fx.report(chuting.ReportInstitution, fx.other()).ID + "/download", nil
+		}},
+		{route: "GET /api/v1/reports/{id}/download", target: "bureau", want: bureauOnly(ok), audited: true, build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/reports/" + fx.report(chuting.ReportBureau, nil).ID + "/download?format=xlsx", nil
+		}},
+
 		{route: "GET /api/v1/audit", build: get("/api/v1/audit"), want: bureauOnly(ok)},
 		{route: "GET /api/v1/backup", build: get("/api/v1/backup"), want: bureauOnly(ok), audited: true},
 	}

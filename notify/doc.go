@@ -17,7 +17,12 @@
 //   - the court's decisions (excuse accepted or rejected, reschedule, cancel, the hearing's
 //     start and outcome) and the server's scheduling: the summoned appraisers and the
 //     institution's admins;
-//   - a receipt: the court's clerks and judges.
+//   - a receipt: the court's clerks and judges;
+//   - an absence without cause, once its follow-ups are opened (package attendance): the
+//     institution's admins (its head answers too), the justice bureau's admins (who punish,
+//     刑诉法解释 art. 99(3)) and the court's clerks and judges (who rule on the fee refund),
+//     under the topic attendance.absent_without_cause. Its notices and webhook deliveries
+//     have IDs derived from the fee-refund task, so telling it twice tells nobody twice.
 //
 // The user who took the step is not told of it, nor are disabled accounts. Notice topics are
 // "summons." followed by the step: summons.served, summons.confirm, summons.decline,

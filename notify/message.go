@@ -49,6 +49,9 @@ var wordings = map[string]wording{
 		"提醒：距出庭还有约 24 小时。", "Reminder: the hearing is in about 24 hours."},
 	"reminder.1h": {"出庭提醒（1 小时后）", "Hearing in 1 hour",
 		"提醒：1 小时后出庭，请提前 30 分钟进入等候室。", "Reminder: the hearing is in 1 hour; join the waiting room 30 minutes early."},
+	"attendance.absent_without_cause": {"鉴定人无故拒不出庭", "Appraiser absent without cause",
+		"%s记录鉴定人无正当理由拒不出庭作证：该鉴定意见不得作为认定事实的根据，法院须在期限内就退还鉴定费作出处理，司法行政机关依法处理（《民事诉讼法》第八十一条、《最高人民法院关于民事诉讼证据的若干规定》第八十一条）。",
+		"%s recorded that appraisers refused to testify without cause: the opinion may not be the basis for finding facts, the court rules on refunding the appraisal fee by the deadline, and the justice administration deals with the appraisers (民诉法 art. 81; 证据规定 art. 81)."},
 	"summons.no_show": {"鉴定人未到庭", "Appraiser not present",
 		"庭审已开始，鉴定人尚未获准进入。请法院记录情况：无正当理由未出庭或技术故障。", "The hearing has started and the appraiser has not been admitted. The court records what happened: absence without cause, or a technical failure."},
 }
@@ -112,6 +115,10 @@ func (s *Service) compose(ctx context.Context, ev event) (title, body string) {
 	}
 	if ev.topic == "summons.absent" {
 		line("原因 / Cause", causeName(sm.Outcome))
+	}
+	if f := ev.FollowUp; f != nil {
+		line("无故拒不出庭的鉴定人 / Absent without cause", s.appraiserNames(ctx, f.AppraiserIDs))
+		line("退费处理期限 / Fee refund due", f.Due.In(chuting.ChinaZone()).Format("2006-01-02 15:04")+" (Asia/Shanghai)")
 	}
 	if ev.topic == "summons.served" {
 		line("事由 / Purpose", sm.Reason)

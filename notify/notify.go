@@ -152,6 +152,7 @@ const (
 	toInstitution audience = 1 << iota // the institution's admins
 	toAppraisers                       // the accounts of the summoned appraisers
 	toCourt                            // the court's clerks and judges
+	toBureau                           // the justice bureau's admins
 )
 
 // event is a SummonsEvent worked out: what to call it, whom to tell, and what to say.
@@ -161,6 +162,9 @@ type event struct {
 	time  time.Time
 	actor string // the user who took the step; not told of it
 	to    audience
+	// key, when set, makes the event's notices and deliveries idempotent: their IDs derive
+	// from it, so handling the event again writes nothing new.
+	key string
 }
 
 // classify names e and decides whom it concerns.
@@ -168,6 +172,9 @@ func classify(e chuting.SummonsEvent, now time.Time) event {
 	sm := e.Summons
 	ev := event{SummonsEvent: e, time: now.UTC()}
 	switch {
+	case e.FollowUp != nil: // an absence without cause: the bureau punishes, the institution answers (#38)
+		ev.topic, ev.to, ev.time = "attendance.absent_without_cause", toInstitution|toBureau|toCourt, e.FollowUp.Opened
+		ev.key = "follow-up/" + e.FollowUp.ID
 	case e.Receipt != nil:
 		ev.topic, ev.actor, ev.to, ev.time = "summons.receipt", e.Receipt.By, toCourt, e.Receipt.At
 	case e.Served:
@@ -229,7 +236,14 @@ func (s *Service) inbox(ctx context.Context, ev event) error {
 	var errs []error
 	for _, u := range users {
 		n := &chuting.Notice{UserID: u.ID, Topic: ev.topic, SummonsID: ev.Summons.ID, Title: title, Body: body}
-		if err := chuting.Create(ctx, s.store, n); err != nil {
+		if ev.key != "" {
+			n.ID = chuting.IDOf("notice/" + ev.key + "/" + u.ID)
+		}
+		err := chuting.Create(ctx, s.store, n)
+		if ev.key != "" && chuting.ErrorCode(err) == chuting.ECONFLICT {
+			continue // told already, and mailed then
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("notice for user %s: %w", u.ID, err))
 			continue
 		}
@@ -288,6 +302,18 @@ func (s *Service) recipients(ctx context.Context, sm *chuting.Summons, to audien
 	if to&toCourt != 0 {
 		if err := byRole(chuting.IndexCourt, sm.CourtID, chuting.RoleClerk, chuting.RoleJudge); err != nil {
 			return nil, err
+		}
+	}
+	if to&toBureau != 0 {
+		// Users have no index by role; the bureau's admins are among a few hundred accounts.
+		us, err := chuting.FindAll[chuting.User](ctx, s.store, chuting.Query{Kind: chuting.KindUser})
+		if err != nil {
+			return nil, fmt.Errorf("users: %w", err)
+		}
+		for _, u := range us {
+			if u.Role == chuting.RoleBureauAdmin {
+				add(u)
+			}
 		}
 	}
 	return out, nil

@@ -60,6 +60,9 @@ type Payload struct {
 	Summons    SummonsPayload      `json:"summons"`
 	Transition *chuting.Transition `json:"transition,omitempty"`
 	Receipt    *chuting.Receipt    `json:"receipt,omitempty"`
+	// FeeRefund is the fee-refund task opened for the court by an absence without cause
+	// (event attendance.absent_without_cause).
+	FeeRefund *chuting.FeeRefund `json:"fee_refund,omitempty"`
 }
 
 // SummonsPayload is the summons as a webhook shows it: where it stands, not all it holds.
@@ -90,7 +93,7 @@ func (s *Service) enqueueDeliveries(ctx context.Context, ev event) error {
 	if err != nil {
 		return fmt.Errorf("webhooks of court %s: %w", sm.CourtID, err)
 	}
-	p := Payload{Event: ev.topic, Time: ev.time.UTC(), Transition: ev.Transition, Receipt: ev.Receipt,
+	p := Payload{Event: ev.topic, Time: ev.time.UTC(), Transition: ev.Transition, Receipt: ev.Receipt, FeeRefund: ev.FollowUp,
 		Summons: SummonsPayload{ID: sm.ID, Version: sm.Version, CourtID: sm.CourtID, CaseNo: sm.CaseNo,
 			CaseType: sm.CaseType, InstitutionID: sm.InstitutionID, AppraiserIDs: sm.Summoned(), Mode: sm.Mode,
 			State: sm.State, ServedAt: sm.ServedAt, Slot: sm.Slot, HearingID: sm.HearingID, Outcome: sm.Outcome}}
@@ -102,11 +105,14 @@ func (s *Service) enqueueDeliveries(ctx context.Context, ev event) error {
 		}
 		d := &chuting.Delivery{Meta: chuting.Meta{ID: chuting.NewID()}, WebhookID: h.ID, CourtID: h.CourtID,
 			Event: ev.topic, State: chuting.DeliveryPending, NextAttempt: now}
+		if ev.key != "" {
+			d.ID = chuting.IDOf("delivery/" + ev.key + "/" + h.ID)
+		}
 		p.Delivery = d.ID
 		if d.Payload, err = json.Marshal(p); err != nil {
 			return fmt.Errorf("encode webhook payload: %w", err)
 		}
-		if err := chuting.Create(ctx, s.store, d); err != nil {
+		if err := chuting.Create(ctx, s.store, d); err != nil && (ev.key == "" || chuting.ErrorCode(err) != chuting.ECONFLICT) {
 			errs = append(errs, fmt.Errorf("delivery to webhook %s: %w", h.ID, err))
 		}
 	}

@@ -157,8 +157,9 @@ func (c *Cron) Stop(ctx context.Context) {
 	}
 }
 
-// Jobs returns the scheduler's periodic jobs (DOMAIN.md #34–#38, issue 3 §8): reminders, no-
-// show detection, the eligibility sweep and the nightly optimisation.
+// Jobs returns the scheduler's periodic jobs (DOMAIN.md #34–#38, #43, issue 3 §8): reminders,
+// no-show detection, the eligibility sweep, the nightly optimisation, and attendance's
+// follow-up sweep and monthly reports.
 func (s *Service) Jobs() []Job {
 	return []Job{
 		{Name: "reminders", Spec: "*/5 * * * *", Run: func(ctx context.Context) error {
@@ -179,6 +180,17 @@ func (s *Service) Jobs() []Job {
 		}},
 		{Name: "optimise", Spec: "0 2 * * *", Run: func(ctx context.Context) error {
 			_, err := s.Optimise(ctx, "", optimiseBudget)
+			return err
+		}},
+		// The follow-ups of absences without cause, for any the court's step or correction
+		// failed to open (#36, #38); each run is idempotent.
+		{Name: "attendance-follow-ups", Spec: "7 * * * *", Run: func(ctx context.Context) error {
+			_, err := s.att.SweepFollowUps(ctx)
+			return err
+		}},
+		// The monthly statistics reports (统计报表, #43): last month's, at 02:30 on the 1st.
+		{Name: "attendance-reports", Spec: "30 2 1 * *", Run: func(ctx context.Context) error {
+			_, err := s.att.ReportLastMonth(ctx)
 			return err
 		}},
 	}

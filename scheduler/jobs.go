@@ -92,7 +92,7 @@ func (s *Service) DetectNoShows(ctx context.Context, grace time.Duration) (int, 
 		if err != nil {
 			return err
 		}
-		missing := slices.ContainsFunc(sm.Slot.AppraiserIDs, func(id string) bool { return !admitted[id] })
+		missing := slices.ContainsFunc(sm.Slot.AppraiserIDs, func(id string) bool { return !admitted[id] && !admitted[s.userOf(ctx, id)] })
 		if !missing {
 			return nil
 		}
@@ -136,7 +136,18 @@ func (s *Service) ReconcileHearings(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// admitted returns the appraisers admitted to the hearing at some point, from its log.
+// userOf returns the ID of an appraiser's account, which the rooms log as the subject of
+// their events (the join token's subject), or "" without one.
+func (s *Service) userOf(ctx context.Context, appraiserID string) string {
+	u, err := chuting.FindOne[chuting.User](ctx, s.store, chuting.IndexAppraiser, appraiserID)
+	if err != nil {
+		return ""
+	}
+	return u.ID
+}
+
+// admitted returns the subjects (appraiser or user IDs) admitted to the hearing at some
+// point, from its log.
 func (s *Service) admitted(ctx context.Context, hearingID string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for after := uint64(0); ; {
@@ -150,7 +161,7 @@ func (s *Service) admitted(ctx context.Context, hearingID string) (map[string]bo
 		for _, e := range evs {
 			if e.Type == chuting.AttendanceAdmitted {
 				var ev chuting.AttendanceEvent
-				if err := json.Unmarshal(e.Data, &ev); err == nil {
+				if err := json.Unmarshal(e.Data, &ev); err == nil && ev.SubjectID != "" {
 					out[ev.SubjectID] = true
 				}
 			}

@@ -146,6 +146,20 @@ func TestNoShows(t *testing.T) {
 			t.Fatal("an admitted appraiser was flagged")
 		}
 	})
+	t.Run("AdmittedByTheirAccount", func(t *testing.T) {
+		// The rooms log the account (the join token's subject), not the appraiser record.
+		w := newWorld(t)
+		u := &chuting.User{Username: "liming", Role: chuting.RoleAppraiser, AppraiserID: w.a[0].ID, InstitutionID: w.inst.ID}
+		w.create(u)
+		sm := w.scheduled(t)
+		openRoom(w, sm)
+		w.now = time.Date(2026, 12, 14, 8, 35, 0, 0, cst)
+		admit(w, sm, u.ID)
+		w.now = time.Date(2026, 12, 14, 9, 0, 0, 0, cst)
+		if n, _ := w.svc.DetectNoShows(w.ctx, 15*time.Minute); n != 0 {
+			t.Fatal("an appraiser admitted by their account was flagged")
+		}
+	})
 }
 
 func TestSweepEligibility(t *testing.T) {

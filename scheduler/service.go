@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chuting/chuting"
+	"github.com/chuting/chuting/attendance"
 )
 
 // Matcher proposes hearing slots.
@@ -30,6 +31,9 @@ type Config struct {
 	// receipt given. Notices, e-mail and webhooks hang off it. It must not block for long.
 	Notify func(ctx context.Context, e chuting.SummonsEvent)
 	Logger *slog.Logger
+	// Attendance are the attendance rules (the grace before an appraiser is late, the resume
+	// window); zero = attendance's defaults.
+	Attendance attendance.Rules
 }
 
 // Service runs the summons workflow over the store: it serves summons, takes workflow steps,
@@ -42,6 +46,7 @@ type Service struct {
 	planner *StoreMatcher // the optimiser's, over the store
 	notify  func(ctx context.Context, e chuting.SummonsEvent)
 	logger  *slog.Logger
+	att     *attendance.Service // statuses, the follow-ups of absences, rates and reports
 
 	// booking serialises the choice of a slot and its write, per institution (whose rooms
 	// and appraisers a slot takes), so two summons served at once cannot take one slot: a
@@ -79,8 +84,13 @@ func New(c Config) *Service {
 	if s.notify == nil {
 		s.notify = func(context.Context, chuting.SummonsEvent) {}
 	}
+	s.att = attendance.New(attendance.Config{Store: c.Store, Now: s.now, Rules: c.Attendance, Logger: s.logger,
+		Notify: s.notify})
 	return s
 }
+
+// Attendance returns the attendance service over the same store, clock and notices.
+func (s *Service) Attendance() *attendance.Service { return s.att }
 
 // bookingLease bounds how long a node holds an institution's booking right; a node that
 // dies holding it blocks the others this long at most. Every holder finishes well within it:
@@ -242,6 +252,13 @@ func (s *Service) Act(ctx context.Context, id string, st Step, windows []chuting
 		if err := s.syncHearing(ctx, sm); err != nil {
 			// The reconcile job repairs it; the step itself stands.
 			s.logger.Error("hearing record not updated", "summons", sm.ID, "err", err)
+		}
+		if sm.State == chuting.SummonsAbsent {
+			// An absence without cause bars the opinion, opens a fee refund and tells the
+			// bureau (#36, #38). The sweep job repairs a failure; the step itself stands.
+			if _, err := s.att.FollowUp(ctx, sm.ID); err != nil {
+				s.logger.Error("attendance follow-up", "summons", sm.ID, "err", err)
+			}
 		}
 		return sm, nil
 	}

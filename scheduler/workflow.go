@@ -38,10 +38,10 @@ const (
 	Absent       Action = "absent"        // the appraiser did not appear: without cause or technical failure (#35)
 )
 
-// Absence causes (#35): they have different consequences (#36–#38).
+// Absence causes (#35): they have different consequences (#36–#38). See chuting.CauseWithoutCause.
 const (
-	CauseWithoutCause     = "without_cause"     // 无故拒不出庭
-	CauseTechnicalFailure = "technical_failure" // network failure, device damage, power cut (在线诉讼规则 art. 25)
+	CauseWithoutCause     = chuting.CauseWithoutCause     // 无故拒不出庭
+	CauseTechnicalFailure = chuting.CauseTechnicalFailure // network failure, device damage, power cut (在线诉讼规则 art. 25)
 )
 
 // from lists the states an action may be taken in.
