@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5/udp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -64,6 +68,10 @@ func LoopbackOnly() WebRTCConfig {
 
 // media is what the server's peer connections are built from, and the sockets it owns.
 type media struct {
+	// readBuf and writeBuf are the buffers the kernel granted the ICE UDP port (bytes, as the
+	// kernel reports them; 0 when unknown).
+	readBuf, writeBuf int
+
 	api  *webrtc.API
 	bwe  estimators
 	udp  ice.UDPMux
@@ -121,6 +129,12 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 	return m, nil
 }
 
+// nackHistory is how many packets the server keeps of each video track it sends, to resend
+// those a subscriber reports lost (NACK). pion keeps 1024 by default, a copy of each: 1.5 MB
+// per video track sent, 6 MB per participant in a room of five. 256 packets are 1.8 s of
+// 1.5 Mb/s video, well beyond the round trip in which a NACK is still useful.
+const nackHistory = 256
+
 // newInterceptors adds the RTP/RTCP pipeline: a send-side bandwidth estimator per connection
 // (adapt.go); the simulcast header extensions (MID, RTP stream ID); NACK generator (towards
 // publishers) and responder (towards subscribers), sender and receiver reports, TWCC feedback
@@ -141,7 +155,7 @@ func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, lf logging.LoggerFa
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
 		return nil, err
 	}
-	if err := webrtc.ConfigureNack(m, r); err != nil {
+	if err := webrtc.ConfigureNackWithOptions(m, r, nil, nack.ResponderSize(nackHistory)); err != nil {
 		return nil, err
 	}
 	if err := webrtc.ConfigureRTCPReports(r); err != nil {
@@ -210,6 +224,13 @@ func (c WebRTCConfig) hasNetwork(want ...webrtc.NetworkType) bool {
 	return false
 }
 
+// udpBuffer is the receive and send buffer asked for on the ICE UDP port. All media of the
+// node arrives on that one socket: 50 publishers send ~10,000 packets a second, which fill
+// Linux's default 208 KiB (about 90 packets of loopback's accounting, ~2 KiB each) in about
+// 10 ms, so a GC pause or a busy core would drop packets. 8 MiB holds ~400 ms. The kernel caps
+// it at net.core.rmem_max / wmem_max: raise those to 8388608 on a media node (docs/perf.md).
+const udpBuffer = 8 << 20
+
 // newMedia builds the server's webrtc.API from c, opening the single UDP and TCP ports.
 func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	me, err := newMediaEngine()
@@ -222,6 +243,12 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	} else {
 		lf = logging.NewDefaultLoggerFactory()
 	}
+	// AEAD-AES-128-GCM first: one pass of AES-GCM (AES-NI and carry-less multiply) costs about
+	// 0.8 µs for a 1.1 KB packet here, AES-CM with HMAC-SHA1 about 3.7 µs, and the server
+	// encrypts every packet once per subscriber. AES-256-GCM is left out, so that the client
+	// cannot choose it when it is the DTLS server (the server answers pub); AES-CM stays for
+	// clients without GCM.
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	m := &media{}
 	ir, err := newInterceptors(me, &m.bwe, lf)
 	if err != nil {
@@ -239,9 +266,15 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 			if err != nil {
 				return nil, fmt.Errorf("ICE UDP port: %w", err)
 			}
-			m.udp = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), pc)
+			if uc, ok := pc.(*net.UDPConn); ok {
+				_ = uc.SetReadBuffer(udpBuffer)
+				_ = uc.SetWriteBuffer(udpBuffer)
+				m.readBuf, m.writeBuf = socketBuffers(uc)
+			}
+			m.udp = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), udp.NewBatchConn(pc, 64, time.Millisecond))
 		} else {
-			opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithLogger(lf.NewLogger("udpmux"))}
+			opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithLogger(lf.NewLogger("udpmux")),
+				ice.UDPMuxFromPortWithReadBufferSize(udpBuffer), ice.UDPMuxFromPortWithWriteBufferSize(udpBuffer)}
 			if f := c.interfaceFilter(); f != nil {
 				opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(f))
 			}

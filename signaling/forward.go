@@ -69,7 +69,8 @@ type upTrack struct {
 	mu    sync.Mutex                   // serialises changes to downs
 	downs atomic.Pointer[[]*downTrack] // read per packet without a lock
 
-	lastPLI atomic.Int64 // UnixNano of the last keyframe request
+	lastPLI    atomic.Int64 // UnixNano of the last keyframe request
+	keyPending atomic.Bool  // a request came within keyframeInterval: sent when it ends
 
 	// Active-speaker window: the sum of (127 - level) and the count of audio packets
 	// forwarded since the room last looked (RFC 6464 levels are -dBov, 0 loudest).
@@ -113,17 +114,25 @@ func (u *upTrack) removeDown(d *downTrack) {
 const keyframeInterval = 500 * time.Millisecond
 
 // requestKeyframe asks the publisher for a keyframe (PLI), at most once per keyframeInterval.
+// A request within the interval is not lost: one is sent when the interval ends, so that a
+// subscriber whose connection came up just after another's still starts on a keyframe.
 func (u *upTrack) requestKeyframe() {
 	if u.kind != webrtc.RTPCodecTypeVideo {
 		return
 	}
 	now := time.Now().UnixNano()
 	last := u.lastPLI.Load()
-	if now-last < int64(keyframeInterval) || !u.lastPLI.CompareAndSwap(last, now) {
+	if now-last >= int64(keyframeInterval) && u.lastPLI.CompareAndSwap(last, now) {
+		if err := u.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: u.ssrc}}); err == nil {
+			u.m.plis.Inc()
+		}
 		return
 	}
-	if err := u.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: u.ssrc}}); err == nil {
-		u.m.plis.Inc()
+	if u.keyPending.CompareAndSwap(false, true) {
+		time.AfterFunc(time.Duration(last+int64(keyframeInterval)-now), func() {
+			u.keyPending.Store(false)
+			u.requestKeyframe()
+		})
 	}
 }
 
@@ -260,12 +269,16 @@ func (d *downTrack) allowed() bool {
 }
 
 // Bind implements webrtc.TrackLocal: it picks the negotiated codec that matches the
-// publisher's, and asks the publisher for a keyframe so that video starts at once.
+// publisher's, and asks the publisher for a keyframe so that video starts at once if the
+// subscriber's connection is up (a renegotiation); otherwise the subscriber asks when it comes
+// up (participant.loop), since a keyframe sent before then is lost.
 func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	for _, c := range ctx.CodecParameters() {
 		if sameCodec(c.RTPCodecCapability, d.up.codec) {
 			d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType), stream: ctx.WriteStream()})
-			d.layer().requestKeyframe()
+			if d.sub.subUp.Load() {
+				d.layer().requestKeyframe()
+			}
 			return c, nil
 		}
 	}

@@ -34,9 +34,11 @@ type participant struct {
 	gone      bool
 
 	receiving atomic.Bool // admitted and connected: media may be forwarded to it
+	subUp     atomic.Bool // the sub peer connection is connected (ICE and DTLS)
 
 	inbox    chan event
 	kick     chan struct{} // cap 1: bring the subscriptions up to date
+	keyframe chan struct{} // cap 1: the sub connection came up: ask for keyframes
 	quit     chan struct{}
 	quitOnce sync.Once
 
@@ -66,7 +68,7 @@ type event struct {
 func newParticipant(r *Room, c Claims, check *Checklist) *participant {
 	return &participant{room: r, id: "p-" + randomID(9), claims: c,
 		role: c.Role, state: StateAdmitted, check: check,
-		inbox: make(chan event, 64), kick: make(chan struct{}, 1), quit: make(chan struct{}),
+		inbox: make(chan event, 64), kick: make(chan struct{}, 1), keyframe: make(chan struct{}, 1), quit: make(chan struct{}),
 		downs: make(map[*upTrack]*downTrack), sources: make(map[string]string), groups: make(map[string]*layers)}
 }
 
@@ -141,6 +143,12 @@ func (p *participant) loop() {
 			p.handle(e)
 		case <-p.kick:
 			p.syncSubscriptions()
+		case <-p.keyframe:
+			for _, d := range p.downs {
+				if d.up.kind == webrtc.RTPCodecTypeVideo {
+					d.layer().requestKeyframe()
+				}
+			}
 		case now := <-adapt.C:
 			p.adapt(now)
 		}

@@ -58,7 +58,19 @@ func newPeer(p *participant, name string, c *conn) *peer {
 		}
 		c.send(encode(out{Type: TypeCandidate, PC: name, Candidate: candidateOf(init)}))
 	})
+	if name == PCSub {
+		p.subUp.Store(false)
+	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if name == PCSub {
+			p.subUp.Store(s == webrtc.PeerConnectionStateConnected)
+			if s == webrtc.PeerConnectionStateConnected {
+				select { // the loop asks for keyframes: what was sent before is lost
+				case p.keyframe <- struct{}{}:
+				default:
+				}
+			}
+		}
 		if s == webrtc.PeerConnectionStateFailed {
 			// The client resumes with new peer connections; simpler and surer than an ICE
 			// restart on one of two connections.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chuting/chuting"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -46,6 +47,11 @@ type RecordedTrack struct {
 	Kind        webrtc.RTPCodecType
 	Source      string // camera, microphone or screen
 	Codec       webrtc.RTPCodecCapability
+	// Keyframe asks the publisher for a keyframe of the layer recorded (a video track), at
+	// once. A recorder that cuts video into segments calls it, from WriteRTP or anywhere, so
+	// that the next segment can start; it must ask rarely (the room's own requests are limited
+	// to one per track every 500 ms, which would delay the start of a recorded video).
+	Keyframe func()
 }
 
 // TrackRecorder receives one track's RTP packets, in order, each with the time it reached the
@@ -186,16 +192,23 @@ func (rr *roomRecorder) sync() {
 	for u, info := range want {
 		d := rr.downs[u]
 		if d == nil {
+			var bound atomic.Pointer[downTrack]
+			info.Keyframe = func() {
+				if d := bound.Load(); d != nil {
+					d.layer().keyframeNow()
+				}
+			}
 			tr, err := rr.rec.Track(info)
 			if err != nil {
 				r.s.log.Error("record track", "hearing", r.hearing.ID, "track", u.id, "err", err)
 				continue
 			}
 			d = &downTrack{up: u, sub: rr.p, w: rr.w, privileged: true, rec: tr}
+			bound.Store(d)
 			rr.downs[u] = d
 			u.addDown(d)
 			if u.group == nil {
-				u.requestKeyframe() // video starts on a keyframe
+				u.keyframeNow() // video starts on a keyframe, and with the audio
 			}
 		}
 		if rr.fresh.Load() {
@@ -212,4 +225,17 @@ func (rr *roomRecorder) sync() {
 		}
 	}
 	rr.fresh.Store(false)
+}
+
+// keyframeNow asks the publisher for a keyframe now, past the limit requestKeyframe keeps for
+// subscribers: the recorder asks rarely, and a participant's recorded video should start
+// with their audio (a request swallowed by the limit would start it up to 500 ms later).
+func (u *upTrack) keyframeNow() {
+	if u.kind != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	u.lastPLI.Store(time.Now().UnixNano())
+	if err := u.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: u.ssrc}}); err == nil {
+		u.m.plis.Inc()
+	}
 }

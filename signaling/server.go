@@ -146,7 +146,13 @@ func New(cfg Config) (*Server, error) {
 	s.up = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, CheckOrigin: s.checkOrigin,
 		HandshakeTimeout: 10 * time.Second}
 	udp, tcp := md.addrs()
-	s.log.Info("media ports", "udp", udp, "tcp", tcp)
+	s.log.Info("media ports", "udp", udp, "tcp", tcp, "udp_read_buffer", md.readBuf, "udp_write_buffer", md.writeBuf)
+	if md.readBuf > 0 && md.readBuf < udpBuffer {
+		// Linux reports twice what it grants: below udpBuffer, the cap cut the request in half
+		// or more, and a burst of media may overflow the socket.
+		s.log.Warn("the media UDP port's buffers are small: raise net.core.rmem_max and net.core.wmem_max to 8388608 (docs/perf.md)",
+			"read_buffer", md.readBuf, "write_buffer", md.writeBuf)
+	}
 	return s, nil
 }
 
