@@ -72,6 +72,10 @@ type Court struct {
 	// TravelDays are added to the notice period of an in-person appearance, for the
 	// appraiser's travel (在途时间, 民诉法解释 art. 227; #2).
 	TravelDays int `json:"travel_days"`
+	// RecordingKeepDays is how long the court keeps its hearings' recordings after they end;
+	// 0 keeps them for ever (the default). Expired ones are deleted only with a judge's
+	// approval (录音录像规定 art. 15; issue 5 §7).
+	RecordingKeepDays int `json:"recording_keep_days,omitempty"`
 }
 
 // Institution is a forensic appraisal institution (司法鉴定机构).
@@ -349,6 +353,51 @@ type ManifestEntry struct {
 	Status      string    `json:"status"` // complete, recovered (made playable after a crash) or original (the bytes as found, #30)
 	Chain       string    `json:"chain"`  // hex SHA-256 of the previous entry's chain hash and this entry
 }
+
+// RecordingGrant lets a user who is not the hearing's judge or clerk list, play and download
+// its recording until Until (#31, #32; 录音录像规定 arts 10–11: parties and others see the
+// recording only as the court allows). The court's judge or clerk grants it; revoking sets
+// Revoked, so the grant stays on record.
+type RecordingGrant struct {
+	Meta
+	HearingID string    `json:"hearing_id"`
+	CourtID   string    `json:"court_id"`
+	UserID    string    `json:"user_id"`
+	Until     time.Time `json:"until"`
+	Reason    string    `json:"reason,omitempty"`
+	By        string    `json:"by"` // the granting user's ID
+	Revoked   time.Time `json:"revoked,omitzero"`
+	RevokedBy string    `json:"revoked_by,omitempty"`
+}
+
+// Active reports whether the grant lets its user in at now.
+func (g *RecordingGrant) Active(now time.Time) bool {
+	return g.Revoked.IsZero() && now.Before(g.Until)
+}
+
+// RecordingDisposal is where a hearing's recording stands under its court's retention policy
+// (issue 5 §7): due once its keeping period has run out, then deleted with a judge's
+// approval and reason (录音录像规定 art. 15: nobody deletes a recording without permission).
+// The record, and the store's copy of the manifest, stay after the files are gone.
+type RecordingDisposal struct {
+	Meta
+	HearingID  string    `json:"hearing_id"`
+	CourtID    string    `json:"court_id"`
+	State      string    `json:"state"` // DisposalDue or DisposalDeleted
+	Expired    time.Time `json:"expired"`
+	RootHash   string    `json:"root_hash,omitempty"`
+	ApprovedBy string    `json:"approved_by,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	Deleted    time.Time `json:"deleted,omitzero"`
+	Files      int       `json:"files,omitempty"` // files deleted
+	Bytes      int64     `json:"bytes,omitempty"`
+}
+
+// Recording disposal states.
+const (
+	DisposalDue     = "due"     // the keeping period ran out; awaiting a judge's approval
+	DisposalDeleted = "deleted" // the files were deleted with approval
+)
 
 // IdempotentRequest remembers a write made with an Idempotency-Key header, so that the same
 // request sent again (a court system retrying after a timeout) gets the first answer instead

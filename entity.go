@@ -75,6 +75,10 @@ func NewEntity(k Kind) Entity {
 		return new(FeeRefund)
 	case KindReport:
 		return new(Report)
+	case KindGrant:
+		return new(RecordingGrant)
+	case KindDisposal:
+		return new(RecordingDisposal)
 	}
 	return nil
 }
@@ -82,12 +86,12 @@ func NewEntity(k Kind) Entity {
 // Index names. Handlers and adapters refer to these, never to string literals.
 const (
 	IndexUsername    = "username"    // User, unique, case-folded
-	IndexUser        = "user"        // Session, APIToken
+	IndexUser        = "user"        // Session, APIToken, RecordingGrant
 	IndexExpires     = "expires"     // Session, TimeKey
 	IndexHash        = "hash"        // APIToken, unique
 	IndexCode        = "code"        // Court, unique
 	IndexLicence     = "licence_no"  // Institution, Appraiser, unique
-	IndexCourt       = "court"       // User, Summons, Hearing, FeeRefund
+	IndexCourt       = "court"       // User, Summons, Hearing, FeeRefund, RecordingDisposal
 	IndexInstitution = "institution" // User, TestimonyRoom, Appraiser, Opinion, Summons, Hearing
 	IndexAppraiser   = "appraiser"   // User (unique), Opinion (signatories), Summons, Hearing
 	IndexCategory    = "category"    // Appraiser
@@ -97,7 +101,7 @@ const (
 	IndexStart       = "start"       // Hearing, TimeKey
 	IndexRoom        = "room"        // Hearing
 	IndexSummons     = "summons"     // Hearing
-	IndexHearing     = "hearing"     // RecordingManifest (unique), JoinLink
+	IndexHearing     = "hearing"     // RecordingManifest (unique), JoinLink, RecordingGrant, RecordingDisposal (unique)
 	IndexYear        = "year"        // HolidayYear, unique
 	IndexUnread      = "unread"      // Notice: the user's ID while unread
 	IndexWebhook     = "webhook"     // Delivery
@@ -279,6 +283,22 @@ func (*JoinLink) Kind() Kind { return KindLink }
 // Index implements Entity.
 func (l *JoinLink) Index() []IndexEntry {
 	return append(entries(true, IndexHash, l.Hash), entries(false, IndexHearing, l.HearingID)...)
+}
+
+// Kind implements Entity.
+func (*RecordingGrant) Kind() Kind { return KindGrant }
+
+// Index implements Entity.
+func (g *RecordingGrant) Index() []IndexEntry {
+	return entries(false, IndexHearing, g.HearingID, IndexUser, g.UserID)
+}
+
+// Kind implements Entity.
+func (*RecordingDisposal) Kind() Kind { return KindDisposal }
+
+// Index implements Entity.
+func (d *RecordingDisposal) Index() []IndexEntry {
+	return append(entries(true, IndexHearing, d.HearingID), entries(false, IndexCourt, d.CourtID)...)
 }
 
 // EntityPtr is the constraint of the typed helpers: P is a pointer to an entity type T.

@@ -38,15 +38,17 @@ const (
 	KindDelivery    Kind = "delivery"
 	KindFeed        Kind = "feed"
 	KindLink        Kind = "link"
-	KindRefund      Kind = "refund" // FeeRefund
-	KindReport      Kind = "report" // Report
+	KindRefund      Kind = "refund"      // FeeRefund
+	KindReport      Kind = "report"      // Report
+	KindGrant       Kind = "recgrant"    // RecordingGrant
+	KindDisposal    Kind = "recdisposal" // RecordingDisposal
 )
 
 // Kinds lists every record kind.
 func Kinds() []Kind {
 	return []Kind{KindUser, KindSession, KindAPIToken, KindCourt, KindInstitution, KindRoom,
 		KindAppraiser, KindOpinion, KindSummons, KindHearing, KindManifest, KindHolidays, KindIdempotency, KindNotice, KindWebhook, KindDelivery, KindFeed, KindLink,
-		KindRefund, KindReport}
+		KindRefund, KindReport, KindGrant, KindDisposal}
 }
 
 // IndexEntry is one secondary look-up key of a record: the record is found by Value under the

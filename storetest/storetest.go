@@ -253,6 +253,35 @@ func testLookups(t *testing.T, open Opener) {
 		}
 	}
 
+	t.Run("RecordingGrants", func(t *testing.T) {
+		hearing, user := unique("hearing"), unique("user")
+		g1 := &chuting.RecordingGrant{HearingID: hearing, CourtID: court, UserID: user, Until: time.Now().Add(time.Hour)}
+		g2 := &chuting.RecordingGrant{HearingID: hearing, CourtID: court, UserID: unique("user"), Until: time.Now().Add(time.Hour)}
+		must(t, chuting.Create(ctx, s, g1))
+		must(t, chuting.Create(ctx, s, g2))
+		got, err := chuting.FindAll[chuting.RecordingGrant](ctx, s, chuting.Equal(chuting.KindGrant, chuting.IndexHearing, hearing))
+		must(t, err)
+		if ids := idsOf(got); !slices.Equal(ids, sorted([]string{g1.ID, g2.ID})) {
+			t.Fatalf("grants of hearing = %v, want %v", ids, []string{g1.ID, g2.ID})
+		}
+		got, err = chuting.FindAll[chuting.RecordingGrant](ctx, s, chuting.Equal(chuting.KindGrant, chuting.IndexUser, user))
+		must(t, err)
+		if len(got) != 1 || got[0].ID != g1.ID || !got[0].Until.Equal(g1.Until) {
+			t.Fatalf("grants of user = %+v, want %s", got, g1.ID)
+		}
+	})
+
+	t.Run("RecordingDisposalUnique", func(t *testing.T) {
+		hearing := unique("hearing")
+		must(t, chuting.Create(ctx, s, &chuting.RecordingDisposal{HearingID: hearing, CourtID: court, State: chuting.DisposalDue}))
+		wantCode(t, chuting.Create(ctx, s, &chuting.RecordingDisposal{HearingID: hearing, CourtID: court}), chuting.ECONFLICT, chuting.IndexHearing)
+		d, err := chuting.FindOne[chuting.RecordingDisposal](ctx, s, chuting.IndexHearing, hearing)
+		must(t, err)
+		if d.State != chuting.DisposalDue || d.CourtID != court {
+			t.Fatalf("disposal = %+v", d)
+		}
+	})
+
 	t.Run("SummonsByCourt", func(t *testing.T) {
 		got, err := chuting.FindAll[chuting.Summons](ctx, s, chuting.Equal(chuting.KindSummons, chuting.IndexCourt, court))
 		must(t, err)
