@@ -5,6 +5,7 @@
 //	chuting backup --out FILE          snapshot the embedded store (online, through the server)
 //	chuting restore --in FILE          bring a snapshot back (server stopped)
 //	chuting schedule --in P --out S    solve a court-sched-v1 problem file offline
+//	chuting loadtest --spawn [flags]   load a server with synthetic participants (docs/perf.md)
 //
 // Run `chuting <command> -h` for the flags of each.
 package main
@@ -42,6 +43,7 @@ usage:
   chuting restore --in FILE        bring a snapshot back (server stopped)
   chuting schedule --in problem.json --out schedule.json
                                    solve a court-sched-v1 scheduling problem offline
+  chuting loadtest --spawn [flags] load a server with synthetic hearing participants
 
 Run 'chuting <command> -h' for the flags of a command.
 `
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, io *stdio, getenv func(string) stri
 		err = runRestore(ctx, args[1:], io, getenv)
 	case "schedule":
 		err = runSchedule(ctx, args[1:], io, getenv)
+	case "loadtest":
+		return runLoadtest(ctx, args[1:], io)
 	case "help", "-h", "--help":
 		fmt.Fprint(io.out, usage)
 		return 0
