@@ -49,6 +49,7 @@ type Main struct {
 	served chan error
 	stop   context.CancelFunc // ends the background work
 	wg     sync.WaitGroup
+	now    func() time.Time // nil = time.Now; set only by this package's tests (clock.go)
 }
 
 // NewMain returns a Main that logs to logTo and announces to out.
@@ -95,7 +96,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		AllowPrivate: c.WebhookPrivate})
 	rules := scheduler.DefaultRules()
 	rules.CEHours, rules.ProficiencyFailures = c.CEHours, c.Proficiency
-	m.Scheduler = scheduler.New(scheduler.Config{Store: m.Store, Logger: m.Logger, Notify: m.Notifier.Handle, Rules: rules})
+	m.Scheduler = scheduler.New(scheduler.Config{Store: m.Store, Logger: m.Logger, Notify: m.Notifier.Handle, Rules: rules,
+		Now: m.clock()})
 	proxies, err := c.trustedProxies()
 	if err != nil {
 		return err
@@ -107,7 +109,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Rooms = m.media.sfu
 	m.HTTP = chutinghttp.New(chutinghttp.Config{Store: m.Store, Auth: m.Auth, Scheduler: m.Scheduler, Logger: m.Logger,
 		MaxBody: c.MaxBody, InsecureCookie: c.InsecureCookie, Web: web.Handler(), Version: version(),
-		TrustedProxies: proxies, Rooms: m.Rooms, Registry: reg})
+		TrustedProxies: proxies, Rooms: m.Rooms, Registry: reg, Now: m.clock()})
 	m.HTTP.Registry().MustRegister(m.Notifier.Collectors()...)
 	if m.ln, err = net.Listen("tcp", c.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
