@@ -148,7 +148,7 @@ func (m *Main) startRooms(reg prometheus.Registerer) (*rooms, error) {
 		}
 	}
 	cfg := signaling.Config{Records: m.Store, Logs: m.Store, Tokens: signaling.NewTokens(roomKey, nil),
-		WebRTC: rtc, AllowedOrigins: c.allowedOrigins(), Logger: m.Logger, Registerer: reg, Node: nodeName()}
+		WebRTC: rtc, AllowedOrigins: c.allowedOrigins(), Logger: m.Logger, Registerer: reg, Node: nodeName(), Now: m.clock()}
 	if r.relay != nil {
 		host := "127.0.0.1"
 		if len(public) > 0 {
