@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chuting/chuting/recordings"
 	"github.com/chuting/chuting/signaling"
 	"github.com/chuting/chuting/turn"
 	"github.com/pion/webrtc/v4"
@@ -89,8 +90,9 @@ func (c *Config) allowedOrigins() []string {
 
 // rooms is what the video rooms run on.
 type rooms struct {
-	sfu   *signaling.Server
-	relay *turn.Server // nil without --turn-udp and --turn-tcp
+	sfu      *signaling.Server
+	relay    *turn.Server         // nil without --turn-udp and --turn-tcp
+	recorder *recordings.Recorder // records every hearing from the judge's start (recording.go)
 }
 
 func (r *rooms) close() error {
@@ -126,6 +128,10 @@ func (m *Main) startRooms(reg prometheus.Registerer) (*rooms, error) {
 		rtc.PublicIPs = append(rtc.PublicIPs, ip.String())
 	}
 	r := &rooms{}
+	// Before the rooms open: what a crash left is recovered before any hearing records again.
+	if r.recorder, err = m.startRecorder(); err != nil {
+		return nil, err
+	}
 	if c.TURNUDP != "" || c.TURNTCP != "" {
 		secret, err := readKey(filepath.Join(c.Data, "keys", "turn.key"), 32)
 		if err != nil {
@@ -147,8 +153,9 @@ func (m *Main) startRooms(reg prometheus.Registerer) (*rooms, error) {
 			return nil, err
 		}
 	}
-	cfg := signaling.Config{Records: m.Store, Logs: m.Store, Tokens: signaling.NewTokens(roomKey, nil),
-		WebRTC: rtc, AllowedOrigins: c.allowedOrigins(), Logger: m.Logger, Registerer: reg, Node: nodeName(), Now: m.clock()}
+	cfg := signaling.Config{Records: m.Store, Logs: m.Store, Tokens: signaling.NewTokens(roomKey, m.clock()),
+		WebRTC: rtc, AllowedOrigins: c.allowedOrigins(), Logger: m.Logger, Registerer: reg, Node: nodeName(), Now: m.clock(),
+		Recorder: r.recorder}
 	if r.relay != nil {
 		host := "127.0.0.1"
 		if len(public) > 0 {
