@@ -15,7 +15,7 @@ import (
 )
 
 // checkTrack checks a track's segments in the manifest: each plays cleanly (ffprobe decodes
-// every frame) with the codec, they follow each other without overlap, and together last
+// every frame, ffmpeg finds their timestamps in order) with the codec, they follow each other without overlap, and together last
 // about want. It returns the first segment's start.
 func checkTrack(t *testing.T, dir string, m *recordings.Manifest, track, codec string, want time.Duration) time.Time {
 	t.Helper()
@@ -31,6 +31,10 @@ func checkTrack(t *testing.T, dir string, m *recordings.Manifest, track, codec s
 	var total float64
 	for i, e := range segs {
 		p := recordingstest.ProbeFile(t, filepath.Join(dir, e.Path))
+		// And as a player reads it: every frame in order, each later than the one before.
+		if msg := recordingstest.Decode(t, filepath.Join(dir, e.Path)); msg != "" {
+			t.Errorf("%s does not play cleanly: %s", e.Path, msg)
+		}
 		if len(p.Streams) != 1 || p.Streams[0].CodecName != codec {
 			t.Fatalf("%s: streams %+v, want one %s", e.Path, p.Streams, codec)
 		}

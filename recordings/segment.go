@@ -146,8 +146,11 @@ func (s *segmentWriter) write(key bool, ms int64, frame []byte) error {
 	if err := s.file.error(); err != nil {
 		return err
 	}
-	if ms < s.last {
-		ms = s.last // never backwards: the muxer needs frames in order
+	if s.frames > 0 && ms <= s.last {
+		// Strictly forwards: players and muxers want each frame of a track later than the
+		// one before, and two frames can arrive within a millisecond (a keyframe sent on
+		// request right after a frame; a burst after a network stall).
+		ms = s.last + 1
 	}
 	s.last = ms
 	s.frames++

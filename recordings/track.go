@@ -95,7 +95,6 @@ func (t *trackRecorder) WriteRTP(at time.Time, h *rtp.Header, payload []byte) er
 		return errClosed
 	}
 	if !t.anchored {
-		t.log.Warn("DEBUG first packet", "kind", t.info.Kind, "at", at.Format("15:04:05.000"), "now", time.Now().Format("15:04:05.000"), "key", t.c.keyframe(payload[min(len(payload), 1):], &params{}))
 		t.anchored, t.anchorAt, t.ref, t.refU, t.calibUntil = true, at, h.Timestamp, 0, at.Add(calibration)
 		t.askKeyUnlocked(at) // at once, rather than when the first frame is found not to be one
 	} else if at.Sub(t.lastAt) > gapCut {
@@ -250,9 +249,6 @@ func (t *trackRecorder) openUnlocked(at time.Time) error {
 		return err
 	}
 	t.seg = seg
-	if t.segN == 1 {
-		t.log.Warn("DEBUG first frame", "kind", t.info.Kind, "at", at.Format("15:04:05.000"), "lastAt", t.lastAt.Format("15:04:05.000"), "anchor", t.anchorAt.Format("15:04:05.000"), "asked", t.keyAsked.Format("15:04:05.000"), "calib", t.calibUntil.Format("15:04:05.000"))
-	}
 	return nil
 }
 
