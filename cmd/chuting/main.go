@@ -68,6 +68,8 @@ func run(ctx context.Context, args []string, io *stdio, getenv func(string) stri
 		err = runSchedule(ctx, args[1:], io, getenv)
 	case "loadtest":
 		return runLoadtest(ctx, args[1:], io)
+	case "verify":
+		return runVerify(args[1:], io)
 	case "help", "-h", "--help":
 		fmt.Fprint(io.out, usage)
 		return 0

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chuting/chuting/recordings"
+)
+
+// `chuting verify DIR` checks a hearing's recording folder against its signed manifest (#31):
+// every file's SHA-256 and size, the hash chain, the signature, and that no file was added or
+// removed. It needs neither the server nor the store, only the folder and the court's public
+// key, so a party's expert can run it on a copy.
+
+const verifyUsage = `usage: chuting verify [--key FILE] DIR
+
+Checks the recording of one hearing, DIR (<data>/recordings/<hearing ID>), against its
+signed manifest.json: the signature, the hash chain, and each file's SHA-256 and size; names
+every file altered, truncated, missing or added. Prints the manifest's root hash, the
+integrity check value (完整性校验值) shown to the parties.
+校验一次庭审录像文件夹与其签名清单是否一致，并指出被修改、截短、缺失或新增的文件。
+
+Exit status: 0 intact, 1 a problem found, 2 usage error.
+
+flags:
+`
+
+// runVerify runs `chuting verify` and returns its exit status: 0 when the folder is intact,
+// 1 when anything is wrong with it, 2 when the command line is.
+func runVerify(args []string, io *stdio) int {
+	fs := flag.NewFlagSet("chuting verify", flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	keyFile := fs.String("key", "", "the court's public key file (base64, hex or raw Ed25519); default: "+
+		"DIR/../../keys/"+recordingPubFile+" if present, else the key inside the manifest (proves less)")
+	fs.Usage = func() {
+		fmt.Fprint(io.err, verifyUsage)
+		fs.PrintDefaults()
+	}
+	// Flags may come before or after DIR.
+	var dirs []string
+	for {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return 0
+		} else if err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		dirs = append(dirs, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(dirs) != 1 {
+		fmt.Fprintf(io.err, "chuting verify: want one hearing folder, got %d\n\n", len(dirs))
+		fs.Usage()
+		return 2
+	}
+	dir := dirs[0]
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		fmt.Fprintf(io.err, "chuting verify: %s is not a folder (文件夹不存在)\n", dir)
+		return 2
+	}
+
+	pub, source, err := verifyKey(dir, *keyFile)
+	if err != nil {
+		fmt.Fprintf(io.err, "chuting verify: public key: %v\n", err)
+		return 2
+	}
+	if pub == nil {
+		fmt.Fprintf(io.err, `
+WARNING 警告: no public key given (--key) and none found at %s.
+The signature is checked against the key written inside the manifest itself, which only proves
+that the folder is self-consistent: anyone who altered the files could have signed a new
+manifest with a key of their own. Get the court's public key (%s) and pass it with --key.
+未提供公钥：仅用清单自带的公钥校验，只能证明文件夹自洽，不能证明由法院签名。请向法院索取公钥并用 --key 指定。
+
+`, source, recordingPubFile)
+	}
+
+	rep, err := recordings.Verify(dir, pub)
+	if err != nil {
+		// No manifest to check against: that is the problem to report.
+		fmt.Fprintf(io.out, "FAILED 校验失败: %s\n  manifest: %v\n", dir, err)
+		return 1
+	}
+	if !rep.OK() {
+		fmt.Fprintf(io.out, "FAILED 校验失败: hearing %s: %d problem(s) (发现 %d 处问题)\n", rep.HearingID,
+			len(rep.Problems), len(rep.Problems))
+		for _, p := range rep.Problems {
+			fmt.Fprintf(io.out, "  %s\n", p)
+		}
+		return 1
+	}
+	fmt.Fprintf(io.out, "OK 校验通过: hearing %s: %d files intact, manifest signed by %s\n", rep.HearingID, rep.Files,
+		keyDescription(pub, source))
+	if rep.Interrupted {
+		at := ""
+		if m, _, err := recordings.ReadManifest(dir); err == nil && !m.InterruptedAt.IsZero() {
+			at = " at " + m.InterruptedAt.UTC().Format(time.RFC3339Nano)
+		}
+		fmt.Fprintf(io.out, "interrupted 录像曾中断%s: the server stopped mid-hearing; every file is kept as found\n", at)
+	}
+	fmt.Fprintf(io.out, "integrity check value 完整性校验值: %s\n", rep.RootHash)
+	return 0
+}
+
+// verifyKey reads the public key to check against: file, or the data folder's own beside a
+// recording kept in place (DIR/../../keys). It returns nil, and the path it looked at, when
+// there is none and file was not given.
+func verifyKey(dir, file string) (ed25519.PublicKey, string, error) {
+	if file == "" {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, "", err
+		}
+		file = filepath.Join(filepath.Dir(filepath.Dir(abs)), "keys", recordingPubFile)
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			return nil, file, nil
+		}
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, file, err
+	}
+	pub, err := recordings.ParsePublicKey(b)
+	if err != nil {
+		return nil, file, fmt.Errorf("%s: %w", file, err)
+	}
+	return pub, file, nil
+}
+
+func keyDescription(pub ed25519.PublicKey, source string) string {
+	if pub == nil {
+		return "the key inside the manifest (self-consistency only 仅自洽)"
+	}
+	return base64.StdEncoding.EncodeToString(pub) + " (" + source + ")"
+}
