@@ -421,7 +421,7 @@ func (c *client) sendMedia() {
 		now := time.Now()
 		if !now.Before(nextA) {
 			p := rtp.Packet{Header: rtp.Header{Version: 2, Timestamp: ats,
-				SequenceNumber: uint16(c.audio.seq.Load())}, Payload: clip.audio[ai]}
+				SequenceNumber: uint16(c.audio.seq.Load())}, Payload: clip.Audio[ai]}
 			if levelID != 0 {
 				_ = p.SetExtension(levelID, []byte{30}) // -30 dBov: someone speaking
 			}
@@ -429,14 +429,14 @@ func (c *client) sendMedia() {
 			_ = c.audio.t.WriteRTP(&p)
 			c.audio.seq.Add(1)
 			ats += 48000 * audioFrame / 1000
-			ai = (ai + 1) % len(clip.audio)
+			ai = (ai + 1) % len(clip.Audio)
 			nextA = nextA.Add(audioFrame * time.Millisecond)
 		}
 		if !now.Before(nextV) {
 			if c.wantKey.Swap(false) {
 				vi = clip.nextKey(vi)
 			}
-			payloads := vp8.Payload(1200, clip.video[vi].data)
+			payloads := vp8.Payload(1200, clip.Video[vi].Data)
 			for i, pl := range payloads {
 				p := rtp.Packet{Header: rtp.Header{Version: 2, Timestamp: vts, Marker: i == len(payloads)-1,
 					SequenceNumber: uint16(c.video.seq.Load())}, Payload: pl}
@@ -445,7 +445,7 @@ func (c *client) sendMedia() {
 				c.video.seq.Add(1)
 			}
 			vts += 90000 / frameRate
-			vi = (vi + 1) % len(clip.video)
+			vi = (vi + 1) % len(clip.Video)
 			nextV = nextV.Add(frameDur)
 		}
 		wait := time.Until(nextV)

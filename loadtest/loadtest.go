@@ -307,7 +307,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 func (r *runner) run(ctx context.Context, world *World, pid int) (*Result, error) {
 	cfg := r.cfg
 	res := &Result{Rooms: cfg.Rooms, PerRoom: cfg.PerRoom, Participants: cfg.Rooms * cfg.PerRoom,
-		Bitrate: cfg.Bitrate, ClipBitrate: r.clip.bitrate()}
+		Bitrate: cfg.Bitrate, ClipBitrate: r.clip.Bitrate()}
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		res.LoadAvg = strings.TrimSpace(string(b))
 	}
