@@ -54,6 +54,8 @@ type fixture struct {
 	sides [2]*side
 	seq   atomic.Int64
 	spec  *specChecker // when set, every answer is checked against openapi.yaml
+	// recordings is the server's recordings folder and its signing key (recordings_test.go).
+	recordings recordingsFolder
 }
 
 // newFixture starts a server over a real embedded store in a temp dir, with two sides.
@@ -80,7 +82,8 @@ func newFixture(t *testing.T, opts ...func(*auth.Options)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rooms.Close() })
-	fx.srv = chutinghttp.New(chutinghttp.Config{Store: store, Auth: svc, MaxBody: 64 << 10, Rooms: rooms})
+	fx.srv = chutinghttp.New(chutinghttp.Config{Store: store, Auth: svc, MaxBody: 64 << 10, Rooms: rooms,
+		Recordings: fx.newArchive()})
 	fx.ts = httptest.NewServer(fx.srv)
 	t.Cleanup(fx.ts.Close)
 	for i := range fx.sides {

@@ -139,6 +139,18 @@ func (s *Server) table() []route {
 		{"GET", "/api/v1/reports", admins, s.listReports, false},
 		{"GET", "/api/v1/reports/{id}/download", admins, s.downloadReport, true},
 
+		{"GET", "/api/v1/recordings", signedIn, s.listRecordings, true},
+		{"GET", "/api/v1/recordings/public-key", public, s.recordingPublicKey, false},
+		{"GET", "/api/v1/recordings/{hearing_id}", signedIn, s.getRecording, true},
+		{"GET", "/api/v1/recordings/{hearing_id}/files/{name}", signedIn, s.recordingFile, true},
+		{"GET", "/api/v1/recordings/{hearing_id}/manifest", signedIn, s.recordingManifest, true},
+		{"GET", "/api/v1/recordings/{hearing_id}/grants", court, s.listGrants, true},
+		{"POST", "/api/v1/recordings/{hearing_id}/grants", court, s.createGrant, false},
+		{"DELETE", "/api/v1/recordings/{hearing_id}/grants/{id}", court, s.revokeGrant, false},
+		{"POST", "/api/v1/recordings/{hearing_id}/deletion", judge, s.deleteRecording, false},
+		{"GET", "/api/v1/courts/{id}/retention", court | bureau, s.getRetention, false},
+		{"PUT", "/api/v1/courts/{id}/retention", court, s.putRetention, false},
+
 		{"GET", "/api/v1/audit", bureau, s.listAudit, false},
 		{"GET", "/api/v1/backup", bureau, s.backup, true},
 	}

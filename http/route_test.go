@@ -17,6 +17,7 @@ const (
 	ua  = http.StatusUnauthorized
 	fb  = http.StatusForbidden
 	bad = http.StatusBadRequest
+	nf  = http.StatusNotFound
 )
 
 // callers, in the order of authCase.want.
@@ -87,7 +88,7 @@ func authCases() []authCase {
 		return map[string]any{"institution_id": inst.ID, "name": "新鉴定人", "licence_no": fx.unique("L"),
 			"categories": []string{"法医临床"}}
 	}
-	return []authCase{
+	return append([]authCase{
 		{route: "GET /healthz", build: get("/healthz"), want: everyone},
 		{route: "GET /readyz", build: get("/readyz"), want: everyone},
 		{route: "GET /metrics", build: get("/metrics"), want: everyone},
@@ -480,7 +481,7 @@ func authCases() []authCase {
 
 		{route: "GET /api/v1/audit", build: get("/api/v1/audit"), want: bureauOnly(ok)},
 		{route: "GET /api/v1/backup", build: get("/api/v1/backup"), want: bureauOnly(ok), audited: true},
-	}
+	}, recordingAuthCases()...)
 }
 
 // TestAuthorization calls every route as every role and as nobody: anonymous → 401, wrong
@@ -515,7 +516,7 @@ func TestAuthorization(t *testing.T) {
 				continue
 			}
 			if res.StatusCode >= 400 {
-				if e := errorOf(t, data); e.Code != map[int]string{ua: "unauthorized", fb: "forbidden", bad: "invalid"}[res.StatusCode] {
+				if e := errorOf(t, data); e.Code != map[int]string{ua: "unauthorized", fb: "forbidden", bad: "invalid", nf: "not_found"}[res.StatusCode] {
 					t.Errorf("%s: error code %q for status %d", name, e.Code, res.StatusCode)
 				}
 			}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chuting/chuting"
 	"github.com/chuting/chuting/auth"
+	"github.com/chuting/chuting/recordings"
 	"github.com/chuting/chuting/scheduler"
 	"github.com/chuting/chuting/signaling"
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +45,9 @@ type Config struct {
 	// that several servers can run in one test process. The process gives its own, which the
 	// rooms and the store also register on.
 	Registry *prometheus.Registry
+	// Recordings is the archive of the hearings' recordings, for playback; nil = none, and
+	// the recording routes answer 503.
+	Recordings *recordings.Archive
 }
 
 // Server is the HTTP API. It implements http.Handler.
@@ -52,6 +56,7 @@ type Server struct {
 	auth           *auth.Service
 	sched          *scheduler.Service
 	rooms          *signaling.Server
+	recordings     *recordings.Archive
 	logger         *slog.Logger
 	maxBody        int64
 	insecureCookie bool
@@ -69,7 +74,7 @@ type Server struct {
 
 // New returns a Server.
 func New(c Config) *Server {
-	s := &Server{store: c.Store, auth: c.Auth, sched: c.Scheduler, rooms: c.Rooms, logger: c.Logger, maxBody: c.MaxBody,
+	s := &Server{store: c.Store, auth: c.Auth, sched: c.Scheduler, rooms: c.Rooms, recordings: c.Recordings, logger: c.Logger, maxBody: c.MaxBody,
 		insecureCookie: c.InsecureCookie, now: c.Now, version: c.Version, trusted: c.TrustedProxies,
 		mux: http.NewServeMux()}
 	if s.logger == nil {

@@ -230,11 +230,15 @@ type folder struct {
 	journal  *journalState
 }
 
+// errNoRecording is the answer for a hearing without a recording here: the same, whatever
+// the reason, so that it tells nothing more.
+var errNoRecording = chuting.Errorf(chuting.ENOTFOUND, "没有此录像 / no such recording")
+
 // folder reads the hearing's folder. ENOTFOUND when there is none, or it holds neither a
 // manifest nor a journal.
 func (a *Archive) folder(hearingID string) (*folder, error) {
 	if !validHearingID(hearingID) {
-		return nil, chuting.Errorf(chuting.ENOTFOUND, "no recording of hearing %q", hearingID)
+		return nil, errNoRecording
 	}
 	f := &folder{dir: filepath.Join(a.cfg.Dir, hearingID)}
 	m, raw, err := ReadManifest(f.dir)
@@ -248,7 +252,7 @@ func (a *Archive) folder(hearingID string) (*folder, error) {
 		return nil, fmt.Errorf("read the recording of %s: %w", hearingID, err)
 	}
 	if f.manifest == nil && len(f.journal.lines) == 0 {
-		return nil, chuting.Errorf(chuting.ENOTFOUND, "no recording of hearing %s", hearingID)
+		return nil, errNoRecording
 	}
 	return f, nil
 }
@@ -423,6 +427,9 @@ func timeline(evs []event, sessions []Session) ([]TimelineEvent, []Pause) {
 	return tl, pauses
 }
 
+// errNoManifest is the answer for a recording whose first session is under way.
+var errNoManifest = chuting.Errorf(chuting.ENOTFOUND, "录像尚未签署清单 / the recording has no signed manifest yet")
+
 // Manifest returns the bytes of the hearing's signed manifest.json, exactly as stored.
 // ENOTFOUND when there is no recording here or no manifest has been signed yet.
 func (a *Archive) Manifest(hearingID string) ([]byte, error) {
@@ -431,7 +438,7 @@ func (a *Archive) Manifest(hearingID string) ([]byte, error) {
 		return nil, err
 	}
 	if f.manifest == nil {
-		return nil, chuting.Errorf(chuting.ENOTFOUND, "录像尚未签署清单 / the recording of %s has no signed manifest yet", hearingID)
+		return nil, errNoManifest
 	}
 	return f.raw, nil
 }
@@ -510,7 +517,7 @@ func (a *Archive) Verify(hearingID string) (Check, error) {
 		return Check{}, err
 	}
 	if f.manifest == nil {
-		return Check{}, chuting.Errorf(chuting.ENOTFOUND, "录像尚未签署清单 / the recording of %s has no signed manifest yet", hearingID)
+		return Check{}, errNoManifest
 	}
 	key, err := stateKey(f.dir, f.raw)
 	if err != nil {

@@ -107,9 +107,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.Rooms = m.media.sfu
+	archive, err := m.openArchive()
+	if err != nil {
+		return err
+	}
 	m.HTTP = chutinghttp.New(chutinghttp.Config{Store: m.Store, Auth: m.Auth, Scheduler: m.Scheduler, Logger: m.Logger,
 		MaxBody: c.MaxBody, InsecureCookie: c.InsecureCookie, Web: web.Handler(), Version: version(),
-		TrustedProxies: proxies, Rooms: m.Rooms, Registry: reg, Now: m.clock()})
+		TrustedProxies: proxies, Rooms: m.Rooms, Registry: reg, Now: m.clock(), Recordings: archive})
 	m.HTTP.Registry().MustRegister(m.Notifier.Collectors()...)
 	if m.ln, err = net.Listen("tcp", c.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
@@ -118,7 +122,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.ln) }()
-	if err := m.startJobs(); err != nil {
+	if err := m.startJobs(m.retentionJob(archive)); err != nil {
 		return err
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -182,9 +186,9 @@ func (m *Main) Close() error {
 }
 
 // startJobs starts the periodic jobs, run once per tick across every node sharing the store
-// (robfig/cron with the store's leases): the scheduler's, and the housekeeping of sessions
-// and remembered idempotent answers.
-func (m *Main) startJobs() error {
+// (robfig/cron with the store's leases): the scheduler's, the housekeeping of sessions
+// and remembered idempotent answers, and more (the recordings' retention).
+func (m *Main) startJobs(more ...scheduler.Job) error {
 	leaser, ok := m.Store.(chuting.Leaser)
 	if !ok {
 		return fmt.Errorf("the store %T grants no leases", m.Store)
@@ -201,6 +205,7 @@ func (m *Main) startJobs() error {
 			_, err := m.HTTP.SweepIdempotency(ctx)
 			return err
 		}})
+	jobs = append(jobs, more...)
 	for _, j := range jobs {
 		if err := m.Cron.Add(j); err != nil {
 			return err

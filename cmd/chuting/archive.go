@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"path/filepath"
+
+	"github.com/chuting/chuting/recordings"
+	"github.com/chuting/chuting/scheduler"
+)
+
+// openArchive returns the read side of the hearings' recordings for the playback API
+// (recordings/archive.go), over <data>/recordings, verified against the server's recording
+// key: <data>/keys/recording.ed25519 holds its seed, made on first start (readKey), the same
+// file the recorder signs with.
+func (m *Main) openArchive() (*recordings.Archive, error) {
+	seed, err := readKey(filepath.Join(m.Config.Data, "keys", "recording.ed25519"), ed25519.SeedSize)
+	if err != nil {
+		return nil, fmt.Errorf("recordings archive: %w", err)
+	}
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("recordings archive: the recording key holds %d bytes, want an Ed25519 seed of %d",
+			len(seed), ed25519.SeedSize)
+	}
+	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	return recordings.NewArchive(recordings.ArchiveConfig{Dir: filepath.Join(m.Config.Data, "recordings"), Records: m.Store,
+		Logs: m.Store, PublicKey: pub, Now: m.clock()})
+}
+
+// retentionJob is the daily job of the recordings' retention policy (issue 5 §7): it marks
+// the recordings whose court's keeping period ran out as due for a judge's approval, and
+// deletes nothing.
+func (m *Main) retentionJob(a *recordings.Archive) scheduler.Job {
+	return scheduler.Job{Name: "recording-retention", Spec: "41 2 * * *", Run: func(ctx context.Context) error {
+		n, err := a.MarkDue(ctx)
+		if n > 0 {
+			m.Logger.Info("recordings due for deletion under their court's retention policy (录像保存期满，待法官审批删除)", "count", n)
+		}
+		return err
+	}}
+}
