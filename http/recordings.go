@@ -290,6 +290,10 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request) error {
 	n := s.names(r.Context())
 	out := List[recordingItem]{Items: []recordingItem{}}
 	for _, sum := range all {
+		mayCourt := courtUser(p) && (sum.CourtID == "" || sum.CourtID == p.CourtID)
+		if !mayCourt && !granted[sum.HearingID] {
+			continue // decided without reading the hearing
+		}
 		h, err := chuting.Load[chuting.Hearing](r.Context(), s.store, sum.HearingID)
 		if err != nil && chuting.ErrorCode(err) != chuting.ENOTFOUND {
 			return err
