@@ -56,6 +56,7 @@ func (s *Server) table() []route {
 		{"GET", "/api/v1/session", signedIn, s.getSession, false},
 		{"DELETE", "/api/v1/session", signedIn, s.logout, false},
 		{"PUT", "/api/v1/session/password", signedIn, s.changePassword, false},
+		{"POST", "/api/v1/selftest/upload", signedIn, s.selfTestUpload, false},
 
 		{"GET", "/api/v1/users", admins, s.listUsers, false},
 		{"POST", "/api/v1/users", admins, s.createUser, false},

@@ -104,6 +104,10 @@ func authCases() []authCase {
 			return "/api/v1/session/password", map[string]string{"current_password": testPassword, "new_password": testPassword}
 		}},
 
+		{route: "POST /api/v1/selftest/upload", want: signedIn, build: func(*fixture, caller) (string, any) {
+			return "/api/v1/selftest/upload", map[string]string{"padding": strings.Repeat("x", 1000)}
+		}},
+
 		{route: "GET /api/v1/users", build: get("/api/v1/users"), want: admins(ok)},
 		{route: "POST /api/v1/users", target: "own appraiser", want: admins(cr), build: func(fx *fixture, c caller) (string, any) {
 			return "/api/v1/users", map[string]string{"username": fx.unique("new"), "name": "新鉴定人",

@@ -23,7 +23,7 @@ func TestHandler(t *testing.T) {
 		{"/missing.js", http.StatusNotFound, "", ""},
 		// The hearing room: its own page for a hearing's room and for a personal link.
 		{"/room/01m8kf8yb71y246can2pkj9qaa", http.StatusOK, "text/html", `<script src="/room.js" defer>`},
-		{"/join", http.StatusOK, "text/html", "等候室 / Waiting room"}, // the secret is in the fragment
+		{"/join", http.StatusOK, "text/html", `data-i18n="room.waiting_title">等候室`}, // the secret is in the fragment
 		{"/room.js", http.StatusOK, "text/javascript", `type: "candidate"`},
 		{"/room.css", http.StatusOK, "text/css", ".tile"},
 		{"/room/", http.StatusOK, "text/html", `<script src="/app.js" defer>`},      // no hearing: the dashboard

@@ -8,38 +8,13 @@
 // link without an account (a join token from POST /api/v1/links/redeem).
 "use strict";
 
-const roleNames = {
-  judge: "法官 / Judge", clerk: "书记员 / Clerk", appraiser: "鉴定人 / Appraiser",
-  counsel: "诉讼代理人 / Counsel", party: "当事人 / Party", expert: "专家辅助人 / Expert adviser",
-  interpreter: "翻译 / Interpreter", observer: "旁听 / Observer",
-};
-const hearingStates = { open: "候审 / open", started: "庭审中 / in session", ended: "已闭庭 / ended" };
-
-// Why the server closed the room's WebSocket, by close code (docs/signaling.md, "Joining").
-// The server's own close reason (zh-CN / English) is shown when it sends one.
-const closeReasons = {
-  1000: "您已离开庭审室 / You left the hearing room",
-  1001: "服务器正在停止，请稍后再进入 / The server is shutting down; come back shortly",
-  1006: "连接中断 / The connection was lost",
-  1011: "服务器内部错误 / Internal server error",
-  1013: "连接过慢或媒体连接中断 / The connection was too slow or the media connection failed",
-  4001: "未能及时加入 / The join was missing or invalid",
-  4003: "入庭凭证无效 / The join token is invalid",
-  4004: "入庭凭证属于另一庭审 / The join token is for another hearing",
-  4005: "入庭凭证已过期，或庭审室未开放 / The token has expired, or the room is not open",
-  4006: "入庭凭证已使用或链接已撤销 / The token was used already, or the link was revoked",
-  4007: "您的身份不能进入本庭审 / Your role may not join this hearing",
-  4008: "消息过多 / Too many messages",
-  4009: "您已被法官请出庭审室 / The judge removed you from the hearing",
-  4010: "庭审已结束 / The hearing has ended",
-};
-
-// Error codes of the protocol's error messages, for people.
-const errorCodes = {
-  forbidden: "无权执行 / not allowed", not_found: "找不到对象 / no such participant or exhibit",
-  out_of_order: "当前状态下不能执行 / not possible now", rate_limited: "操作过于频繁 / too many messages",
-  negotiation_failed: "媒体协商失败 / media negotiation failed", internal: "服务器内部错误 / internal error",
-};
+// Names come from the message catalogue (i18n/*.json): roles, hearing states, why the server
+// closed the room's WebSocket (by close code, docs/signaling.md "Joining"), and the error codes
+// of the protocol's error messages. The server's own close reason is shown when it sends one.
+const roleName = (r) => t("role." + r, null, r);
+const hearingStateName = (s) => t("room.state." + s, null, s);
+const closeReason = (code) => t("room.close." + code, null, "");
+const errorName = (code) => t("room.error." + code, null, code);
 
 // The resume window: a dropped participant keeps its place this long (docs/signaling.md).
 const resumeWindowMs = 30000;
@@ -83,7 +58,7 @@ class Room {
     this.tiles = new Map(); // remote MediaStreamTrack → {el, participant}
     this.watched = new WeakSet(); // remote streams whose removetrack we listen to
     this.items = new Map(); // participant ID → its item in the list
-    this.waitingNote = el("li", { class: "muted-note" }, "等候期间不显示其他参与人 / While you wait you see no one else");
+    this.waitingNote = el("li", { class: "muted-note" }, t("room.waiting_note"));
     this.requests = new Map(); // request ID → {resolve, reject}
     this.seq = 0;
     this.resumeToken = "";
@@ -107,7 +82,7 @@ class Room {
       }
       this.queue = this.queue.then(() => this.handle(m, ws)).catch((err) => {
         console.error("room: handling", m.type, err);
-        showNotice(`${errorCodes.negotiation_failed}: ${err.message || err}`);
+        showNotice(`${errorName("negotiation_failed")}: ${err.message || err}`);
       });
     };
     ws.onclose = (ev) => this.onClose(ws, ev);
@@ -123,7 +98,7 @@ class Room {
     return new Promise((resolve, reject) => {
       this.requests.set(id, { resolve, reject });
       setTimeout(() => {
-        if (this.requests.delete(id)) reject(new Error("无应答 / no answer"));
+        if (this.requests.delete(id)) reject(new Error(t("room.no_answer")));
       }, 10000);
       this.send({ ...m, id });
     });
@@ -144,7 +119,7 @@ class Room {
         break;
       case "left":
         this.people.delete(m.participant);
-        for (const [track, t] of this.tiles) if (t.participant === m.participant) this.removeTile(track);
+        for (const [track, tile] of this.tiles) if (tile.participant === m.participant) this.removeTile(track);
         break;
       case "speaker":
         this.speaker = m.participant;
@@ -161,9 +136,9 @@ class Room {
         if (r) {
           this.requests.delete(m.ref);
           if (m.type === "ok") r.resolve();
-          else r.reject(new Error(`${errorCodes[m.code] || m.code}: ${m.message}`));
+          else r.reject(new Error(`${errorName(m.code)}: ${localize(m.message)}`));
         } else if (m.type === "error") {
-          showNotice(`${errorCodes[m.code] || m.code}: ${m.message}`);
+          showNotice(`${errorName(m.code)}: ${localize(m.message)}`);
         }
         return;
       }
@@ -186,11 +161,11 @@ class Room {
     $("me-name").textContent = this.info.name;
     if (this.info.case_no) {
       // Which hearing this is: all a personal link's holder knows of it.
-      const fmt = (iso) => new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", dateStyle: "medium", timeStyle: "short" });
+      const fmt = (iso) => new Date(iso).toLocaleString(lang, { timeZone: "Asia/Shanghai", dateStyle: "medium", timeStyle: "short" });
       $("hearing-what").textContent = `${this.info.court || ""} ${this.info.case_no} · ${fmt(this.info.start)}`;
       $("hearing-what").hidden = false;
     }
-    $("me-role").textContent = roleNames[m.role] || m.role;
+    $("me-role").textContent = roleName(m.role);
     $("room").hidden = false;
     // A join, or a resume: either way new peer connections (docs/signaling.md, "Resuming").
     this.closePeers();
@@ -198,8 +173,61 @@ class Room {
     this.sub = this.newPeer("sub");
     this.sub.ontrack = (ev) => this.onTrack(ev);
     this.setState(m.state);
-    this.publish().catch((err) => showNotice(`${errorCodes.negotiation_failed}: ${err.message || err}`));
+    this.publish().catch((err) => showNotice(`${errorName("negotiation_failed")}: ${err.message || err}`));
+    this.watchQuality();
     this.render();
+  }
+
+  // watchQuality shows the connection's quality from the peer connections' statistics every
+  // two seconds: the round trip of the selected candidate pair and the share of packets
+  // lost, so that a witness on a poor network knows to switch to audio only (#47).
+  watchQuality() {
+    if (this.qualityTimer) return;
+    let last = null;
+    this.qualityTimer = setInterval(async () => {
+      const pc = this.pub || this.sub;
+      if (!pc || this.closed) return;
+      let rtt = null;
+      let lost = 0;
+      let received = 0;
+      try {
+        const stats = await pc.getStats();
+        stats.forEach((s) => {
+          if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined) rtt = s.currentRoundTripTime * 1000;
+          if (s.type === "remote-inbound-rtp") lost += s.packetsLost || 0;
+        });
+        if (this.sub) {
+          (await this.sub.getStats()).forEach((s) => {
+            if (s.type === "inbound-rtp") {
+              lost += s.packetsLost || 0;
+              received += s.packetsReceived || 0;
+            }
+          });
+        }
+      } catch {
+        return;
+      }
+      const now = { lost, received };
+      const dLost = last ? now.lost - last.lost : 0;
+      const dAll = last ? dLost + now.received - last.received : 0;
+      last = now;
+      const loss = dAll > 0 ? (100 * dLost) / dAll : 0;
+      const level = rtt === null ? "unknown" : rtt > 400 || loss > 8 ? "poor" : rtt > 150 || loss > 2 ? "fair" : "good";
+      this.quality = { level, rtt, loss };
+      this.showQuality();
+    }, 2000);
+  }
+
+  showQuality() {
+    const q = this.quality;
+    const box = $("quality");
+    if (!q || q.level === "unknown" || this.closed) {
+      box.hidden = true;
+      return;
+    }
+    box.hidden = false;
+    box.dataset.quality = q.level;
+    box.textContent = `${t("room.quality." + q.level)} · ${t("room.quality.detail", { rtt: Math.round(q.rtt), loss: q.loss.toFixed(1) })}`;
   }
 
   // newPeer makes a peer connection with the ICE servers from joined; its candidates go to
@@ -307,9 +335,9 @@ class Room {
   }
 
   removeTile(track) {
-    const t = this.tiles.get(track);
-    if (!t) return;
-    t.el.remove();
+    const tile = this.tiles.get(track);
+    if (!tile) return;
+    tile.el.remove();
     this.tiles.delete(track);
   }
 
@@ -320,9 +348,9 @@ class Room {
       // Witnesses see and hear no one while waiting (#17); the server takes the tracks away too.
       this.people.clear();
       for (const track of [...this.tiles.keys()]) this.removeTile(track);
-      setStatus("等候室：请等候法官准许入庭 / Waiting room: wait until the judge admits you", "waiting");
+      setStatus(t("room.status_waiting"), "waiting");
     } else {
-      setStatus("已入庭 / In the hearing", "admitted");
+      setStatus(t("room.status_admitted"), "admitted");
     }
     this.render();
   }
@@ -331,8 +359,11 @@ class Room {
   render() {
     const state = this.hearing.state;
     $("hearing-state").textContent = state
-      ? `· ${hearingStates[state] || state}${this.hearing.recording ? " · 录像中 / recording" : ""}`
+      ? `· ${hearingStateName(state)}${this.hearing.recording ? ` · ${t("room.recording")}` : ""}`
       : "";
+    // The recording indicator is for everyone in the room, waiting or not (录音录像规定).
+    $("recording").hidden = !this.hearing.recording || this.closed;
+    $("me-role").textContent = this.role ? roleName(this.role) : "";
     const judge = this.role === "judge";
     $("hearing-controls").hidden = !judge;
     $("start-hearing").disabled = state !== "open";
@@ -363,26 +394,26 @@ class Room {
       list.replaceChildren(...items);
     }
 
-    for (const t of this.tiles.values()) {
-      const p = this.people.get(t.participant);
-      const cap = t.el.querySelector("figcaption");
+    for (const tile of this.tiles.values()) {
+      const p = this.people.get(tile.participant);
+      const cap = tile.el.querySelector("figcaption");
       if (cap) {
-        cap.textContent = p ? `${p.name} · ${roleNames[p.role] || p.role}${p.state === "waiting" ? " · 等候中 / waiting" : ""}` : "";
+        cap.textContent = p ? `${p.name} · ${roleName(p.role)}${p.state === "waiting" ? ` · ${t("room.waiting")}` : ""}` : "";
       }
-      t.el.classList.toggle("speaking", t.participant === this.speaker);
+      tile.el.classList.toggle("speaking", tile.participant === this.speaker);
     }
   }
 
   participantItem(p) {
     const self = p.id === this.self;
     const li = el("li", { class: `participant ${p.state}`, "data-participant": p.id, "data-role": p.role, "data-state": p.state },
-      el("span", { class: "name" }, p.name + (self ? "（本人 / you）" : "")), " ",
-      el("span", { class: "role" }, roleNames[p.role] || p.role), " ",
-      el("span", { class: "state" }, p.state === "waiting" ? "等候中 / waiting" : "在庭 / admitted"));
+      el("span", { class: "name", "data-speaking-label": t("room.speaking") }, p.name + (self ? t("room.you_suffix") : "")), " ",
+      el("span", { class: "role" }, roleName(p.role)), " ",
+      el("span", { class: "state" }, p.state === "waiting" ? t("room.waiting") : t("room.admitted")));
     const flags = [];
-    if (p.dropped) flags.push("已掉线 / dropped");
-    if (p.muted) flags.push("已静音 / muted");
-    if (p.floor) flags.push("有发言权 / has the floor");
+    if (p.dropped) flags.push(t("room.dropped"));
+    if (p.muted) flags.push(t("room.muted"));
+    if (p.floor) flags.push(t("room.has_floor"));
     if (flags.length) li.append(" ", el("span", { class: "flags" }, flags.join(" · ")));
     if (p.checklist && p.role === "appraiser") li.append(this.checklist(p));
     if (!self) li.append(this.controls(p));
@@ -392,14 +423,14 @@ class Room {
   // checklist shows a witness's identity checklist to the judge and the clerk (#26, #27).
   checklist(p) {
     const c = p.checklist;
-    const yes = (b) => (b ? "是 / yes" : "否 / no");
+    const yes = (b) => (b ? t("common.yes") : t("common.no"));
     const dl = el("dl", { class: "checklist" },
-      el("dt", {}, "执业证号 / Licence"),
+      el("dt", {}, t("room.licence")),
       el("dd", { class: c.licence_valid ? "" : "warn" },
-        `${c.licence_no || "—"} · ${c.licence_valid ? "有效 / valid" : "无效 / not valid"}`),
-      el("dt", {}, "鉴定意见签名人 / Signed the opinion"), el("dd", {}, yes(c.signatory)),
-      el("dt", {}, "申报的利害关系 / Declared ties"),
-      el("dd", { class: c.recusal?.length ? "warn" : "" }, c.recusal?.length ? c.recusal.join("、") : "无 / none"));
+        `${c.licence_no || "—"} · ${c.licence_valid ? t("room.valid") : t("room.not_valid")}`),
+      el("dt", {}, t("room.signatory")), el("dd", {}, yes(c.signatory)),
+      el("dt", {}, t("room.ties")),
+      el("dd", { class: c.recusal?.length ? "warn" : "" }, c.recusal?.length ? c.recusal.join("、") : t("common.none")));
     const item = (label, key, button) => {
       dl.append(el("dt", {}, label));
       const dd = el("dd", {}, yes(c[key]));
@@ -408,8 +439,8 @@ class Room {
       }
       dl.append(dd);
     };
-    item("身份已核验 / Identity verified", "identity_verified", "核验通过 / Verified");
-    item("保证书已宣读 / Pledge read", "pledge_read", "记录 / Record");
+    item(t("room.identity_verified"), "identity_verified", t("room.verify"));
+    item(t("room.pledge_read"), "pledge_read", t("room.record"));
     return dl;
   }
 
@@ -428,15 +459,15 @@ class Room {
       }
     };
     if (p.state === "waiting") {
-      button("admit", "准许入庭 / Admit");
+      button("admit", t("room.admit"));
     } else {
-      button(p.muted ? "unmute" : "mute", p.muted ? "取消静音 / Unmute" : "静音 / Mute");
+      button(p.muted ? "unmute" : "mute", p.muted ? t("room.unmute") : t("room.mute"));
       if (["counsel", "party", "expert"].includes(p.role)) {
-        button(p.floor ? "revoke_floor" : "grant_floor", p.floor ? "收回发言权 / Revoke floor" : "准许发言 / Give floor");
+        button(p.floor ? "revoke_floor" : "grant_floor", p.floor ? t("room.revoke_floor") : t("room.grant_floor"));
       }
-      if (p.role !== "judge" && p.role !== "clerk") button("to_waiting", "退回等候室 / To waiting room");
+      if (p.role !== "judge" && p.role !== "clerk") button("to_waiting", t("room.to_waiting"));
     }
-    if (p.role !== "judge") button("remove", "请出 / Remove");
+    if (p.role !== "judge") button("remove", t("room.remove"));
     return box;
   }
 
@@ -452,14 +483,14 @@ class Room {
 
   onClose(ws, ev) {
     if (ws !== this.ws || this.closed) return;
-    for (const r of this.requests.values()) r.reject(new Error(closeReasons[ev.code] || "连接已关闭 / connection closed"));
+    for (const r of this.requests.values()) r.reject(new Error(closeReason(ev.code) || t("room.connection_closed")));
     this.requests.clear();
     const now = Date.now();
     // A lost connection (1006) or a slow or failed one (1013) may resume within 30 s.
     if (!this.left && (ev.code === 1006 || ev.code === 1013) && this.resumeToken) {
       if (!this.droppedAt) this.droppedAt = now;
       if (now - this.droppedAt < resumeWindowMs - 2000) {
-        setStatus("连接中断，正在重新连接… / Connection lost, reconnecting…", "reconnecting");
+        setStatus(t("room.reconnecting"), "reconnecting");
         const wait = Math.min(4000, 500 + (now - this.droppedAt) / 4);
         setTimeout(() => this.connect({ resume: this.resumeToken }), wait);
         return;
@@ -481,16 +512,18 @@ class Room {
   // end shows why the room closed and lets go of the camera and the connections.
   end(code, reason) {
     this.closed = true;
+    clearInterval(this.qualityTimer);
+    $("quality").hidden = true;
     clearResume();
     this.closePeers();
-    if (this.media) for (const t of this.media.getTracks()) t.stop();
+    if (this.media) for (const track of this.media.getTracks()) track.stop();
     for (const track of [...this.tiles.keys()]) this.removeTile(track);
     this.people.clear();
     this.render();
     $("waiting").hidden = true;
     $("hearing-controls").hidden = true;
-    const text = reason || closeReasons[code] || `连接已关闭 / connection closed (${code})`;
-    setStatus(`已退出庭审室 / Out of the hearing room: ${text}`, "closed");
+    const text = localize(reason) || closeReason(code) || t("room.closed_code", { code });
+    setStatus(t("room.out", { text }), "closed");
     if (code !== 1000) showNotice(text);
   }
 
@@ -541,7 +574,7 @@ async function signIn() {
   } catch (err) {
     if (err.status !== 401) throw err;
   }
-  setStatus("请先登录 / Please sign in", "login");
+  setStatus(t("room.sign_in_first"), "login");
   $("login-section").hidden = false;
   return new Promise((resolve) => {
     $("login").addEventListener("submit", async (ev) => {
@@ -568,7 +601,7 @@ async function openMedia(role) {
     $("preview").srcObject = media;
     return media;
   } catch (err) {
-    showNotice(`无法使用摄像头或麦克风 / Camera or microphone unavailable: ${err.message}`);
+    showNotice(t("room.media_unavailable", { error: err.message }));
     return null;
   }
 }
@@ -580,13 +613,13 @@ function wireControls(room) {
     if (b.dataset.mark) {
       room.moderate({ type: "mark", target: b.dataset.target, item: b.dataset.mark });
     } else if (b.dataset.action) {
-      if (b.dataset.action === "remove" && !confirm("确定请出此人？ / Remove this participant?")) return;
+      if (b.dataset.action === "remove" && !confirm(t("room.confirm_remove"))) return;
       room.moderate({ type: "moderate", action: b.dataset.action, target: b.dataset.target });
     }
   });
   $("start-hearing").addEventListener("click", () => room.moderate({ type: "moderate", action: "start" }));
   $("end-hearing").addEventListener("click", () => {
-    if (confirm("确定闭庭？所有人将离开庭审室。 / End the hearing? Everyone leaves the room.")) {
+    if (confirm(t("room.confirm_end"))) {
       room.moderate({ type: "moderate", action: "end" });
     }
   });
@@ -597,22 +630,40 @@ function wireControls(room) {
   });
   const toggle = (id, kind, on, off) => {
     $(id).addEventListener("click", () => {
-      const tracks = room.media ? room.media.getTracks().filter((t) => t.kind === kind) : [];
-      for (const t of tracks) t.enabled = !t.enabled;
+      const tracks = room.media ? room.media.getTracks().filter((tr) => tr.kind === kind) : [];
+      for (const tr of tracks) tr.enabled = !tr.enabled;
       if (tracks.length) $(id).textContent = tracks[0].enabled ? off : on;
     });
   };
-  toggle("toggle-mic", "audio", "打开麦克风 / Mic on", "关闭麦克风 / Mic off");
-  toggle("toggle-cam", "video", "打开摄像头 / Camera on", "关闭摄像头 / Camera off");
+  toggle("toggle-mic", "audio", t("room.mic_on"), t("room.mic_off"));
+  toggle("toggle-cam", "video", t("room.cam_on"), t("room.cam_off"));
+  // Audio only (#47), one step: our camera stops sending and the others' video is no longer
+  // shown; the microphone and the others' sound go on. The same button brings video back.
+  $("audio-only").addEventListener("click", () => {
+    const on = document.body.classList.toggle("audio-only");
+    for (const tr of room.media ? room.media.getVideoTracks() : []) tr.enabled = !on;
+    $("audio-only").setAttribute("aria-pressed", String(on));
+    $("audio-only").textContent = on ? t("room.video_back") : t("room.audio_only");
+    $("toggle-cam").disabled = on;
+    setStatus(on ? t("room.audio_only_on") : (room.state === "waiting" ? t("room.status_waiting") : t("room.status_admitted")));
+  });
+  onLanguageChange = () => {
+    if (room.closed) return;
+    if (room.state) setStatus(room.state === "waiting" ? t("room.status_waiting") : t("room.status_admitted"));
+    room.items = new Map(); // rebuild every item in the new language
+    room.render();
+    room.showQuality();
+  };
 }
 
 async function main() {
+  await i18nReady;
   const path = location.pathname;
   const saved = savedResume();
   if (path === "/join") {
     // The link's secret is in the fragment, which the browser never sends to a server.
     const secret = decodeURIComponent(location.hash.slice(1));
-    if (!secret && !saved) throw new Error("链接不完整 / the link is incomplete");
+    if (!secret && !saved) throw new Error(t("room.link_incomplete"));
     const info = saved ? saved.info : await api("POST", "/api/v1/links/redeem", { secret });
     return enter(info, saved, null);
   }
@@ -626,12 +677,12 @@ async function main() {
 }
 
 async function enter(info, saved, fresh) {
-  setStatus("正在打开摄像头和麦克风… / Opening camera and microphone…");
+  setStatus(t("room.opening_media"));
   const media = await openMedia(info.role);
   const room = new Room(info, media, fresh);
   window.chutingRoom = room; // for the browser test and for debugging from the console
   wireControls(room);
-  setStatus("正在进入庭审室… / Entering the hearing room…", "joining");
+  setStatus(t("room.entering"), "joining");
   if (saved) {
     room.resumeToken = saved.resume;
     room.droppedAt = saved.at;
@@ -644,8 +695,9 @@ async function enter(info, saved, fresh) {
   });
 }
 
-main().catch((err) => {
+main().catch(async (err) => {
+  await i18nReady;
   console.error("room:", err);
-  setStatus(`无法进入庭审室 / Cannot enter the hearing room: ${err.message}`, "closed");
+  setStatus(t("room.cannot_enter", { error: localize(err.message) }), "closed");
   showNotice(err.message);
 });
