@@ -51,6 +51,7 @@ type recordingHead struct {
 	InterruptedAt *time.Time      `json:"interrupted_at"`
 	RootHash      string          `json:"root_hash"` // empty until the manifest is signed
 	Bytes         int64           `json:"bytes"`
+	Node          string          `json:"node"` // the server node holding the files (several nodes share a Redis store)
 	Appraisers    []appraiserName `json:"appraisers"`
 }
 
@@ -64,7 +65,7 @@ type recordingView struct {
 	recordingHead
 	Files        []recordingFile   `json:"files"`
 	Timeline     []timelineItem    `json:"timeline"`
-	Verification *verificationView `json:"verification"` // null until the manifest is signed
+	Verification *verificationView `json:"verification"` // null until the manifest is signed, and while recorded
 	Pauses       []pauseView       `json:"pauses"`
 }
 
@@ -234,7 +235,7 @@ func (n *names) appraisers(ids []string) []appraiserName {
 // head is the shared part of a recording's views.
 func (n *names) head(sum recordings.Summary, h *chuting.Hearing) recordingHead {
 	out := recordingHead{HearingID: sum.HearingID, CaseNo: sum.CaseNo, CourtID: sum.CourtID, Start: timePtr(sum.Start),
-		Status: sum.State, InterruptedAt: timePtr(sum.InterruptedAt), RootHash: sum.RootHash, Bytes: sum.Bytes,
+		Status: sum.State, InterruptedAt: timePtr(sum.InterruptedAt), RootHash: sum.RootHash, Bytes: sum.Bytes, Node: sum.Node,
 		Appraisers: []appraiserName{}}
 	if sum.State != recordings.StateRecording {
 		out.End = timePtr(sum.End)
@@ -364,7 +365,9 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) error {
 	for _, p := range pb.Pauses {
 		out.Pauses = append(out.Pauses, pauseView{At: p.At.UTC(), Until: timePtr(p.Until), Reason: p.Reason})
 	}
-	if pb.Manifest != nil {
+	// A later session under way adds files its manifest does not list yet: verify once it
+	// is signed.
+	if pb.Manifest != nil && pb.State != recordings.StateRecording {
 		c, err := a.Verify(h.ID)
 		if err != nil {
 			return err

@@ -336,11 +336,15 @@ const ReasonInterrupted = "录像因服务中断而中止 / recording interrupte
 
 // Playback returns the hearing's recording, read from this node's folder: its files,
 // sessions, timeline and pauses. The timeline is the signed events.json once every session
-// is closed, and the hearing's attendance log while one is recorded.
-// ENOTFOUND when there is no recording here.
+// is closed, and the hearing's attendance log while one is recorded. A recording made on
+// another node is described from the store's copy of its manifest (Local false, no
+// Manifest: its files and manifest.json are on that node).
+// ENOTFOUND when there is no recording.
 func (a *Archive) Playback(ctx context.Context, hearingID string) (*Playback, error) {
 	f, err := a.folder(hearingID)
-	if err != nil {
+	if chuting.ErrorCode(err) == chuting.ENOTFOUND {
+		return a.remotePlayback(ctx, hearingID)
+	} else if err != nil {
 		return nil, err
 	}
 	s, err := a.localSummary(ctx, hearingID)
@@ -365,6 +369,37 @@ func (a *Archive) Playback(ctx context.Context, hearingID string) (*Playback, er
 		return nil, fmt.Errorf("the timeline of %s: %w", hearingID, err)
 	}
 	rec.Timeline, rec.Pauses = timeline(evs, rec.Sessions)
+	return rec, nil
+}
+
+// remotePlayback is the playback view of a recording whose files are on another node (it
+// recorded the hearing): what the store's copy of its manifest and the attendance log say.
+// Its files are served by that node. ENOTFOUND when there is no copy, or the recording was
+// deleted.
+func (a *Archive) remotePlayback(ctx context.Context, hearingID string) (*Playback, error) {
+	m, err := chuting.FindOne[chuting.RecordingManifest](ctx, a.cfg.Records, chuting.IndexHearing, hearingID)
+	if chuting.ErrorCode(err) == chuting.ENOTFOUND {
+		return nil, errNoRecording
+	} else if err != nil {
+		return nil, err
+	}
+	d, err := chuting.FindOne[chuting.RecordingDisposal](ctx, a.cfg.Records, chuting.IndexHearing, hearingID)
+	if err == nil && d.State == chuting.DisposalDeleted {
+		return nil, errNoRecording
+	}
+	rec := &Playback{Summary: a.summaryOf(ctx, m), Files: slices.Clone(m.Entries)}
+	if rec.Files == nil {
+		rec.Files = []chuting.ManifestEntry{}
+	}
+	b, _, err := readEvents(ctx, a.cfg.Logs, hearingID)
+	var evs []event
+	if err == nil {
+		err = json.Unmarshal(b, &evs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the timeline of %s: %w", hearingID, err)
+	}
+	rec.Timeline, rec.Pauses = timeline(evs, nil)
 	return rec, nil
 }
 

@@ -205,6 +205,28 @@ func TestArchive(t *testing.T) {
 		}
 	})
 
+	t.Run("OtherNode", func(t *testing.T) {
+		// Another node's archive, over the same store: it knows the recording from the
+		// store's copy of the manifest, and has none of its files.
+		other, err := recordings.NewArchive(recordings.ArchiveConfig{Dir: t.TempDir(), Records: e.store, Logs: e.store,
+			PublicKey: e.pub})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := other.List(ctx)
+		if err != nil || len(list) != 1 || list[0].Local || list[0].Node != "node-1" || list[0].RootHash != man.RootHash ||
+			list[0].Files != len(man.Entries) || list[0].State != recordings.StateComplete {
+			t.Fatalf("list on another node = %+v, %v", list, err)
+		}
+		p, err := other.Playback(ctx, h.ID)
+		if err != nil || p.Local || p.Manifest != nil || len(p.Files) != len(man.Entries) || len(p.Pauses) != 1 || len(p.Timeline) != 5 {
+			t.Fatalf("playback on another node = %+v, %v", p, err)
+		}
+		if _, err := other.Open(h.ID, man.Entries[0].Path); chuting.ErrorCode(err) != chuting.ENOTFOUND {
+			t.Fatalf("open on another node: %v, want not found", err)
+		}
+	})
+
 	t.Run("SymlinkOut", func(t *testing.T) {
 		// A listed name replaced by a link out of the folder is not followed.
 		p := filepath.Join(e.dir(h), man.Entries[2].Path)
