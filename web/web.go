@@ -1,10 +1,13 @@
 // Package web holds the pages people use, embedded in the binary so that the server needs no
-// build step and no files beside it. The pages are static; they talk to the JSON API. Text is
-// zh-CN first with English alongside. Scripts and styles come from files, never inline, so a
-// strict Content-Security-Policy applies.
+// build step and no files beside it. The pages are static; they talk to the JSON API. All
+// their text comes from one message catalogue (static/i18n/zh-CN.json and en.json, zh-CN
+// first, English on a switch the browser remembers). Scripts and styles come from files,
+// never inline, so a strict Content-Security-Policy applies.
 //
-// There are two pages: index.html (sign in and the dashboard) and room.html, the hearing
-// room, which speaks the signaling protocol of docs/signaling.md over the room's WebSocket.
+// There are two documents: index.html, the pages of every role (sign-in, account, court,
+// appraiser and self-test, institution, bureau, recordings; app.js routes by path), and
+// room.html, the hearing room, which speaks the signaling protocol of docs/signaling.md over
+// the room's WebSocket.
 package web
 
 import (

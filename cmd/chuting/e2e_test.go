@@ -25,16 +25,17 @@ import (
 //     on their page.
 //  2. At the first hearing's time the judge and the appraiser open the room; the appraiser
 //     waits and sees no video (#17); the judge admits them; each plays the other's video;
-//     the judge ends the hearing. The appraiser's record says "appeared remotely", and the
-//     institution's appearance-rate chart counts it.
+//     both see the recording indicator; the judge ends the hearing. The recording is listed,
+//     its player loads and plays, and its verification passes. The appraiser's record says
+//     "appeared remotely", and the institution's appearance-rate chart counts it.
 //  3. The appraiser never joins the second hearing: after its time the clerk records the
 //     absence without cause on the court's page, which then shows that status, and the
 //     fee-refund follow-up appears on the follow-ups page (#36).
 //
 // Every page of every role is saved as a full-page screenshot in zh-CN and in English (in
 // artifacts/screenshots/, or $CHUTING_SCREENSHOTS), and the English pages are checked to be
-// in English. The recordings pages are drawn, but the recording of the hearing is not
-// checked yet: the recorder is being wired into the server (see the README, "Web pages").
+// in English. The first hearing's recording is found in the court's archive, its player
+// plays it and its verification passes.
 
 // summonsOf is what the test reads back through the API.
 type summonsOf struct {
@@ -232,6 +233,10 @@ func TestE2E(t *testing.T) {
 	court.waitFrames(expertID, 20*time.Second)
 	court.click("#start-hearing")
 	court.waitFor("the hearing started", `window.chutingRoom.hearing.state === "started"`, 10*time.Second)
+	// The judge's start starts the recording, and everyone in the room sees that it records.
+	for _, b := range []*browser{court, expert} {
+		b.waitFor("showing the recording indicator", `!document.getElementById("recording").hidden`, 10*time.Second)
+	}
 	court.shot(shots, "judge_room_zh-CN")
 	expert.shot(shots, "appraiser_room_zh-CN")
 	// The language switch of the room changes its text in place, without leaving the room.
@@ -266,6 +271,38 @@ func TestE2E(t *testing.T) {
 	if got := instAPI.appearedOf(liming.AppraiserID); got != appearedBefore+1 {
 		t.Fatalf("the institution's rates count %d appearances of liming, want %d", got, appearedBefore+1)
 	}
+	// The recording is in the court's archive; its player loads and plays the participants'
+	// files, and the server's verification of the signed manifest passes (#31).
+	court.open(base, "/recordings")
+	recRow := fmt.Sprintf(`#recordings-results tr[data-case=%s]`, js(case1))
+	court.waitFor("the recording listed", fmt.Sprintf(`document.querySelector(%s)`, js(recRow)), 10*time.Second)
+	court.click(recRow + " a")
+	recPage := "/recordings/" + s1.HearingID
+	court.waitFor("the recording's page", fmt.Sprintf(`document.body.dataset.ready === %s`, js(recPage)), 10*time.Second)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if ok, _ := eval[bool](court, `document.getElementById("verification")?.dataset.ok === "true"`); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the recording's verification did not pass: %q", court.text("#verification"))
+		}
+		time.Sleep(500 * time.Millisecond)
+		court.open(base, recPage) // the manifest is signed a moment after the end
+	}
+	if hash := court.text("#root-hash"); !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(hash) {
+		t.Fatalf("the recording's integrity value: %q", hash)
+	}
+	court.waitFor("the player's files loaded", `document.querySelectorAll(".player video[data-file]").length >= 2 &&
+		[...document.querySelectorAll(".player video[data-file]")].every((v) => v.readyState >= 1)`, 15*time.Second)
+	court.click("#player-play")
+	court.waitFor("the player playing", `Number(document.getElementById("player-position").value) > 0.5 &&
+		[...document.querySelectorAll(".player video[data-file]")].some((v) => v.currentTime > 0.3 && v.videoWidth > 0)`, 15*time.Second)
+	court.shot(shots, "judge_recording_zh-CN")
+	court.setLanguage("en")
+	court.open(base, recPage)
+	court.shot(shots, "judge_recording_en")
+	court.setLanguage("zh-CN")
+
 	court.signInAs(base, "center-admin", "/institution")
 	court.open(base, "/institution/stats")
 	bar := `#chart-appraiser g.bar[data-label="李明"]`
@@ -299,7 +336,7 @@ func TestE2E(t *testing.T) {
 		{court, "clerk", "/court", []string{"/court", "/court/calendar", "/court/follow-ups", "/recordings", "/account"}, "clerk", false},
 		{expert, "liming", "/appraiser", []string{"/appraiser", "/appraiser/calendar", "/appraiser/record", "/selftest", "/account"}, "appraiser", true},
 		{court, "center-admin", "/institution", []string{"/institution", "/institution/summons", "/institution/rooms", "/institution/stats", "/bureau/reports"}, "institution", false},
-		{court, "bureau", "/bureau", []string{"/bureau", "/bureau/absences", "/bureau/reports", "/recordings"}, "bureau", false},
+		{court, "bureau", "/bureau", []string{"/bureau", "/bureau/absences", "/bureau/reports", "/account"}, "bureau", false},
 	}
 	han := regexp.MustCompile(`\p{Han}`)
 	for _, p := range pages {

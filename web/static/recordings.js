@@ -3,7 +3,9 @@
 // integrity value (the manifest's root hash) and the server's verification of it.
 "use strict";
 
-const recordingRoles = ["clerk", "judge", "bureau_admin", "institution_admin"];
+// A recording is the court's record: its judges and clerks see it, and whoever they grant
+// access to until a set time (http/recordings.go). Others get an empty archive.
+const recordingRoles = ["clerk", "judge"];
 
 function recordingStatus(s) {
   return el("span", { class: `badge rec-${s}`, "data-status": s }, t("recordings.status." + s, null, s));

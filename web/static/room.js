@@ -359,7 +359,7 @@ class Room {
   render() {
     const state = this.hearing.state;
     $("hearing-state").textContent = state
-      ? `· ${hearingStateName(state)}${this.hearing.recording ? ` · ${t("room.recording")}` : ""}`
+      ? `· ${hearingStateName(state)}` // the recording banner beside it says whether it records
       : "";
     // The recording indicator is for everyone in the room, waiting or not (录音录像规定).
     $("recording").hidden = !this.hearing.recording || this.closed;
