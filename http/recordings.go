@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"encoding/base64"
+	"mime"
 	"net/http"
 	"net/url"
 	"path"
@@ -416,7 +417,7 @@ func (s *Server) recordingFile(w http.ResponseWriter, r *http.Request) error {
 	hd := w.Header()
 	hd.Set("Content-Type", contentType(f.Entry))
 	hd.Set("Cache-Control", "private, no-store")
-	hd.Set("Content-Disposition", `inline; filename="`+path.Base(name)+`"`)
+	hd.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": path.Base(name)}))
 	hd.Set("ETag", `"`+f.Entry.SHA256+`"`)
 	http.ServeContent(w, r, name, f.ModTime, f)
 	return nil
@@ -440,7 +441,7 @@ func (s *Server) recordingManifest(w http.ResponseWriter, r *http.Request) error
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Cache-Control", "private, no-store")
-	hd.Set("Content-Disposition", `attachment; filename="manifest-`+h.ID+`.json"`)
+	hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": "manifest-" + h.ID + ".json"}))
 	w.WriteHeader(http.StatusOK)
 	_, err = w.Write(b)
 	if err != nil {

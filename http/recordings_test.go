@@ -344,6 +344,9 @@ func TestRecordingAccess(t *testing.T) {
 		{name: "FileWhole", method: "GET", route: "GET /api/v1/recordings/{hearing_id}/files/{name}",
 			build: path(base + "/files/" + url.PathEscape(segment.Path)), want: seen(ok),
 			check: func(t *testing.T, a accessRole, res *http.Response, body []byte) {
+				if cd := res.Header.Get("Content-Disposition"); cd != `inline; filename=`+segment.Path {
+					t.Errorf("Content-Disposition %q", cd)
+				}
 				if !bytes.Equal(body, file) || res.Header.Get("Accept-Ranges") != "bytes" {
 					t.Errorf("file of %d bytes (want %d), Accept-Ranges %q", len(body), len(file), res.Header.Get("Accept-Ranges"))
 				}
