@@ -180,8 +180,9 @@ func (s *Server) granted(ctx context.Context, p *chuting.Principal) (map[string]
 	return out, nil
 }
 
-// recordingCourtUser checks that p is a judge or clerk of h's court (for granting and
-// deleting), answering others as recordingHearing does.
+// recordingCourt checks that the caller is a judge or clerk (judgeOnly: a judge) of the
+// hearing's court, for granting access and deleting. Callers who may not see the recording
+// get recordingHearing's answer; those who may (a grantee) get EFORBIDDEN.
 func (s *Server) recordingCourt(r *http.Request, judgeOnly bool) (*chuting.Hearing, error) {
 	h, err := s.recordingHearing(r)
 	if err != nil {
