@@ -131,36 +131,49 @@ func TestRecover(t *testing.T) {
 	})
 }
 
-// TestSegments checks where segments are cut: a pause of the recording (no packets for 3 s)
-// ends one and the next starts after it; and video whose encoder makes a keyframe only every
-// 10 s is still cut every 5 s or so, since the recorder asks for keyframes.
+// TestSegments checks where segments are cut: a pause of the recording (no packets for a
+// while; the publisher's sequence numbers go on) ends one and the next starts after it, also
+// when more packets were skipped than the sample builder holds (1.5 Mb/s video, 8 s); and
+// video whose encoder makes a keyframe only every 10 s is still cut every 5 s or so, since
+// the recorder asks for keyframes.
 func TestSegments(t *testing.T) {
-	t.Run("Gap", func(t *testing.T) {
-		m := recordingstest.MakeMedia(t, recordingstest.MediaOptions{Seconds: 20})
-		e := mustEnv(t)
-		h := e.hearing(t)
-		rec, err := e.rec.Record(context.Background(), h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		fed := recordingstest.Feed(t, rec, m, recordingstest.FeedOptions{Start: start,
-			Gaps: map[time.Duration]time.Duration{7 * time.Second: 3 * time.Second}})
-		e.close(t, h, rec)
-		man, _, err := recordings.ReadManifest(e.dir(h))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, track := range []string{fed.VideoID, fed.AudioID} {
-			for _, en := range man.Entries {
-				if en.Track == track && en.Start.Sub(start) < 8*time.Second && en.End.Sub(start) > 9*time.Second {
-					t.Errorf("%s spans the pause: %v to %v", en.Path, en.Start.Sub(start), en.End.Sub(start))
+	for _, tc := range []struct {
+		name     string
+		media    recordingstest.MediaOptions
+		from, of time.Duration // the pause
+	}{
+		{"Gap", recordingstest.MediaOptions{Seconds: 20}, 7 * time.Second, 3 * time.Second},
+		{"LongGapHighRate", recordingstest.MediaOptions{Seconds: 10, Width: 1280, Height: 720, Bitrate: 1_500_000},
+			5 * time.Second, 8 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := recordingstest.MakeMedia(t, tc.media)
+			e := mustEnv(t)
+			h := e.hearing(t)
+			rec, err := e.rec.Record(context.Background(), h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			const length = 20 * time.Second
+			fed := recordingstest.Feed(t, rec, m, recordingstest.FeedOptions{Start: start, Duration: length,
+				Gaps: map[time.Duration]time.Duration{tc.from: tc.of}})
+			e.close(t, h, rec)
+			man, _, err := recordings.ReadManifest(e.dir(h))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, track := range []string{fed.VideoID, fed.AudioID} {
+				for _, en := range man.Entries {
+					if en.Track == track && en.Start.Sub(start) < tc.from+time.Second && en.End.Sub(start) > tc.from+tc.of-time.Second {
+						t.Errorf("%s spans the pause: %v to %v", en.Path, en.Start.Sub(start), en.End.Sub(start))
+					}
 				}
 			}
-		}
-		checkTrack(t, e.dir(h), man, fed.VideoID, "vp8", 17*time.Second)
-		checkTrack(t, e.dir(h), man, fed.AudioID, "opus", 17*time.Second)
-	})
+			checkTrack(t, e.dir(h), man, fed.VideoID, "vp8", length-tc.of)
+			checkTrack(t, e.dir(h), man, fed.AudioID, "opus", length-tc.of)
+		})
+	}
 	t.Run("KeyframeRequests", func(t *testing.T) {
 		m := recordingstest.MakeMedia(t, recordingstest.MediaOptions{Seconds: 20, KeyEvery: 300})
 		e := mustEnv(t)

@@ -65,6 +65,8 @@ type trackRecorder struct {
 	ref        uint32          // the last RTP timestamp seen, and its distance from the anchor
 	refU       int64
 	lastAt     time.Time // when the latest packet arrived
+	lastSN     uint16    // the highest sequence number pushed (haveSN: one was)
+	haveSN     bool
 
 	p        params
 	seg      *segmentWriter
@@ -79,11 +81,16 @@ type trackRecorder struct {
 func newTrackRecorder(rec *Recording, info trackInfo, c *codec, channels uint16, keyframe func()) *trackRecorder {
 	t := &trackRecorder{rec: rec, info: info, c: c, channels: channels, keyframe: keyframe, segment: rec.cfg.Segment,
 		log: rec.cfg.Logger.With("hearing", rec.hearing.ID, "track", info.ID, "participant", info.Participant)}
+	t.sb = t.newSampleBuilder()
+	return t
+}
+
+// newSampleBuilder returns an empty sample builder for the track's codec.
+func (t *trackRecorder) newSampleBuilder() *samplebuilder.SampleBuilder {
 	// Late packets are waited for by count (maxLate), not by time: the builder's time limit
 	// makes its Flush scan its whole 64 K ring over and over.
-	t.sb = samplebuilder.New(c.maxLate, c.depack(), c.clock,
+	return samplebuilder.New(t.c.maxLate, t.c.depack(), t.c.clock,
 		samplebuilder.WithPacketReleaseHandler(func(p *rtp.Packet) { t.free = append(t.free, p) }))
-	return t
 }
 
 // WriteRTP implements signaling.TrackRecorder. The header and payload are the room's and are
@@ -100,6 +107,18 @@ func (t *trackRecorder) WriteRTP(at time.Time, h *rtp.Header, payload []byte) er
 	} else if at.Sub(t.lastAt) > gapCut {
 		t.flushUnlocked()
 		t.cutUnlocked()
+		t.sb = t.newSampleBuilder() // see below
+	} else if d := h.SequenceNumber - t.lastSN; d > t.c.maxLate && d < 1<<15 {
+		t.flushUnlocked()
+		t.sb = t.newSampleBuilder()
+	}
+	// A stream that starts again with its sequence numbers far on (the publisher went on
+	// sending while the recording was paused, or a burst was lost) goes to a new sample
+	// builder: pion's waits for the skipped packets as if late, building no frame until it
+	// holds maxLate more, and once flushed may never build one again (1.5 Mb/s video paused
+	// for 8 s in a real room was not recorded after the resume; TestSegments/LongGapHighRate).
+	if d := h.SequenceNumber - t.lastSN; !t.haveSN || d < 1<<15 {
+		t.lastSN, t.haveSN = h.SequenceNumber, true
 	}
 	t.lastAt = at
 	if at.Before(t.calibUntil) {
