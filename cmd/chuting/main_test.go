@@ -150,7 +150,7 @@ func (s *syncBuffer) String() string {
 
 // startProc runs `chuting serve` with args on a free port and waits until it listens. It is
 // killed by PID when the test ends, if still running.
-func startProc(t *testing.T, args ...string) *proc {
+func startProc(t testing.TB, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), "CHUTING_STORE=") // nothing from the environment leaks in
@@ -193,7 +193,7 @@ func startProc(t *testing.T, args ...string) *proc {
 }
 
 // wait returns the process's exit error, or fails after d.
-func (p *proc) wait(t *testing.T, d time.Duration) error {
+func (p *proc) wait(t testing.TB, d time.Duration) error {
 	t.Helper()
 	select {
 	case <-p.exited:

@@ -32,22 +32,9 @@ func TestRecordingCrash(t *testing.T) {
 	hearing := practiceHearing(t, p)
 
 	// The judge and the clerk join with tokens from the API, and publish.
-	join := func(username string) *recordingstest.Publisher {
-		c := newClient(t, p.addr)
-		c.login(username, demoPassword)
-		code, body := c.do("POST", "/api/v1/hearings/"+hearing+"/join-token", nil)
-		if code != http.StatusOK {
-			t.Fatalf("join token of %s: %d %s", username, code, body)
-		}
-		var v struct{ Token, Room string }
-		if err := json.Unmarshal(body, &v); err != nil {
-			t.Fatal(err)
-		}
-		pub := recordingstest.Join(t, "ws://"+p.addr+v.Room, v.Token)
-		pub.Publish(media)
-		return pub
-	}
-	judge, clerk := join("judge"), join("clerk")
+	judge, clerk := joinAs(t, p, hearing, "judge"), joinAs(t, p, hearing, "clerk")
+	judge.Publish(media)
+	clerk.Publish(media)
 	if code, err := judge.Moderate(signaling.ActionStart, ""); err != nil || code != "" {
 		t.Fatalf("start: %v %s", err, code)
 	}
@@ -144,8 +131,25 @@ func TestRecordingCrash(t *testing.T) {
 	t.Logf("chuting verify:\n%s", out)
 }
 
+// joinAs signs in as username, gets a join token of the hearing from the API, and joins its
+// room as a pion client.
+func joinAs(tb testing.TB, p *proc, hearing, username string) *recordingstest.Publisher {
+	tb.Helper()
+	c := newClient(tb, p.addr)
+	c.login(username, demoPassword)
+	code, body := c.do("POST", "/api/v1/hearings/"+hearing+"/join-token", nil)
+	if code != http.StatusOK {
+		tb.Fatalf("join token of %s: %d %s", username, code, body)
+	}
+	var v struct{ Token, Room string }
+	if err := json.Unmarshal(body, &v); err != nil {
+		tb.Fatal(err)
+	}
+	return recordingstest.Join(tb, "ws://"+p.addr+v.Room, v.Token)
+}
+
 // practiceHearing returns the ID of the demo's practice hearing, as the server logged it.
-func practiceHearing(t *testing.T, p *proc) string {
+func practiceHearing(t testing.TB, p *proc) string {
 	t.Helper()
 	sc := bufio.NewScanner(strings.NewReader(p.log.String()))
 	for sc.Scan() {
