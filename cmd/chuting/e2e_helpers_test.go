@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // Helpers of the end-to-end test (e2e_test.go): a clock the test moves, a server on it, and
@@ -82,8 +83,7 @@ func (b *browser) signInAs(base, username, home string) {
 	b.do("sign in as "+username,
 		chromedp.WaitVisible(chromedp.CSS("#username")),
 		chromedp.SendKeys(chromedp.CSS("#username"), username),
-		chromedp.SendKeys(chromedp.CSS("#password"), demoPassword),
-		chromedp.Click(chromedp.CSS(`#login button[type="submit"]`)),
+		chromedp.SendKeys(chromedp.CSS("#password"), demoPassword+kb.Enter), // by keyboard, no click
 	)
 	b.waitFor("at "+home+" as "+username, fmt.Sprintf(`document.body.dataset.ready === %s`, js(home)), 15*time.Second)
 }
@@ -161,4 +161,29 @@ func (b *browser) setLanguage(lang string) {
 func (b *browser) viewport(w, h int64) {
 	b.t.Helper()
 	b.do("viewport", chromedp.EmulateViewport(w, h))
+}
+
+// unlabelled lists the visible form controls of the page that have no accessible name (a
+// label, aria-label or aria-labelledby), for screen readers.
+func (b *browser) unlabelled() string {
+	b.t.Helper()
+	s, err := eval[string](b, `[...document.querySelectorAll("input, select, textarea, button, meter")]
+		.filter((e) => e.type !== "hidden" && e.offsetParent !== null)
+		.filter((e) => !(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby") &&
+			!(e.tagName === "BUTTON" && e.textContent.trim()))
+		.map((e) => e.outerHTML.slice(0, 80)).join("; ")`)
+	if err != nil {
+		b.t.Fatalf("%s: labels: %v", b.name, err)
+	}
+	return s
+}
+
+// overflows reports whether the page is wider than the window (it then scrolls sideways).
+func (b *browser) overflows() bool {
+	b.t.Helper()
+	wide, err := eval[bool](b, `document.documentElement.scrollWidth > window.innerWidth + 1`)
+	if err != nil {
+		b.t.Fatalf("%s: width: %v", b.name, err)
+	}
+	return wide
 }

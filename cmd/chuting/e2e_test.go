@@ -172,7 +172,7 @@ func TestE2E(t *testing.T) {
 	court.set("#case-no", "")
 	court.set("#windows-list .window:nth-child(1) .w-date", time.Now().In(chuting.ChinaZone()).AddDate(0, 0, 1).Format(time.DateOnly))
 	court.waitFor("the notice period's error", `document.getElementById("windows-error").textContent.includes("3")`, 5*time.Second)
-	days := workdays(time.Now(), 6, 6)
+	days := workdays(time.Now(), 6, 8)
 	serveSummons(court, case1, liming.InstitutionID, liming.AppraiserID, days[:3])
 	if msg := court.text("#case-no-error") + court.text("#windows-error"); msg != "" {
 		t.Fatalf("inline errors left after a valid summons: %q", msg)
@@ -184,6 +184,15 @@ func TestE2E(t *testing.T) {
 	if s1.Slot == nil || s2.Slot == nil || s1.State != "proposed" {
 		t.Fatalf("served summons: %+v %+v", s1, s2)
 	}
+	// A third, served through the API, which the appraiser will ask to be excused from.
+	case3 := fmt.Sprintf("(%d)赣07民初903号", year)
+	if code, body := clerkAPI.do("POST", "/api/v1/summons", map[string]any{"case_no": case3, "institution_id": liming.InstitutionID,
+		"appraiser_ids": []string{liming.AppraiserID}, "mode": "remote", "remote_ground": "distance", "duration_minutes": 60,
+		"windows": []map[string]string{{"start": days[6] + "T09:00:00+08:00", "end": days[7] + "T12:00:00+08:00"}},
+		"parties": []map[string]string{{"name": "李四", "role": "原告"}}, "reason": "当事人申请鉴定人出庭",
+		"contact": map[string]string{"name": "周书记员", "phone": "0797-8999001"}}); code != http.StatusCreated {
+		t.Fatalf("serve %s: %d %s", case3, code, body)
+	}
 
 	// The appraiser confirms both on their page.
 	expert.signInAs(base, "liming", "/appraiser")
@@ -192,6 +201,13 @@ func TestE2E(t *testing.T) {
 		expert.click(card + ` button[data-action="confirm"]`)
 		expert.waitFor(c+" scheduled", fmt.Sprintf(`document.querySelector(%s)?.dataset.state === "scheduled"`, js(card)), 15*time.Second)
 	}
+	// and asks to be excused from the third, with a reason and evidence.
+	card3 := fmt.Sprintf(`#summons-list article[data-case=%s]`, js(case3))
+	expert.click(card3 + ` details[data-kind="decline"] summary`)
+	expert.set(card3+` details[data-kind="decline"] textarea`, "同日另有出庭通知")
+	expert.set(card3+` details[data-kind="decline"] input`, "（2026）赣0702民初456号出庭通知")
+	expert.click(card3 + ` details[data-kind="decline"] button[type="submit"]`)
+	expert.waitFor(case3+" declined", fmt.Sprintf(`document.querySelector(%s)?.dataset.state === "declined"`, js(card3)), 15*time.Second)
 	s1, s2 = clerkAPI.summonsByCase(case1), clerkAPI.summonsByCase(case2)
 	if s1.HearingID == "" || s2.HearingID == "" {
 		t.Fatalf("confirmed summons without hearings: %+v %+v", s1, s2)
@@ -320,6 +336,14 @@ func TestE2E(t *testing.T) {
 	court.click(outcome + ` button[type="submit"]`)
 	court.waitFor("the absence without cause on the court's page", fmt.Sprintf(
 		`document.querySelector(%s + ' .attendance li[data-status="absent_without_cause"]')`, js(card2)), 10*time.Second)
+	// The court accepts the third summons's excuse (#37).
+	card3court := fmt.Sprintf(`#summons-list article[data-case=%s]`, js(case3))
+	excuse := card3court + ` details[data-kind="excuse"]`
+	court.waitFor("the excuse to decide", fmt.Sprintf(`document.querySelector(%s)?.open`, js(excuse)), 5*time.Second)
+	court.set(excuse+" select", "true")
+	court.set(excuse+" input", "另案出庭在先，准许")
+	court.click(excuse + ` button[type="submit"]`)
+	court.waitFor(case3+" excused", fmt.Sprintf(`document.querySelector(%s)?.dataset.state === "excused"`, js(card3court)), 10*time.Second)
 	court.open(base, "/court/follow-ups")
 	court.waitFor("the fee-refund follow-up", fmt.Sprintf(`document.querySelector('#refunds tr[data-case=%s][data-state="open"]')`, js(case2)), 10*time.Second)
 	t.Logf("hearing 2 done %v after the start", time.Since(began).Round(time.Millisecond))
@@ -357,6 +381,9 @@ func TestE2E(t *testing.T) {
 						t.Errorf("self-test: %s", res)
 					}
 				}
+				if u := p.b.unlabelled(); u != "" {
+					t.Errorf("%s: controls without a label: %s", path, u)
+				}
 				p.b.shot(shots, fmt.Sprintf("%s%s_%s", p.role, path, lang))
 			}
 		}
@@ -371,9 +398,14 @@ func TestE2E(t *testing.T) {
 	court.waitFor("the sign-in page in English", `document.body.dataset.ready === "login" && document.getElementById("login-title").textContent === "Sign in"`, 10*time.Second)
 	court.shot(shots, "signin_en")
 	court.setLanguage("zh-CN")
+	// At phone width the appraiser's pages fit the screen (tables and the calendar scroll
+	// within their own box).
 	expert.viewport(390, 844)
-	for _, path := range []string{"/appraiser", "/appraiser/calendar"} {
+	for _, path := range []string{"/appraiser", "/appraiser/calendar", "/appraiser/record", "/selftest"} {
 		expert.open(base, path)
+		if expert.overflows() {
+			t.Errorf("%s is wider than a phone's screen", path)
+		}
 		expert.shot(shots, "phone_appraiser"+path+"_zh-CN")
 	}
 	t.Logf("screenshots in %s; all done in %v", shots, time.Since(began).Round(time.Millisecond))
