@@ -206,8 +206,8 @@ func (b *browser) waitFrames(from string, timeout time.Duration) {
 
 // dump logs the page's state and console, to tell what went wrong.
 func (b *browser) dump() {
-	state, err := eval[string](b, `[document.body.dataset.state, document.getElementById("status").textContent,
-		document.getElementById("notice").textContent,
+	state, err := eval[string](b, `[document.body.dataset.state || document.body.dataset.ready, location.pathname,
+		document.getElementById("status")?.textContent, document.getElementById("notice")?.textContent,
 		window.chutingRoom ? "pub " + (window.chutingRoom.pub?.connectionState || "none") +
 			", sub " + (window.chutingRoom.sub?.connectionState || "none") : "no room"].join(" | ")`)
 	b.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -407,6 +408,16 @@ func TestE2E(t *testing.T) {
 			t.Errorf("%s is wider than a phone's screen", path)
 		}
 		expert.shot(shots, "phone_appraiser"+path+"_zh-CN")
+	}
+	// No page broke the Content-Security-Policy or threw.
+	for _, b := range []*browser{court, expert} {
+		b.mu.Lock()
+		for _, l := range b.logs {
+			if strings.Contains(l, "Content Security Policy") || strings.Contains(l, "Uncaught") {
+				t.Errorf("%s console: %s", b.name, l)
+			}
+		}
+		b.mu.Unlock()
 	}
 	t.Logf("screenshots in %s; all done in %v", shots, time.Since(began).Round(time.Millisecond))
 }

@@ -171,7 +171,12 @@ function monthCalendar(events, captionKey) {
       el("div", { class: "scroll" }, tb));
   };
   draw();
-  return box;
+  // The coming hearings as a list too: quicker to read than a grid, on a phone or aloud.
+  const now = Date.now() - 86400e3;
+  const coming = events.filter((e) => new Date(e.start).getTime() >= now).sort((a, b) => a.start.localeCompare(b.start)).slice(0, 10);
+  return el("div", {}, box, el("h3", {}, t("calendar.coming")), coming.length === 0 ? el("p", {}, t("common.none")) :
+    el("ul", { class: "agenda" }, coming.map((e) => el("li", {}, `${when(e.start)} – ${clock(e.end)} `,
+      e.href ? el("a", { href: e.href }, e.label) : e.label))));
 }
 
 // barChart draws a horizontal bar chart in SVG: one bar per row ({label, value, of, note}),
