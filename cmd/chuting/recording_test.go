@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/ed25519"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,7 +49,7 @@ func TestRecordingKey(t *testing.T) {
 	if err := os.WriteFile(pubFile, recordings.EncodePublicKey(other), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m3 := NewMain(os.Stdout, os.Stderr)
+	m3 := NewMain(io.Discard, io.Discard)
 	if err := m3.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", data}, func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
