@@ -19,6 +19,8 @@ func TestHandler(t *testing.T) {
 		{"/", http.StatusOK, "text/html", `<script src="/app.js" defer>`},
 		{"/summons/01m8kf8yb71y246can2pkj9qaa", http.StatusOK, "text/html", "出庭"}, // page routes get index.html
 		{"/app.js", http.StatusOK, "text/javascript", "csrf"},
+		{"/i18n/zh-CN.json", http.StatusOK, "application/json", `"login.submit": "登录"`},
+		{"/i18n/en.json", http.StatusOK, "application/json", `"login.submit": "Sign in"`},
 		{"/app.css", http.StatusOK, "text/css", "--accent"},
 		{"/missing.js", http.StatusNotFound, "", ""},
 		// The hearing room: its own page for a hearing's room and for a personal link.
@@ -52,6 +54,26 @@ func TestHandler(t *testing.T) {
 			if rec.Header().Get("Referrer-Policy") != "no-referrer" || rec.Header().Get("Cache-Control") != "no-store" {
 				t.Errorf("GET %s: Referrer-Policy %q, Cache-Control %q", p, rec.Header().Get("Referrer-Policy"),
 					rec.Header().Get("Cache-Control"))
+			}
+		}
+	})
+	t.Run("ScriptsAndStylesServed", func(t *testing.T) {
+		// Every script and style a page names is there, as its type, so no page half-loads.
+		ref := regexp.MustCompile(`(?:src|href)="(/[a-z0-9/_-]+\.(?:js|css))"`)
+		for _, p := range []string{"/", "/room/01m8kf8yb71y246can2pkj9qaa"} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
+			refs := ref.FindAllStringSubmatch(rec.Body.String(), -1)
+			if len(refs) < 3 {
+				t.Fatalf("GET %s: only %d scripts and styles", p, len(refs))
+			}
+			for _, m := range refs {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", m[1], nil))
+				want := map[bool]string{true: "text/javascript", false: "text/css"}[strings.HasSuffix(m[1], ".js")]
+				if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), want) {
+					t.Errorf("%s names %s: %d %s", p, m[1], rec.Code, rec.Header().Get("Content-Type"))
+				}
 			}
 		}
 	})
