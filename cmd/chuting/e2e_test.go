@@ -166,6 +166,11 @@ func TestE2E(t *testing.T) {
 	year := time.Now().In(chuting.ChinaZone()).Year()
 	case1, case2 := fmt.Sprintf("(%d)赣07民初901号", year), fmt.Sprintf("(%d)赣07民初902号", year)
 	court.signInAs(base, "clerk", "/court")
+	// A case with an opinion on file: its institution and signatories are chosen at once (#6).
+	court.do("type the demo opinion's case number", chromedp.SendKeys(chromedp.CSS("#case-no"), "(2026)赣07民初123号"))
+	court.waitFor("the opinion found", `document.getElementById("opinion-note").textContent.includes("0123") &&
+		document.querySelectorAll("#appraisers input:checked").length === 2`, 5*time.Second)
+	court.open(base, "/court")
 	// The inline checks: a malformed case number, and a day inside the notice period (#1, #2).
 	court.do("type a malformed case number", chromedp.SendKeys(chromedp.CSS("#case-no"), "(2026)赣07民初"))
 	court.waitFor("the case number's error", `document.getElementById("case-no-error").textContent !== "" &&

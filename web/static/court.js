@@ -91,9 +91,35 @@ function summonsForm(court, look, onServed) {
 
   // Inline checks, as the person types: the case number (#1), the criminal default (#15),
   // the remote ground (#14) and the notice period (#2).
+  // The opinion of the case (#6): only its signatories may be summoned on it, so a case
+  // number with an opinion on file chooses its institution and signatories at once.
+  const opinionNote = el("p", { id: "opinion-note", class: "hint", "aria-live": "polite" });
+  let lookedUp = "";
+  async function findOpinion(norm) {
+    if (norm === lookedUp) return;
+    lookedUp = norm;
+    delete form.dataset.opinion;
+    opinionNote.textContent = "";
+    const res = await api("GET", `/api/v1/opinions?case_no=${encodeURIComponent(norm)}`).catch(() => null);
+    const o = res?.items?.[0];
+    if (!o || lookedUp !== norm) return;
+    form.dataset.opinion = o.id;
+    opinionNote.textContent = t("summons.opinion_found", { document: o.document_no, names: names(o.signatories, look.appraisers) });
+    if (!inst.value && o.institution_id) {
+      inst.value = o.institution_id;
+      drawAppraisers();
+    }
+    if (!appraiserBox.querySelector("input:checked")) {
+      for (const id of o.signatories || []) {
+        const box = appraiserBox.querySelector(`input[value="${CSS.escape(id)}"]`);
+        if (box) box.checked = true;
+      }
+    }
+  }
   function checkCase() {
     const c = checkCaseNo(caseNo.value, court);
     caseType.textContent = c.type ? t("case_type." + c.type) : "";
+    if (!c.error) findOpinion(normaliseCaseNo(caseNo.value));
     if (c.type === "criminal" && !form.dataset.modeTouched) mode.value = "in_person";
     syncMode();
     return setError("case-no", caseNo.value ? c.error : t("summons.err.required"));
@@ -125,7 +151,7 @@ function summonsForm(court, look, onServed) {
   ground.addEventListener("change", checkMode);
 
   form.append(
-    field("case-no", "summons.case_no", caseNo, "summons.case_no_hint"), caseType,
+    field("case-no", "summons.case_no", caseNo, "summons.case_no_hint"), caseType, opinionNote,
     field("institution", "summons.institution", inst), appraiserBox,
     field("mode", "summons.mode", mode), el("p", { id: "mode-note", class: "warn", "aria-live": "polite" }),
     el("div", { id: "remote-fields" }, field("ground", "summons.ground", ground, "summons.ground_hint"),
@@ -170,6 +196,7 @@ function summonsForm(court, look, onServed) {
         .filter((p) => p.name),
       reason: reason.value.trim(), contact: { name: contactName.value.trim(), phone: contactPhone.value.trim() }, private: priv.checked,
     };
+    if (form.dataset.opinion) body.opinion_id = form.dataset.opinion;
     if (mode.value === "remote") {
       body.remote_ground = ground.value;
       body.remote_note = groundNote.value.trim();
