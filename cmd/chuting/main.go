@@ -6,6 +6,7 @@
 //	chuting restore --in FILE          bring a snapshot back (server stopped)
 //	chuting schedule --in P --out S    solve a court-sched-v1 problem file offline
 //	chuting loadtest --spawn [flags]   load a server with synthetic participants (docs/perf.md)
+//	chuting verify [--key FILE] DIR    check a hearing's recording against its signed manifest
 //
 // Run `chuting <command> -h` for the flags of each.
 package main
@@ -44,6 +45,8 @@ usage:
   chuting schedule --in problem.json --out schedule.json
                                    solve a court-sched-v1 scheduling problem offline
   chuting loadtest --spawn [flags] load a server with synthetic hearing participants
+  chuting verify [--key FILE] DIR  check a hearing's recording folder against its signed
+                                   manifest (校验录像完整性)
 
 Run 'chuting <command> -h' for the flags of a command.
 `
