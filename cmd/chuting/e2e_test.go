@@ -81,15 +81,33 @@ func (c *client) appearedOf(appraiserID string) int {
 	return 0
 }
 
-// workdays returns n weekdays in China from the day after tomorrow plus after days, as
-// YYYY-MM-DD.
-func workdays(from time.Time, after, n int) []string {
-	var out []string
+// workdays returns n working days in China (by the server's holiday calendar, with its
+// make-up working days) starting after days from from, as YYYY-MM-DD: the test runs on any
+// day of the year, also before the Spring Festival or National Day.
+func (c *client) workdays(from time.Time, after, n int) []string {
+	c.t.Helper()
+	holiday, workday := map[string]bool{}, map[string]bool{}
 	d := from.In(chuting.ChinaZone()).AddDate(0, 0, after)
+	for _, y := range []int{d.Year(), d.Year() + 1} {
+		code, body := c.do("GET", fmt.Sprintf("/api/v1/holidays/%d", y), nil)
+		var v struct{ Holidays, Workdays []string }
+		if code != http.StatusOK || json.Unmarshal(body, &v) != nil {
+			c.t.Fatalf("holidays %d: %d %s", y, code, body)
+		}
+		for _, h := range v.Holidays {
+			holiday[h] = true
+		}
+		for _, w := range v.Workdays {
+			workday[w] = true
+		}
+	}
+	var out []string
 	for len(out) < n {
 		d = d.AddDate(0, 0, 1)
-		if d.Weekday() != time.Saturday && d.Weekday() != time.Sunday {
-			out = append(out, d.Format(time.DateOnly))
+		day := d.Format(time.DateOnly)
+		weekend := d.Weekday() == time.Saturday || d.Weekday() == time.Sunday
+		if workday[day] || !weekend && !holiday[day] {
+			out = append(out, day)
 		}
 	}
 	return out
@@ -178,7 +196,7 @@ func TestE2E(t *testing.T) {
 	court.set("#case-no", "")
 	court.set("#windows-list .window:nth-child(1) .w-date", time.Now().In(chuting.ChinaZone()).AddDate(0, 0, 1).Format(time.DateOnly))
 	court.waitFor("the notice period's error", `document.getElementById("windows-error").textContent.includes("3")`, 5*time.Second)
-	days := workdays(time.Now(), 6, 8)
+	days := clerkAPI.workdays(time.Now(), 6, 8)
 	serveSummons(court, case1, liming.InstitutionID, liming.AppraiserID, days[:3])
 	if msg := court.text("#case-no-error") + court.text("#windows-error"); msg != "" {
 		t.Fatalf("inline errors left after a valid summons: %q", msg)
