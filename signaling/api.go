@@ -130,10 +130,12 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 }
 
 // nackHistory is how many packets the server keeps of each video track it sends, to resend
-// those a subscriber reports lost (NACK). pion keeps 1024 by default, a copy of each: 1.5 MB
-// per video track sent, 6 MB per participant in a room of five. 256 packets are 1.8 s of
-// 1.5 Mb/s video, well beyond the round trip in which a NACK is still useful.
-const nackHistory = 256
+// those a subscriber reports lost (NACK). pion keeps 1024 by default, a copy of each in a
+// 1.5 KB buffer: 1.5 MB per video track sent, 6 MB per participant in a room of five (twice
+// that in RSS, with the collector's headroom). 128 packets are 0.75 s of 1.5 Mb/s video (0.4 s
+// of a 3 Mb/s shared screen), still beyond the round trip in which a NACK is useful; 256
+// measured 2 MB more RSS per participant than 128 (docs/perf.md). pion wants a power of 2.
+const nackHistory = 128
 
 // newInterceptors adds the RTP/RTCP pipeline: a send-side bandwidth estimator per connection
 // (adapt.go); the simulcast header extensions (MID, RTP stream ID); NACK generator (towards
@@ -145,7 +147,7 @@ func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, lf logging.LoggerFa
 	congestion, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initialBitrate),
 			gcc.SendSideBWEMinBitrate(30_000), gcc.SendSideBWEMaxBitrate(20_000_000),
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()), gcc.WithLoggerFactory(lf))
+			gcc.SendSideBWEPacer(newPacer()), gcc.WithLoggerFactory(lf))
 	})
 	if err != nil {
 		return nil, err

@@ -8,20 +8,37 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // sink is a TrackLocalWriter that marshals what it is given, as SRTP would, into its own
-// buffer; delay makes it a slow subscriber.
+// buffer; delay makes it a slow subscriber. It writes through a pacer, as pion's bandwidth
+// estimator does (setting the transport-wide sequence number's extension ID in the
+// attributes), so that the forwarding benchmark and allocation check cover the pacer too.
 type sink struct {
 	delay time.Duration
 	buf   [mtu]byte
 	n     atomic.Int64
+	p     *pacer
+}
+
+func newSink(delay time.Duration) *sink {
+	s := &sink{delay: delay, p: newPacer()}
+	s.p.AddStream(1234, interceptor.RTPWriterFunc(s.write))
+	return s
 }
 
 func (s *sink) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	return s.p.Write(h, payload, nil)
+}
+
+type twccKey struct{}
+
+func (s *sink) write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+	a.Set(twccKey{}, uint8(5)) // as gcc sets the extension ID, under a key of its own
 	n, err := h.MarshalTo(s.buf[:])
 	if err != nil {
 		return 0, err
@@ -56,7 +73,7 @@ func newFanout(tb testing.TB, delays ...time.Duration) *fanout {
 		sub := &participant{id: "p-sub"}
 		sub.receiving.Store(true)
 		w := newWriter(512, m)
-		s := &sink{delay: d}
+		s := newSink(d)
 		dt := &downTrack{up: f.up, sub: sub, w: w}
 		dt.bound.Store(&binding{ssrc: 1234, pt: 96, stream: s})
 		f.up.addDown(dt)
