@@ -267,6 +267,12 @@ func TestE2E(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	expert.shot(shots, "appraiser_room-waiting_zh-CN")
+	expert.click("#lang")
+	expert.waitFor("the waiting room in English", `document.getElementById("waiting-title").textContent === "Waiting room" &&
+		!/\p{Script=Han}/u.test(document.getElementById("participants").textContent)`, 5*time.Second)
+	expert.shot(shots, "appraiser_room-waiting_en")
+	expert.click("#lang")
+	expert.waitFor("the waiting room in Chinese", `document.getElementById("waiting-title").textContent === "等候室"`, 5*time.Second)
 	court.click(waiting + ` button[data-action="admit"]`)
 	expert.waitFor("admitted", `document.body.dataset.state === "admitted" && document.getElementById("waiting").hidden`, 10*time.Second)
 	expert.waitFrames(judgeID, 20*time.Second)
@@ -278,6 +284,11 @@ func TestE2E(t *testing.T) {
 		b.waitFor("showing the recording indicator", `!document.getElementById("recording").hidden`, 10*time.Second)
 	}
 	court.shot(shots, "judge_room_zh-CN")
+	for _, b := range []*browser{court, expert} {
+		if u := b.unlabelled(); u != "" {
+			t.Errorf("%s: room controls without a label: %s", b.name, u)
+		}
+	}
 	expert.shot(shots, "appraiser_room_zh-CN")
 	// The language switch of the room changes its text in place, without leaving the room.
 	court.click("#lang")
@@ -369,7 +380,12 @@ func TestE2E(t *testing.T) {
 	court.click(excuse + ` button[type="submit"]`)
 	court.waitFor(case3+" excused", fmt.Sprintf(`document.querySelector(%s)?.dataset.state === "excused"`, js(card3court)), 10*time.Second)
 	court.open(base, "/court/follow-ups")
-	court.waitFor("the fee-refund follow-up", fmt.Sprintf(`document.querySelector('#refunds tr[data-case=%s][data-state="open"]')`, js(case2)), 10*time.Second)
+	refund := fmt.Sprintf(`#refunds tr[data-case=%s]`, js(case2))
+	court.waitFor("the fee-refund follow-up", fmt.Sprintf(`document.querySelector(%s)?.dataset.state === "open"`, js(refund)), 10*time.Second)
+	court.shot(shots, "clerk_court_follow-ups-open_zh-CN")
+	court.set(refund+" input", "责令鉴定机构三日内退还鉴定费")
+	court.click(refund + ` button[type="submit"]`)
+	court.waitFor("the fee refund closed", fmt.Sprintf(`document.querySelector(%s)?.dataset.state === "done"`, js(refund)), 10*time.Second)
 	t.Logf("hearing 2 done %v after the start", time.Since(began).Round(time.Millisecond))
 
 	// Every page of every role, in zh-CN and in English.

@@ -159,12 +159,7 @@ class Room {
     showNotice("");
     $("me").hidden = false;
     $("me-name").textContent = this.info.name;
-    if (this.info.case_no) {
-      // Which hearing this is: all a personal link's holder knows of it.
-      const fmt = (iso) => new Date(iso).toLocaleString(lang, { timeZone: "Asia/Shanghai", dateStyle: "medium", timeStyle: "short" });
-      $("hearing-what").textContent = `${this.info.court || ""} ${this.info.case_no} · ${fmt(this.info.start)}`;
-      $("hearing-what").hidden = false;
-    }
+    this.showWhat();
     $("me-role").textContent = roleName(m.role);
     $("room").hidden = false;
     // A join, or a resume: either way new peer connections (docs/signaling.md, "Resuming").
@@ -176,6 +171,14 @@ class Room {
     this.publish().catch((err) => showNotice(`${errorName("negotiation_failed")}: ${err.message || err}`));
     this.watchQuality();
     this.render();
+  }
+
+  // showWhat says which hearing this is: all a personal link's holder knows of it.
+  showWhat() {
+    if (!this.info.case_no) return;
+    const fmt = (iso) => new Date(iso).toLocaleString(lang, { timeZone: "Asia/Shanghai", dateStyle: "medium", timeStyle: "short" });
+    $("hearing-what").textContent = `${this.info.court || ""} ${this.info.case_no} · ${fmt(this.info.start)}`;
+    $("hearing-what").hidden = false;
   }
 
   // watchQuality shows the connection's quality from the peer connections' statistics every
@@ -651,6 +654,8 @@ function wireControls(room) {
     if (room.closed) return;
     if (room.state) setStatus(room.state === "waiting" ? t("room.status_waiting") : t("room.status_admitted"));
     room.items = new Map(); // rebuild every item in the new language
+    room.waitingNote.textContent = t("room.waiting_note");
+    room.showWhat();
     room.render();
     room.showQuality();
   };
