@@ -3,8 +3,7 @@
 "use strict";
 
 page("/bureau", ["bureau_admin"], "bureau.overview", async (view) => {
-  const p = ratesPeriod();
-  const q = `from=${p.from}&to=${p.to}`;
+  const q = ratesQuery();
   const [byInst, byMonth, institutions] = await Promise.all([
     api("GET", `/api/v1/attendance/rates?by=institution&${q}`),
     api("GET", `/api/v1/attendance/rates?by=month&${q}`),
@@ -12,7 +11,7 @@ page("/bureau", ["bureau_admin"], "bureau.overview", async (view) => {
   ]);
   const total = byInst.total;
   view.append(el("p", { class: "lead", id: "rate-total", "data-served": total.served, "data-appeared": total.appeared },
-    t("stats.total", { from: p.from, to: p.to, served: total.served, appeared: total.appeared,
+    t("stats.total", { from: byMonth.from, to: byMonth.to, served: total.served, appeared: total.appeared,
       rate: total.rate === null ? "—" : `${Math.round(100 * total.rate)}%`, absent: total.absent_without_cause, excused: total.excused })),
   el("div", { class: "two" },
     el("div", { id: "chart-institution" }, barChart("stats.by_institution", rateRows(byInst))),

@@ -65,8 +65,7 @@ page("/institution/rooms", instRoles, "institution.rooms", async (view, me) => {
 });
 
 page("/institution/stats", instRoles, "institution.stats", async (view, me) => {
-  const p = ratesPeriod();
-  const q = `from=${p.from}&to=${p.to}`;
+  const q = ratesQuery();
   const [byAppraiser, byMonth, reports] = await Promise.all([
     api("GET", `/api/v1/attendance/rates?by=appraiser&${q}`),
     api("GET", `/api/v1/attendance/rates?by=month&${q}`),
@@ -74,7 +73,7 @@ page("/institution/stats", instRoles, "institution.stats", async (view, me) => {
   ]);
   const total = byAppraiser.total;
   view.append(el("p", { class: "lead", id: "rate-total", "data-served": total.served, "data-appeared": total.appeared },
-    t("stats.total", { from: p.from, to: p.to, served: total.served, appeared: total.appeared,
+    t("stats.total", { from: byMonth.from, to: byMonth.to, served: total.served, appeared: total.appeared,
       rate: total.rate === null ? "—" : `${Math.round(100 * total.rate)}%`, absent: total.absent_without_cause, excused: total.excused })),
   el("div", { class: "two" },
     el("div", { id: "chart-appraiser" }, barChart("stats.by_appraiser", rateRows(byAppraiser))),

@@ -224,12 +224,10 @@ function rateRows(table) {
     note: t("chart.rate_note", { excused: r.excused, absent: r.absent_without_cause }) }));
 }
 
-// ratesFrom is the first day of the rates period: a year back by default.
-function ratesPeriod() {
-  const now = new Date();
-  const from = new Date(now.getTime() - 365 * 86400e3);
-  const to = new Date(now.getTime() + 120 * 86400e3);
-  return { from: ymd(from), to: ymd(to) };
+// ratesQuery asks for the rates of the last twelve months up to the server's today (the
+// server's clock decides what is due, so "to" is left to it).
+function ratesQuery() {
+  return `from=${ymd(Date.now() - 365 * 86400e3)}`;
 }
 
 function download(href, labelKey) {
