@@ -131,6 +131,7 @@ func TestPagesUseOnlyCatalogueKeys(t *testing.T) {
 	// A key is a dotted lower-case name whose first part is one of the catalogue's.
 	literal := regexp.MustCompile(`["']([a-z][a-z0-9_]*\.[a-z0-9_.]*[a-z0-9_])["']`)
 	attr := regexp.MustCompile(`data-(?:i18n(?:-label|-placeholder|-title)?|title-key)="([^"]+)"`)
+	tCall := regexp.MustCompile(`\bt\(\s*"([^"]+)"`)
 	han := regexp.MustCompile(`\p{Han}`)
 	stringLit := regexp.MustCompile("\"[^\"\\n]*\"|'[^'\\n]*'|`[^`]*`")
 	used := 0
@@ -144,6 +145,12 @@ func TestPagesUseOnlyCatalogueKeys(t *testing.T) {
 			code := jsComment.ReplaceAllString(text, "$1")
 			for _, m := range literal.FindAllStringSubmatch(code, -1) {
 				if ns, _, _ := strings.Cut(m[1], "."); namespaces[ns] {
+					keys = append(keys, m[1])
+				}
+			}
+			// Whatever t() is called with as a literal is a key, whatever its first part.
+			for _, m := range tCall.FindAllStringSubmatch(code, -1) {
+				if !strings.HasSuffix(m[1], ".") {
 					keys = append(keys, m[1])
 				}
 			}
