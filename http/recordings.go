@@ -164,6 +164,21 @@ func (s *Server) recordingHearing(r *http.Request) (*chuting.Hearing, error) {
 	return h, nil
 }
 
+// archiveHearing returns the archive and the {hearing_id} hearing for the handlers that
+// read a recording: archive's answer when the server keeps no recordings, else
+// recordingHearing's.
+func (s *Server) archiveHearing(r *http.Request) (*recordings.Archive, *chuting.Hearing, error) {
+	a, err := s.archive()
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := s.recordingHearing(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, h, nil
+}
+
 // granted returns the hearings whose recordings p holds an active grant to.
 func (s *Server) granted(ctx context.Context, p *chuting.Principal) (map[string]bool, error) {
 	grants, err := chuting.FindAll[chuting.RecordingGrant](ctx, s.store, chuting.Equal(chuting.KindGrant, chuting.IndexUser, p.UserID))
@@ -338,11 +353,7 @@ func courtZone(c *chuting.Court) *time.Location {
 // getRecording answers one recording in full: files, timeline, pauses and the result of
 // verifying it against the server's key.
 func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.archive()
-	if err != nil {
-		return err
-	}
-	h, err := s.recordingHearing(r)
+	a, h, err := s.archiveHearing(r)
 	if err != nil {
 		return err
 	}
@@ -400,11 +411,7 @@ func contentType(e chuting.ManifestEntry) string {
 
 // recordingFile serves one of a recording's files, with range requests for seeking.
 func (s *Server) recordingFile(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.archive()
-	if err != nil {
-		return err
-	}
-	h, err := s.recordingHearing(r)
+	a, h, err := s.archiveHearing(r)
 	if err != nil {
 		return err
 	}
@@ -427,11 +434,7 @@ func (s *Server) recordingFile(w http.ResponseWriter, r *http.Request) error {
 // recordingManifest answers the signed manifest.json exactly as stored, so that its bytes
 // can be checked against the root hash and signature (#31).
 func (s *Server) recordingManifest(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.archive()
-	if err != nil {
-		return err
-	}
-	h, err := s.recordingHearing(r)
+	a, h, err := s.archiveHearing(r)
 	if err != nil {
 		return err
 	}
