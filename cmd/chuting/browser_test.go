@@ -114,6 +114,36 @@ func startBrowser(t *testing.T, exe, name string) (*browser, error) {
 	return b, nil
 }
 
+// requireChromium returns the path of Chromium, or skips t without it (fails it when
+// CHUTING_REQUIRE_BROWSER is set).
+func requireChromium(t *testing.T) string {
+	t.Helper()
+	exe := chromium()
+	if exe == "" {
+		if os.Getenv("CHUTING_REQUIRE_BROWSER") == "" {
+			t.Skip("no Chromium (apt-get install chromium); set CHUTING_REQUIRE_BROWSER=1 to fail instead")
+		}
+		t.Fatal("CHUTING_REQUIRE_BROWSER is set but no Chromium was found")
+	}
+	return exe
+}
+
+// startBrowsers starts two browsers at once, each with its own profile, failing t if either
+// does not start.
+func startBrowsers(t *testing.T, exe, name1, name2 string) (*browser, *browser) {
+	t.Helper()
+	var b1, b2 *browser
+	var err1, err2 error
+	var wg sync.WaitGroup
+	wg.Go(func() { b1, err1 = startBrowser(t, exe, name1) })
+	wg.Go(func() { b2, err2 = startBrowser(t, exe, name2) })
+	wg.Wait()
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	return b1, b2
+}
+
 // eval evaluates a JavaScript expression in the page.
 func eval[T any](b *browser, expr string) (T, error) {
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
@@ -175,6 +205,20 @@ func (b *browser) videos() []video {
 		b.t.Fatalf("%s: videos: %v", b.name, err)
 	}
 	return v
+}
+
+// seesNoVideo fails the test if the page, that of a participant in the waiting room, plays
+// any remote video in the next second (证人不得旁听, #17).
+func (b *browser) seesNoVideo() {
+	b.t.Helper()
+	for range 5 {
+		for _, v := range b.videos() {
+			if v.Width > 0 {
+				b.t.Fatalf("the waiting %s sees video of %s", b.name, v.Participant)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // waitFrames waits until the page plays the video of participant from: a remote <video>
@@ -247,28 +291,13 @@ func remoteHearing(t *testing.T, m *Main) *chuting.Hearing {
 }
 
 func TestBrowserHearingRoom(t *testing.T) {
-	exe := chromium()
-	if exe == "" {
-		if os.Getenv("CHUTING_REQUIRE_BROWSER") == "" {
-			t.Skip("no Chromium (apt-get install chromium); set CHUTING_REQUIRE_BROWSER=1 to fail instead")
-		}
-		t.Fatal("CHUTING_REQUIRE_BROWSER is set but no Chromium was found")
-	}
+	exe := requireChromium(t)
 	began := time.Now()
 	m := startMain(t, "--data", t.TempDir(), "--demo", "--demo-password", demoPassword)
 	h := remoteHearing(t, m)
 	base, page := "http://"+m.Addr(), "/room/"+h.ID
 
-	// Both browsers start at once, each with its own profile.
-	var judge, appraiser *browser
-	var judgeErr, appraiserErr error
-	var wg sync.WaitGroup
-	wg.Go(func() { judge, judgeErr = startBrowser(t, exe, "judge") })
-	wg.Go(func() { appraiser, appraiserErr = startBrowser(t, exe, "appraiser") })
-	wg.Wait()
-	if err := errors.Join(judgeErr, appraiserErr); err != nil {
-		t.Fatal(err)
-	}
+	judge, appraiser := startBrowsers(t, exe, "judge", "appraiser")
 	t.Logf("server and browsers up in %v", time.Since(began).Round(time.Millisecond))
 
 	// The judge enters the hearing directly; the appraiser enters the waiting room.
@@ -299,14 +328,7 @@ func TestBrowserHearingRoom(t *testing.T) {
 	judge.waitFor("publishing", `window.chutingRoom.pub?.connectionState === "connected"`, 15*time.Second)
 
 	// While waiting, the appraiser gets nothing of the hearing (证人不得旁听, #17).
-	for range 5 {
-		for _, v := range appraiser.videos() {
-			if v.Width > 0 {
-				t.Fatalf("the waiting appraiser sees video of %s", v.Participant)
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	appraiser.seesNoVideo()
 
 	admitted := time.Now()
 	judge.do("click Admit", chromedp.Click(chromedp.CSS(waiting+` button[data-action="admit"]`)))

@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -145,13 +142,7 @@ func serveSummons(b *browser, caseNo, institutionID, appraiserID string, days []
 }
 
 func TestE2E(t *testing.T) {
-	exe := chromium()
-	if exe == "" {
-		if os.Getenv("CHUTING_REQUIRE_BROWSER") == "" {
-			t.Skip("no Chromium (apt-get install chromium); set CHUTING_REQUIRE_BROWSER=1 to fail instead")
-		}
-		t.Fatal("CHUTING_REQUIRE_BROWSER is set but no Chromium was found")
-	}
+	exe := requireChromium(t)
 	began := time.Now()
 	clock := &testClock{}
 	m := startMainAt(t, clock, "--data", t.TempDir(), "--demo", "--demo-password", demoPassword)
@@ -167,15 +158,8 @@ func TestE2E(t *testing.T) {
 	instAPI.login("center-admin", demoPassword)
 	appearedBefore := instAPI.appearedOf(liming.AppraiserID)
 
-	var court, expert *browser // court: the clerk, judge, institution and bureau in turn; expert: the appraiser
-	var courtErr, expertErr error
-	var wg sync.WaitGroup
-	wg.Go(func() { court, courtErr = startBrowser(t, exe, "court") })
-	wg.Go(func() { expert, expertErr = startBrowser(t, exe, "appraiser") })
-	wg.Wait()
-	if err := errors.Join(courtErr, expertErr); err != nil {
-		t.Fatal(err)
-	}
+	// court: the clerk, judge, institution and bureau in turn; expert: the appraiser.
+	court, expert := startBrowsers(t, exe, "court", "appraiser")
 	court.viewport(1366, 768)
 	expert.viewport(1366, 768)
 	shots := screenshotDir(t)
@@ -258,14 +242,7 @@ func TestE2E(t *testing.T) {
 	waiting := fmt.Sprintf(`#participants li[data-participant=%q][data-state="waiting"]`, expertID)
 	court.waitFor("listing the waiting appraiser", fmt.Sprintf(`document.querySelector(%s + ' button[data-action="admit"]')`, js(waiting)), 15*time.Second)
 	court.waitFrames(expertID, 20*time.Second) // the identity check: the judge sees the witness (#26)
-	for range 5 {                              // and the witness sees nobody (#17)
-		for _, v := range expert.videos() {
-			if v.Width > 0 {
-				t.Fatalf("the waiting appraiser sees video of %s", v.Participant)
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	expert.seesNoVideo()                       // and the witness sees nobody (#17)
 	expert.shot(shots, "appraiser_room-waiting_zh-CN")
 	expert.click("#lang")
 	expert.waitFor("the waiting room in English", `document.getElementById("waiting-title").textContent === "Waiting room" &&
