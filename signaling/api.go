@@ -74,6 +74,7 @@ type media struct {
 
 	api  *webrtc.API
 	bwe  estimators
+	rs   resenders
 	udp  ice.UDPMux
 	tcp  ice.TCPMux
 	tcpL net.Listener
@@ -129,19 +130,11 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 	return m, nil
 }
 
-// nackHistory is how many packets the server keeps of each video track it sends, to resend
-// those a subscriber reports lost (NACK). pion keeps 1024 by default, a copy of each in a
-// 1.5 KB buffer: 1.5 MB per video track sent, 6 MB per participant in a room of five (twice
-// that in RSS, with the collector's headroom). 128 packets are 0.75 s of 1.5 Mb/s video (0.4 s
-// of a 3 Mb/s shared screen), still beyond the round trip in which a NACK is useful; 256
-// measured 2 MB more RSS per participant than 128 (docs/perf.md). pion wants a power of 2.
-const nackHistory = 128
-
 // newInterceptors adds the RTP/RTCP pipeline: a send-side bandwidth estimator per connection
 // (adapt.go); the simulcast header extensions (MID, RTP stream ID); NACK generator (towards
 // publishers) and responder (towards subscribers), sender and receiver reports, TWCC feedback
 // for what the server receives and the transport-wide sequence number on what it sends.
-func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, lf logging.LoggerFactory) (*interceptor.Registry, error) {
+func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, rs *resenders, lf logging.LoggerFactory) (*interceptor.Registry, error) {
 	r := &interceptor.Registry{}
 	// First, so that it sees the packets last, with their transport-wide sequence numbers.
 	congestion, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
@@ -157,9 +150,16 @@ func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, lf logging.LoggerFa
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
 		return nil, err
 	}
-	if err := webrtc.ConfigureNackWithOptions(m, r, nil, nack.ResponderSize(nackHistory)); err != nil {
+	// NACKs towards publishers from pion's generator; those of subscribers are answered by
+	// their writers from the packets they hold (forward.go), written where pion's responder
+	// wrote them (resend.go), instead of by that responder, which copied every packet sent to
+	// every subscriber (docs/perf.md). The codecs (newMediaEngine) carry the nack feedback.
+	r.Add(rs)
+	generator, err := nack.NewGeneratorInterceptor()
+	if err != nil {
 		return nil, err
 	}
+	r.Add(generator)
 	if err := webrtc.ConfigureRTCPReports(r); err != nil {
 		return nil, err
 	}
@@ -252,7 +252,7 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	// clients without GCM.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	m := &media{}
-	ir, err := newInterceptors(me, &m.bwe, lf)
+	ir, err := newInterceptors(me, &m.bwe, &m.rs, lf)
 	if err != nil {
 		return nil, err
 	}

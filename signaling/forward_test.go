@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -22,6 +23,7 @@ type sink struct {
 	delay time.Duration
 	buf   [mtu]byte
 	n     atomic.Int64
+	last  atomic.Uint32 // the sequence number last written
 	p     *pacer
 }
 
@@ -48,6 +50,7 @@ func (s *sink) write(h *rtp.Header, payload []byte, a interceptor.Attributes) (i
 		time.Sleep(s.delay)
 	}
 	s.n.Add(1)
+	s.last.Store(uint32(h.SequenceNumber))
 	return n, nil
 }
 
@@ -75,7 +78,7 @@ func newFanout(tb testing.TB, delays ...time.Duration) *fanout {
 		w := newWriter(512, m)
 		s := newSink(d)
 		dt := &downTrack{up: f.up, sub: sub, w: w}
-		dt.bound.Store(&binding{ssrc: 1234, pt: 96, stream: s})
+		dt.bound.Store(&binding{ssrc: 1234, pt: 96, nack: true, stream: s})
 		f.up.addDown(dt)
 		f.sinks, f.ws = append(f.sinks, s), append(f.ws, w)
 		f.wg.Add(1)
@@ -115,14 +118,14 @@ func (f *fanout) stop() {
 // writers to a marshalled header, allocates nothing.
 func TestForwardAllocs(t *testing.T) {
 	f := newFanout(t, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-	runtime.GC()    // so that no collection empties the pool while we count
-	for range 100 { // warm the pool
+	runtime.GC()                  // so that no collection empties the pool while we count
+	for range nackHistory + 100 { // warm the pool, and fill the writers' NACK histories
 		f.send()
 	}
 	allocs := testing.AllocsPerRun(2000, f.send)
 	eventually(t, 5*time.Second, "the writers to drain", func() bool {
 		for _, s := range f.sinks {
-			if s.n.Load() < 2100-int64(testutil.ToFloat64(f.m.dropped)) {
+			if s.n.Load() < 2101+nackHistory-int64(testutil.ToFloat64(f.m.dropped)) {
 				return false
 			}
 		}
@@ -134,6 +137,42 @@ func TestForwardAllocs(t *testing.T) {
 	}
 	if allocs != 0 {
 		t.Fatalf("forwarding allocates %.2f times per packet", allocs)
+	}
+}
+
+// TestNACK checks that a subscriber's writer answers its NACKs from the packets it sent
+// lately, each as it was sent, once within resendInterval; and not those it no longer holds.
+func TestNACK(t *testing.T) {
+	f := newFanout(t, 0)
+	d := (*f.up.downs.Load())[0]
+	var sn uint16
+	send := func() {
+		p := packets.Get().(*packet)
+		n := copy(p.buf[:], f.raw)
+		sn++
+		p.buf[2], p.buf[3] = byte(sn>>8), byte(sn)
+		f.up.forward(p, n)
+	}
+	for range nackHistory + 10 {
+		send()
+	}
+	s := f.sinks[0]
+	eventually(t, time.Second, "the packets to be sent", func() bool { return s.n.Load() == nackHistory+10 })
+	// 20 and 22 (held), 22 again at once (not resent), 5 (no longer held: 11 to 138 are); then
+	// the next packet, which comes after what was resent
+	d.w.enqueueNACK(d, rtcp.NackPair{PacketID: 20, LostPackets: 1 << 1}, 0)
+	d.w.enqueueNACK(d, rtcp.NackPair{PacketID: 22}, 0)
+	d.w.enqueueNACK(d, rtcp.NackPair{PacketID: 5}, 0)
+	send()
+	eventually(t, time.Second, "the next packet", func() bool { return s.last.Load() == nackHistory+11 })
+	if got := s.n.Load(); got != nackHistory+13 {
+		t.Fatalf("%d packets written, want %d: 2 resent and the next", got, nackHistory+13)
+	}
+	time.Sleep(resendInterval)
+	d.w.enqueueNACK(d, rtcp.NackPair{PacketID: 22}, 0)
+	eventually(t, time.Second, "the resend", func() bool { return s.n.Load() == nackHistory+14 })
+	if got := s.last.Load(); got != 22 {
+		t.Fatalf("resent %d, want 22", got)
 	}
 }
 

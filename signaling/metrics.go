@@ -13,6 +13,7 @@ type metrics struct {
 	packets      prometheus.Counter
 	bytes        prometheus.Counter
 	nacks        prometheus.Counter
+	resent       prometheus.Counter
 	plis         prometheus.Counter
 	dropped      prometheus.Counter
 	switches     prometheus.Counter
@@ -34,6 +35,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "forwarded_bytes_total", Help: "RTP payload bytes forwarded to subscribers."}),
 		nacks: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "nacks_total", Help: "Packets NACKed by subscribers."}),
+		resent: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "resent_packets_total", Help: "RTP packets resent to subscribers that NACKed them."}),
 		plis: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "plis_total", Help: "Keyframe requests (PLI) sent to publishers."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
@@ -48,7 +51,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.packets, m.bytes,
-		m.nacks, m.plis, m.dropped, m.switches, m.join} {
+		m.nacks, m.resent, m.plis, m.dropped, m.switches, m.join} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

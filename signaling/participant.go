@@ -267,7 +267,8 @@ func (p *participant) syncSubscriptions() {
 		if _, ok := p.downs[u]; ok {
 			continue
 		}
-		d := &downTrack{up: u, sub: p, w: p.w, privileged: p.role.privileged()}
+		d := &downTrack{up: u, sub: p, w: p.w, privileged: p.role.privileged(),
+			bwe: p.sub.bwe, rs: p.sub.rs}
 		if u.group != nil {
 			// Start on the best layer the estimate allows (the primary while no layer has
 			// been measured); the switch to it happens at its first keyframe.

@@ -20,6 +20,7 @@ type peer struct {
 	pc   *webrtc.PeerConnection
 	c    *conn
 	bwe  cc.BandwidthEstimator // sub: the estimate of what the link to the client carries
+	rs   *resender             // sub: where the writer resends what the client NACKs
 
 	// Local candidates are held until the description they belong to has been sent: pion
 	// gathers while the answer is still being written (../shared/TESTING.md).
@@ -42,8 +43,9 @@ func newPeer(p *participant, name string, c *conn) *peer {
 	if pc == nil {
 		return pe
 	}
-	if est := p.room.s.media.bwe.take(pc.ID()); name == PCSub {
-		pe.bwe = est
+	est, rs := p.room.s.media.bwe.take(pc.ID()), p.room.s.media.rs.take(pc.ID())
+	if name == PCSub {
+		pe.bwe, pe.rs = est, rs
 	}
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		if cand == nil {

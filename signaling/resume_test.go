@@ -58,8 +58,8 @@ func TestTenParticipants(t *testing.T) {
 		t.Errorf("forwarded %v packets, %v bytes, %v PLIs", testutil.ToFloat64(m.packets),
 			testutil.ToFloat64(m.bytes), testutil.ToFloat64(m.plis))
 	}
-	if mfs, err := e.reg.Gather(); err != nil || len(mfs) != 10 {
-		t.Errorf("registry holds %d metric families (%v), want 10", len(mfs), err)
+	if mfs, err := e.reg.Gather(); err != nil || len(mfs) != 11 {
+		t.Errorf("registry holds %d metric families (%v), want 11", len(mfs), err)
 	}
 	for _, c := range clients {
 		c.mu.Lock()

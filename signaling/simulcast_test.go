@@ -263,8 +263,9 @@ func TestSimulcastAdaptation(t *testing.T) {
 
 	gby, gn, gback, gjumps := good.counts()
 	wby, wn, wback, wjumps := weak.counts()
-	t.Logf("clear link: %d packets %v; weak link: %d packets %v, %d dropped by the line; %v switches",
-		gn, gby, wn, wby, pol.dropped.Load(), testutil.ToFloat64(e.srv.m.switches))
+	t.Logf("clear link: %d packets %v; weak link: %d packets %v, %d dropped by the line; %v switches; %v NACKed, %v resent",
+		gn, gby, wn, wby, pol.dropped.Load(), testutil.ToFloat64(e.srv.m.switches),
+		testutil.ToFloat64(e.srv.m.nacks), testutil.ToFloat64(e.srv.m.resent))
 	// A loaded machine delays loopback packets too, which the estimator reads as congestion:
 	// the clear link may step down for a while, but must spend most of its time on top.
 	if gn == 0 || float64(gby['f']) < 0.5*float64(gn) {
@@ -275,6 +276,9 @@ func TestSimulcastAdaptation(t *testing.T) {
 	}
 	if gback > 0 || gjumps > 0 {
 		t.Errorf("the clear link's stream went back %d times and jumped %d times", gback, gjumps)
+	}
+	if testutil.ToFloat64(e.srv.m.resent) == 0 {
+		t.Errorf("nothing resent to the weak link, which lost %d packets", pol.dropped.Load())
 	}
 	if wback > 0 || wjumps > 0 {
 		t.Errorf("the weak link's stream went back %d times and jumped %d times", wback, wjumps)
