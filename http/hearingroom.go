@@ -221,6 +221,10 @@ func (s *Server) revokeLink(w http.ResponseWriter, r *http.Request) error {
 	if err := chuting.Save(r.Context(), s.store, l); err != nil {
 		return err
 	}
+	// Its holder may be in the room already: revoked, they must not stay (#49).
+	if s.rooms != nil {
+		s.rooms.Remove(h.ID, "link:"+l.ID, "personal link revoked by the court")
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

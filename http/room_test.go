@@ -158,6 +158,44 @@ func TestRoomAccess(t *testing.T) {
 			t.Fatalf("revoked link redeemed: %d", res.StatusCode)
 		}
 	})
+	t.Run("RevokedWhileIn", func(t *testing.T) {
+		// Revoked while its holder is in the room: they are taken out, not left in (#49).
+		l, secret := fx.link(own, "counsel")
+		res, data := fx.do(caller{}, "POST", "/api/v1/links/redeem", map[string]string{"secret": secret})
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("redeem: %d %s", res.StatusCode, data)
+		}
+		var j roomJoin
+		fx.must(json.Unmarshal(data, &j))
+		ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(fx.ts.URL, "http")+j.Room, nil)
+		fx.must(err)
+		defer ws.Close()
+		fx.must(ws.WriteJSON(signaling.Message{V: 1, Type: signaling.TypeJoin, Token: j.Token}))
+		_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var m struct {
+			Type string `json:"type"`
+		}
+		_, data, err = ws.ReadMessage()
+		fx.must(err)
+		if fx.must(json.Unmarshal(data, &m)); m.Type != signaling.TypeJoined {
+			t.Fatalf("first answer %s", data)
+		}
+		if res, data := fx.do(fx.sessionCaller(chuting.RoleClerk), "DELETE", "/api/v1/links/"+l.ID, nil); res.StatusCode != http.StatusNoContent {
+			t.Fatalf("revoke: %d %s", res.StatusCode, data)
+		}
+		for {
+			_, _, err := ws.ReadMessage()
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				if ce.Code != signaling.CloseRemoved {
+					t.Fatalf("closed with %d %q, want %d", ce.Code, ce.Text, signaling.CloseRemoved)
+				}
+				break
+			} else if err != nil {
+				t.Fatalf("the revoked link's holder was not removed: %v", err)
+			}
+		}
+	})
 	t.Run("BadInput", func(t *testing.T) {
 		clerk := fx.sessionCaller(chuting.RoleClerk)
 		for _, tc := range []struct {

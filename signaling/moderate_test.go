@@ -280,3 +280,40 @@ func TestWindowCloses(t *testing.T) {
 		t.Fatalf("closed with %d, want %d", code, CloseEnded)
 	}
 }
+
+// TestRemoveRevoked: when the court revokes a personal link, its holder, already in the room,
+// is taken out (closed with CloseRemoved, a removed event with the reason in the log) and the
+// others see them leave; the rest of the room is untouched.
+func TestRemoveRevoked(t *testing.T) {
+	e := MustEnv(t, nil)
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	counsel := join(t, e, "counsel", e.token(t, "link:c1", "赵律师", RoleCounsel))
+	eventually(t, 5*time.Second, "the judge to see counsel", func() bool {
+		_, ok := judge.participant(counsel.id())
+		return ok
+	})
+	if n := e.srv.Remove(e.hearing.ID, "link:nobody", "link revoked"); n != 0 {
+		t.Fatalf("removed %d for a subject not in the room", n)
+	}
+	if n := e.srv.Remove("no-such-hearing", "link:c1", "link revoked"); n != 0 {
+		t.Fatalf("removed %d from a room that is not open", n)
+	}
+	if n := e.srv.Remove(e.hearing.ID, "link:c1", "link revoked"); n != 1 {
+		t.Fatalf("removed %d, want 1", n)
+	}
+	if code := counsel.closed(); code != CloseRemoved {
+		t.Fatalf("counsel closed with %d, want %d", code, CloseRemoved)
+	}
+	judge.wait(TypeLeft, func(m srvMsg) bool { return m.id() == counsel.id() && m.Why == whyRemoved })
+	eventually(t, 5*time.Second, "the removal in the log", func() bool {
+		for _, a := range e.attendance(t) {
+			if a.Type == chuting.AttendanceRemoved && a.SubjectID == "link:c1" && a.Reason == "link revoked" {
+				return true
+			}
+		}
+		return false
+	})
+	if code := judge.moderate(ActionStart, ""); code != "" {
+		t.Fatalf("the judge's room no longer works: %s", code)
+	}
+}

@@ -514,3 +514,27 @@ func (s *Server) Close() error {
 	s.wg.Wait()
 	return s.media.close()
 }
+
+// Remove takes every participant who joined hearingID's room as subject out of it for good,
+// as the judge's remove does (closed with CloseRemoved, a removed event with reason in the
+// log), and reports how many there were. The API calls it when the court revokes a personal
+// link (#49): its holder may not resume or join again (the Revoked check), and must not stay.
+// It is a no-op when the room is not open on this node.
+func (s *Server) Remove(hearingID, subject, reason string) int {
+	s.mu.Lock()
+	r := s.rooms[hearingID]
+	s.mu.Unlock()
+	if r == nil {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, p := range r.sortedUnlocked() {
+		if p.claims.Subject == subject {
+			r.leaveUnlocked(p, whyRemoved, nil, reason)
+			n++
+		}
+	}
+	return n
+}
