@@ -247,6 +247,10 @@ func TestAttendanceRefuses(t *testing.T) {
 		{"RefundID", "POST", "/api/v1/fee-refunds/nope/close", map[string]string{"note": "x"}, bad, "id"},
 		{"ReportFormat", "GET", "/api/v1/reports/" + rep.ID + "/download?format=pdf", nil, bad, "format"},
 		{"ReportID", "GET", "/api/v1/reports/" + chuting.NewID() + "/download", nil, http.StatusNotFound, ""},
+		{"GeneratePeriod", "POST", "/api/v1/reports", map[string]string{"period": "2026-13"}, bad, "period"},
+		{"GeneratePeriodDay", "POST", "/api/v1/reports", map[string]string{"period": "2026-10-01"}, bad, "period"},
+		{"GenerateNotEnded", "POST", "/api/v1/reports", map[string]string{"period": time.Now().In(chuting.ChinaZone()).Format("2006-01")}, bad, "period"},
+		{"GenerateUnknownField", "POST", "/api/v1/reports", map[string]string{"period": "2026-10", "scope": "bureau"}, bad, "scope"},
 	}
 	before := fx.snapshot()
 	events := func() int {
@@ -321,5 +325,44 @@ func TestReportDownload(t *testing.T) {
 	}
 	if res, _ := fx.do(c, "GET", "/api/v1/reports/"+rep.ID+"/download", nil); res.StatusCode != fb {
 		t.Fatalf("another institution downloads the report: %d", res.StatusCode)
+	}
+}
+
+// TestGenerateReports: the bureau makes the reports of an ended month on demand (a month the
+// cron job missed): one per institution and the bureau's, listed after; asked again, it adds
+// none and keeps those made.
+func TestGenerateReports(t *testing.T) {
+	fx := newFixture(t)
+	bureau := fx.tokenCaller(chuting.RoleBureauAdmin)
+	period := attendance.Month(time.Now()).AddDate(0, -1, 0).Format("2006-01")
+	insts, err := chuting.FindAll[chuting.Institution](context.Background(), fx.store, chuting.Query{})
+	fx.must(err)
+	var out struct {
+		Period string `json:"period"`
+		Added  int    `json:"added"`
+	}
+	res, data := fx.do(bureau, "POST", "/api/v1/reports", map[string]string{"period": period})
+	if res.StatusCode != ok {
+		t.Fatalf("generate: %d %s", res.StatusCode, data)
+	}
+	fx.must(json.Unmarshal(data, &out))
+	if out.Period != period || out.Added != len(insts)+1 {
+		t.Fatalf("generate: %s, want %d added (%d institutions and the bureau)", data, len(insts)+1, len(insts))
+	}
+	res, data = fx.do(bureau, "GET", "/api/v1/reports?period="+period, nil)
+	var list struct {
+		Items []struct {
+			Scope  string `json:"scope"`
+			Period string `json:"period"`
+		} `json:"items"`
+	}
+	fx.must(json.Unmarshal(data, &list))
+	if res.StatusCode != ok || len(list.Items) != len(insts)+1 {
+		t.Fatalf("listing %s: %d %s", period, res.StatusCode, data)
+	}
+	res, data = fx.do(bureau, "POST", "/api/v1/reports", map[string]string{"period": period})
+	fx.must(json.Unmarshal(data, &out))
+	if res.StatusCode != ok || out.Added != 0 {
+		t.Fatalf("generate again: %d %s, want 0 added", res.StatusCode, data)
 	}
 }

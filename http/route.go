@@ -138,6 +138,7 @@ func (s *Server) table() []route {
 		{"GET", "/api/v1/fee-refunds", bureau | court | instAdmin, s.listRefunds, false},
 		{"POST", "/api/v1/fee-refunds/{id}/close", court, s.closeRefund, false},
 		{"GET", "/api/v1/reports", admins, s.listReports, false},
+		{"POST", "/api/v1/reports", bureau, s.generateReports, false},
 		{"GET", "/api/v1/reports/{id}/download", admins, s.downloadReport, true},
 
 		{"GET", "/api/v1/recordings", signedIn, s.listRecordings, true},

@@ -473,6 +473,9 @@ func authCases() []authCase {
 			return "/api/v1/fee-refunds/" + fx.refund(fx.other()).ID + "/close", map[string]string{"note": "已裁定退还鉴定费"}
 		}},
 		{route: "GET /api/v1/reports", build: get("/api/v1/reports"), want: admins(ok)},
+		{route: "POST /api/v1/reports", want: bureauOnly(ok), build: func(fx *fixture, c caller) (string, any) {
+			return "/api/v1/reports", map[string]string{"period": "2026-10"}
+		}},
 		{route: "GET /api/v1/reports/{id}/download", target: "own", want: admins(ok), audited: true, build: func(fx *fixture, c caller) (string, any) {
 			return "/api/v1/reports/" + fx.report(chuting.ReportInstitution, fx.own()).ID + "/download?format=csv", nil
 		}},
