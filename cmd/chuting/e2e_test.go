@@ -406,6 +406,18 @@ func TestE2E(t *testing.T) {
 		}
 		p.b.setLanguage("zh-CN")
 	}
+	// The bureau (signed in last) makes the reports of a month the monthly job missed: last
+	// month on the server's clock; the page then lists them.
+	month := clock.Now().In(chuting.ChinaZone()).AddDate(0, 0, -clock.Now().In(chuting.ChinaZone()).Day()).Format("2006-01")
+	court.open(base, "/bureau/reports")
+	court.set("#generate-period", month)
+	court.click(`#generate-form button[type="submit"]`)
+	court.waitFor("the month's reports made", fmt.Sprintf(`document.getElementById("generate-result").textContent.startsWith(%s)`, js(month)), 10*time.Second)
+	court.open(base, "/bureau/reports")
+	court.waitFor("the month's reports listed", fmt.Sprintf(
+		`[...document.querySelectorAll("#reports tbody tr")].filter((tr) => tr.cells[0].textContent === %s).length >= 2`, js(month)), 10*time.Second)
+	court.shot(shots, "bureau_bureau_reports-made_zh-CN")
+
 	// The sign-in page, and two pages at phone width.
 	court.do("sign out", chromedp.Click(chromedp.CSS("#logout")))
 	court.waitFor("signed out", `document.body.dataset.ready === "login"`, 10*time.Second)
