@@ -28,6 +28,18 @@ type roomJoin struct {
 	Start   time.Time `json:"start"`
 }
 
+// redeem redeems a personal link's secret, as its holder's page does, and returns the join.
+func (fx *fixture) redeem(t *testing.T, secret string) roomJoin {
+	t.Helper()
+	res, data := fx.do(caller{}, "POST", "/api/v1/links/redeem", map[string]string{"secret": secret})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("redeem: %d %s", res.StatusCode, data)
+	}
+	var j roomJoin
+	fx.must(json.Unmarshal(data, &j))
+	return j
+}
+
 // joinRoom opens the room's WebSocket through the HTTP server (its middleware included) and
 // sends the join message; it returns the type of the first answer, or the close code.
 func (fx *fixture) joinRoom(t *testing.T, j roomJoin) (string, int) {
@@ -137,12 +149,7 @@ func TestRoomAccess(t *testing.T) {
 	})
 	t.Run("RevokedLink", func(t *testing.T) {
 		l, secret := fx.link(own, "observer")
-		res, data := fx.do(caller{}, "POST", "/api/v1/links/redeem", map[string]string{"secret": secret})
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("redeem: %d %s", res.StatusCode, data)
-		}
-		var j roomJoin
-		fx.must(json.Unmarshal(data, &j))
+		j := fx.redeem(t, secret)
 		// Revoked after redeeming but before joining: the token no longer gets in.
 		if res, data := fx.do(fx.sessionCaller(chuting.RoleJudge), "DELETE", "/api/v1/links/"+l.ID, nil); res.StatusCode != http.StatusNoContent {
 			t.Fatalf("revoke: %d %s", res.StatusCode, data)
@@ -161,12 +168,7 @@ func TestRoomAccess(t *testing.T) {
 	t.Run("RevokedWhileIn", func(t *testing.T) {
 		// Revoked while its holder is in the room: they are taken out, not left in (#49).
 		l, secret := fx.link(own, "counsel")
-		res, data := fx.do(caller{}, "POST", "/api/v1/links/redeem", map[string]string{"secret": secret})
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("redeem: %d %s", res.StatusCode, data)
-		}
-		var j roomJoin
-		fx.must(json.Unmarshal(data, &j))
+		j := fx.redeem(t, secret)
 		ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(fx.ts.URL, "http")+j.Room, nil)
 		fx.must(err)
 		defer ws.Close()
@@ -175,7 +177,7 @@ func TestRoomAccess(t *testing.T) {
 		var m struct {
 			Type string `json:"type"`
 		}
-		_, data, err = ws.ReadMessage()
+		_, data, err := ws.ReadMessage()
 		fx.must(err)
 		if fx.must(json.Unmarshal(data, &m)); m.Type != signaling.TypeJoined {
 			t.Fatalf("first answer %s", data)
