@@ -272,49 +272,29 @@ func TestServeOnTwoNodes(t *testing.T) {
 	}
 	w := newWorldOn(t, open())
 	second := New(Config{Store: open(), Now: func() time.Time { return w.now }})
-	const n = 6
-	slots := make([]*chuting.Slot, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			svc := w.svc
-			if i%2 == 1 {
-				svc = second
-			}
-			req := w.request()
-			req.CaseNo = "(2026)赣07民初" + string(rune('1'+i)) + "1号"
-			req.Windows = []WindowRequest{{Start: at(14, 8, 30), End: at(16, 17, 30)}}
-			sm, _, err := svc.Serve(w.ctx, w.clerk, req)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			slots[i] = sm.Slot
-		})
-	}
-	wg.Wait()
-	for i := range slots {
-		for j := range i {
-			if slots[i] != nil && slots[j] != nil && slots[i].Start.Before(slots[j].End) && slots[j].Start.Before(slots[i].End) {
-				t.Fatalf("summons %d and %d, served on different nodes, overlap: %+v %+v", i, j, slots[i], slots[j])
-			}
-		}
-	}
+	serveAtOnce(t, w, "1号", w.svc, second)
 }
 
 // TestServeConcurrently serves summons for the same appraisers at once: every one gets a
 // slot of its own.
 func TestServeConcurrently(t *testing.T) {
 	w := newWorld(t)
+	serveAtOnce(t, w, "0号", w.svc)
+}
+
+// serveAtOnce serves six summons for the same appraisers at once, taking turns over svcs
+// (the nodes), and fails if any two slots overlap.
+func serveAtOnce(t *testing.T, w *world, caseSuffix string, svcs ...*Service) {
+	t.Helper()
 	const n = 6
 	slots := make([]*chuting.Slot, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			req := w.request()
-			req.CaseNo = "(2026)赣07民初" + string(rune('1'+i)) + "0号"
+			req.CaseNo = "(2026)赣07民初" + string(rune('1'+i)) + caseSuffix
 			req.Windows = []WindowRequest{{Start: at(14, 8, 30), End: at(16, 17, 30)}}
-			sm, _, err := w.svc.Serve(w.ctx, w.clerk, req)
+			sm, _, err := svcs[i%len(svcs)].Serve(w.ctx, w.clerk, req)
 			if err != nil {
 				t.Error(err)
 				return
@@ -326,7 +306,7 @@ func TestServeConcurrently(t *testing.T) {
 	for i := range slots {
 		for j := range i {
 			if slots[i] != nil && slots[j] != nil && slots[i].Start.Before(slots[j].End) && slots[j].Start.Before(slots[i].End) {
-				t.Fatalf("summons %d and %d overlap: %+v %+v", i, j, slots[i], slots[j])
+				t.Fatalf("summons %d and %d (on %d nodes) overlap: %+v %+v", i, j, len(svcs), slots[i], slots[j])
 			}
 		}
 	}
