@@ -53,25 +53,7 @@ func recordingKey(data string) (ed25519.PrivateKey, error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, err
 	}
-	// Written whole, then linked into place: another process starting now (or reading the
-	// key for the API) never sees half of it, and the first link wins.
-	f, err := os.CreateTemp(keys, ".pub-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(pub); err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	if err := os.Link(f.Name(), file); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := createOnce(file, pub, 0o644); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, err
 	}
 	return key, nil

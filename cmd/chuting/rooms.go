@@ -221,28 +221,37 @@ func readKey(file string, n int) ([]byte, error) {
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	// Written whole to a temporary file, then linked into place: a process starting at the
-	// same moment never reads a half-written key, and the first link wins.
-	f, err := os.CreateTemp(filepath.Dir(file), ".key-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	if err := os.Link(f.Name(), file); errors.Is(err, fs.ErrExist) {
-		return readKey(file, n)
+	if err := createOnce(file, b, 0o600); errors.Is(err, fs.ErrExist) {
+		return readKey(file, n) // another process made it first
 	} else if err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// createOnce writes b to file with mode perm unless file exists (then an error wrapping
+// fs.ErrExist). It is written whole and fsynced under a temporary name, then linked into
+// place: a process starting at the same moment never reads half of it, and the first link wins.
+func createOnce(file string, b []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(file), ".new-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Link(f.Name(), file)
 }
