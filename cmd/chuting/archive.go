@@ -11,21 +11,15 @@ import (
 )
 
 // openArchive returns the read side of the hearings' recordings for the playback API
-// (recordings/archive.go), over <data>/recordings, verified against the server's recording
-// key: <data>/keys/recording.ed25519 holds its seed, made on first start (readKey), the same
-// file the recorder signs with.
+// (recordings/archive.go), over <data>/recordings, verified against the key the recorder signs
+// with (recordingKey).
 func (m *Main) openArchive() (*recordings.Archive, error) {
-	seed, err := readKey(filepath.Join(m.Config.Data, "keys", "recording.ed25519"), ed25519.SeedSize)
+	key, err := recordingKey(m.Config.Data)
 	if err != nil {
 		return nil, fmt.Errorf("recordings archive: %w", err)
 	}
-	if len(seed) != ed25519.SeedSize {
-		return nil, fmt.Errorf("recordings archive: the recording key holds %d bytes, want an Ed25519 seed of %d",
-			len(seed), ed25519.SeedSize)
-	}
-	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
-	return recordings.NewArchive(recordings.ArchiveConfig{Dir: filepath.Join(m.Config.Data, "recordings"), Records: m.Store,
-		Logs: m.Store, PublicKey: pub, Now: m.clock()})
+	return recordings.NewArchive(recordings.ArchiveConfig{Dir: filepath.Join(m.Config.Data, recordingsDir), Records: m.Store,
+		Logs: m.Store, PublicKey: key.Public().(ed25519.PublicKey), Now: m.clock()})
 }
 
 // retentionJob is the daily job of the recordings' retention policy (issue 5 §7): it marks
