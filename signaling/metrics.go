@@ -22,27 +22,23 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	const ns, sub = "chuting", "room"
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help})
+	}
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help})
+	}
 	m := &metrics{
-		rooms: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
-			Name: "rooms", Help: "Hearing rooms open on this node."}),
-		participants: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
-			Name: "participants", Help: "Participants in the rooms, waiting, admitted or dropped."}),
-		tracks: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
-			Name: "tracks", Help: "Tracks published in the rooms."}),
-		packets: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "forwarded_packets_total", Help: "RTP packets forwarded to subscribers."}),
-		bytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "forwarded_bytes_total", Help: "RTP payload bytes forwarded to subscribers."}),
-		nacks: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "nacks_total", Help: "Packets NACKed by subscribers."}),
-		resent: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "resent_packets_total", Help: "RTP packets resent to subscribers that NACKed them."}),
-		plis: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "plis_total", Help: "Keyframe requests (PLI) sent to publishers."}),
-		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "dropped_packets_total", Help: "RTP packets dropped because a subscriber's queue was full."}),
-		switches: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "layer_switches_total", Help: "Simulcast layer switches asked for by bandwidth adaptation."}),
+		rooms:        gauge("rooms", "Hearing rooms open on this node."),
+		participants: gauge("participants", "Participants in the rooms, waiting, admitted or dropped."),
+		tracks:       gauge("tracks", "Tracks published in the rooms."),
+		packets:      counter("forwarded_packets_total", "RTP packets forwarded to subscribers."),
+		bytes:        counter("forwarded_bytes_total", "RTP payload bytes forwarded to subscribers."),
+		nacks:        counter("nacks_total", "Packets NACKed by subscribers."),
+		resent:       counter("resent_packets_total", "RTP packets resent to subscribers that NACKed them."),
+		plis:         counter("plis_total", "Keyframe requests (PLI) sent to publishers."),
+		dropped:      counter("dropped_packets_total", "RTP packets dropped because a subscriber's queue was full."),
+		switches:     counter("layer_switches_total", "Simulcast layer switches asked for by bandwidth adaptation."),
 		join: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
 			Name: "join_seconds", Help: "Time from the WebSocket upgrade to joined.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
