@@ -49,24 +49,10 @@ type layers struct {
 }
 
 // add makes u a layer of the group.
-func (g *layers) add(u *upTrack) {
-	var next []*upTrack
-	if cur := g.all.Load(); cur != nil {
-		next = append(next, *cur...)
-	}
-	next = append(next, u)
-	g.all.Store(&next)
-}
+func (g *layers) add(u *upTrack) { appendShared(&g.all, u) }
 
 // remove takes u out of the group.
-func (g *layers) remove(u *upTrack) {
-	cur := g.all.Load()
-	if cur == nil {
-		return
-	}
-	next := slices.DeleteFunc(slices.Clone(*cur), func(x *upTrack) bool { return x == u })
-	g.all.Store(&next)
-}
+func (g *layers) remove(u *upTrack) { removeShared(&g.all, u) }
 
 // ranked returns the layers that are sending, from the lowest bitrate to the highest.
 func (g *layers) ranked() []*upTrack {

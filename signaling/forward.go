@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,28 +89,34 @@ func (u *upTrack) info() TrackInfo {
 func (u *upTrack) addDown(d *downTrack) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	var next []*downTrack
-	if cur := u.downs.Load(); cur != nil {
-		next = append(next, *cur...)
-	}
-	next = append(next, d)
-	u.downs.Store(&next)
+	appendShared(&u.downs, d)
 }
 
 func (u *upTrack) removeDown(d *downTrack) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	cur := u.downs.Load()
+	removeShared(&u.downs, d)
+}
+
+// appendShared stores in s a copy of the slice it holds with x appended, so that readers that
+// loaded the old slice, without a lock, keep it unchanged. Callers serialise their changes.
+func appendShared[T any](s *atomic.Pointer[[]T], x T) {
+	var next []T
+	if cur := s.Load(); cur != nil {
+		next = append(next, *cur...)
+	}
+	next = append(next, x)
+	s.Store(&next)
+}
+
+// removeShared stores in s a copy of the slice it holds without x, as appendShared does.
+func removeShared[T comparable](s *atomic.Pointer[[]T], x T) {
+	cur := s.Load()
 	if cur == nil {
 		return
 	}
-	next := make([]*downTrack, 0, len(*cur))
-	for _, x := range *cur {
-		if x != d {
-			next = append(next, x)
-		}
-	}
-	u.downs.Store(&next)
+	next := slices.DeleteFunc(slices.Clone(*cur), func(y T) bool { return y == x })
+	s.Store(&next)
 }
 
 // keyframeInterval is the least time between two keyframe requests to one publisher, so that
