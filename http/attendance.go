@@ -17,14 +17,6 @@ import (
 
 func (s *Server) att() *attendance.Service { return s.sched.Attendance() }
 
-// hearingCourt checks that the caller is the judge or clerk of the hearing's court.
-func hearingCourt(p *chuting.Principal, h *chuting.Hearing) error {
-	if courtUser(p) && p.CourtID == h.CourtID {
-		return nil
-	}
-	return chuting.Errorf(chuting.EFORBIDDEN, "只有本案法院可以记录出庭情况 / only the hearing's court records its attendance")
-}
-
 // hearingAttendance answers each summoned appraiser's attendance at the hearing, with the
 // log it was derived from: all of it for the court and the bureau, the appraisers' own
 // events for the appraisers and their institution.
@@ -37,7 +29,7 @@ func (s *Server) hearingAttendance(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if p := chuting.UserFromContext(r.Context()); p.Role != chuting.RoleBureauAdmin && hearingCourt(p, h) != nil {
+	if p := chuting.UserFromContext(r.Context()); p.Role != chuting.RoleBureauAdmin && courtOf(p, h) != nil {
 		out.Redact()
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -62,7 +54,7 @@ func (s *Server) markInPerson(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := chuting.UserFromContext(r.Context())
-	if err := hearingCourt(p, h); err != nil {
+	if err := courtOf(p, h); err != nil {
 		return err
 	}
 	if err := firstError(required("appraiser_id", in.AppraiserID), maxLen("note", in.Note, 500)); err != nil {
@@ -100,7 +92,7 @@ func (s *Server) correctAttendance(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	p := chuting.UserFromContext(r.Context())
-	if err := hearingCourt(p, h); err != nil {
+	if err := courtOf(p, h); err != nil {
 		return err
 	}
 	if err := firstError(required("appraiser_id", in.AppraiserID), required("status", in.Status),

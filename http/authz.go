@@ -149,6 +149,15 @@ func scope(p *chuting.Principal, kind chuting.Kind) (index, value string, ok boo
 	return "", "", false
 }
 
+// courtOf checks that the caller is the judge or clerk of the hearing's court: the one who
+// manages its personal links and records its attendance.
+func courtOf(p *chuting.Principal, h *chuting.Hearing) error {
+	if courtUser(p) && p.CourtID == h.CourtID {
+		return nil
+	}
+	return chuting.Errorf(chuting.EFORBIDDEN, "只有本案法院可以这样做 / only the hearing's court may do this")
+}
+
 func forbidden() error {
 	return chuting.Errorf(chuting.EFORBIDDEN, "无权访问此记录 / you may not access this record")
 }

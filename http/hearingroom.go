@@ -137,14 +137,6 @@ func viewLink(l *chuting.JoinLink) linkView {
 	return linkView{ID: l.ID, Hearing: l.HearingID, Name: l.Name, Role: l.Role, Used: l.Used, Revoked: l.Revoked, Created: l.Created}
 }
 
-// courtOf checks that the caller is the judge or clerk of the hearing's court.
-func courtOf(p *chuting.Principal, h *chuting.Hearing) error {
-	if courtUser(p) && p.CourtID == h.CourtID {
-		return nil
-	}
-	return chuting.Errorf(chuting.EFORBIDDEN, "只有本案法院可以管理链接 / only the hearing's court manages its links")
-}
-
 // createLink makes a single-use personal link into the room for someone without an account.
 func (s *Server) createLink(w http.ResponseWriter, r *http.Request) error {
 	var in linkInput
