@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"reflect"
 	"strings"
@@ -11,33 +12,25 @@ import (
 )
 
 // MustReadProblem reads a problem file or fails the test.
-func MustReadProblem(tb testing.TB, path string) *Problem {
-	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	p, err := ReadProblem(f)
-	if err != nil {
-		tb.Fatalf("read %s: %v", path, err)
-	}
-	return p
-}
+func MustReadProblem(tb testing.TB, path string) *Problem { return mustRead(tb, path, ReadProblem) }
 
 // MustReadSchedule reads a schedule file or fails the test.
 func MustReadSchedule(tb testing.TB, path string) *Schedule {
+	return mustRead(tb, path, ReadSchedule)
+}
+
+func mustRead[T any](tb testing.TB, path string, read func(io.Reader) (T, error)) T {
 	tb.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	s, err := ReadSchedule(f)
+	v, err := read(f)
 	if err != nil {
 		tb.Fatalf("read %s: %v", path, err)
 	}
-	return s
+	return v
 }
 
 func TestReadProblem(t *testing.T) {
@@ -58,18 +51,7 @@ func TestReadProblem(t *testing.T) {
 
 func TestRoundTrip(t *testing.T) {
 	t.Run("Problem", func(t *testing.T) {
-		p := MustReadProblem(t, "testdata/example-problem.json")
-		var buf bytes.Buffer
-		if err := WriteProblem(&buf, p); err != nil {
-			t.Fatal(err)
-		}
-		q, err := ReadProblem(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(p, q) {
-			t.Errorf("round trip changed the problem:\n%+v\n%+v", p, q)
-		}
+		roundTripProblem(t, MustReadProblem(t, "testdata/example-problem.json"))
 	})
 	t.Run("Schedule", func(t *testing.T) {
 		s := MustReadSchedule(t, "testdata/example-schedule.json")
@@ -89,19 +71,24 @@ func TestRoundTrip(t *testing.T) {
 		}
 	})
 	t.Run("Generated", func(t *testing.T) {
-		p := Generate(3, 50, 20, 6, 5)
-		var buf bytes.Buffer
-		if err := WriteProblem(&buf, p); err != nil {
-			t.Fatal(err)
-		}
-		q, err := ReadProblem(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(p, q) {
-			t.Error("round trip changed the generated problem")
-		}
+		roundTripProblem(t, Generate(3, 50, 20, 6, 5))
 	})
+}
+
+// roundTripProblem writes p and reads it back, and fails unless it is unchanged.
+func roundTripProblem(t *testing.T, p *Problem) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteProblem(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	q, err := ReadProblem(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p, q) {
+		t.Errorf("round trip changed the problem:\n%+v\n%+v", p, q)
+	}
 }
 
 // edit returns the example problem as JSON after fn changes its generic form.
