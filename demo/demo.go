@@ -91,10 +91,10 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 		IssuedOn: in(0, -4, 0)})
 
 	// Accounts are made below; their IDs are stable, so the summons can name them here.
-	judgeID, clerkID := chuting.IDOf("demo/user/judge"), chuting.IDOf("demo/user/clerk")
+	judgeID, clerkID := demoID(chuting.KindUser, "judge"), demoID(chuting.KindUser, "clerk")
 	// So is the scheduled summons's, and the hearing's made from it.
-	scheduledID := chuting.IDOf("demo/summons/" + handwriting.CaseNo + "/" + district.ID)
-	hearingID := chuting.IDOf("demo/hearing/" + scheduledID)
+	scheduledID := demoID(chuting.KindSummons, handwriting.CaseNo+"/"+district.ID)
+	hearingID := demoID(chuting.KindHearing, scheduledID)
 	contact := chuting.Contact{Name: "周书记员", Phone: "0797-8999001"}
 	w.summons(&chuting.Summons{CourtID: court.ID, CaseNo: injury.CaseNo, CaseType: chuting.CaseTypeCivil,
 		OpinionID: injury.ID, InstitutionID: center.ID, AppraiserIDs: injury.Signatories, Mode: chuting.ModeRemote,
@@ -105,8 +105,8 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 		ServedAt: now.UTC(), ServedBy: clerkID,
 		Slot: &chuting.Slot{Start: at(7, 8, 30), End: at(7, 10, 0), RoomID: centerRoom.ID, AppraiserIDs: injury.Signatories},
 		// 李明 has confirmed; 王芳 has not answered yet.
-		Responses: []chuting.Response{{AppraiserID: li.ID, Confirmed: true, By: chuting.IDOf("demo/user/liming"), At: now.UTC()}},
-		Receipts:  []chuting.Receipt{{Party: "institution", PartyID: center.ID, By: chuting.IDOf("demo/user/center-admin"), At: now.UTC()}},
+		Responses: []chuting.Response{{AppraiserID: li.ID, Confirmed: true, By: demoID(chuting.KindUser, "liming"), At: now.UTC()}},
+		Receipts:  []chuting.Receipt{{Party: "institution", PartyID: center.ID, By: demoID(chuting.KindUser, "center-admin"), At: now.UTC()}},
 		State:     chuting.SummonsProposed})
 	w.summons(&chuting.Summons{CourtID: district.ID, CaseNo: handwriting.CaseNo, CaseType: chuting.CaseTypeCivil,
 		OpinionID: handwriting.ID, InstitutionID: zhengyuan.ID, AppraiserIDs: []string{zhao.ID}, Mode: chuting.ModeRemote,
@@ -115,9 +115,9 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 		Parties:  []chuting.Party{{Name: "李四", Role: "原告"}, {Name: "王五", Role: "被告"}},
 		Reason:   "原告申请鉴定人出庭说明签名笔迹比对方法 / the plaintiff asks the appraiser to explain the comparison",
 		Contact:  chuting.Contact{Name: "吴书记员", Phone: "0797-8999102"},
-		ServedAt: now.Add(-48 * time.Hour).UTC(), ServedBy: chuting.IDOf("demo/user/clerk-zhanggong"),
+		ServedAt: now.Add(-48 * time.Hour).UTC(), ServedBy: demoID(chuting.KindUser, "clerk-zhanggong"),
 		Slot:      &chuting.Slot{Start: at(10, 9, 0), End: at(10, 10, 0), RoomID: zhengyuanRoom.ID, AppraiserIDs: []string{zhao.ID}},
-		Responses: []chuting.Response{{AppraiserID: zhao.ID, Confirmed: true, By: chuting.IDOf("demo/user/zhaojing"), At: now.UTC()}},
+		Responses: []chuting.Response{{AppraiserID: zhao.ID, Confirmed: true, By: demoID(chuting.KindUser, "zhaojing"), At: now.UTC()}},
 		HearingID: hearingID,
 		State:     chuting.SummonsScheduled})
 	w.create(&chuting.Hearing{SummonsID: scheduledID, CourtID: district.ID,
@@ -144,9 +144,9 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 		Reason:  "模拟庭审：熟悉远程出庭流程 / practice hearing: try the remote testimony room", Contact: contact,
 		ServedAt: now.UTC(), ServedBy: clerkID,
 		Slot:      &chuting.Slot{Start: practiceStart, End: practiceStart.Add(time.Hour), RoomID: centerRoom.ID, AppraiserIDs: []string{li.ID}},
-		Responses: []chuting.Response{{AppraiserID: li.ID, Confirmed: true, By: chuting.IDOf("demo/user/liming"), At: now.UTC()}},
+		Responses: []chuting.Response{{AppraiserID: li.ID, Confirmed: true, By: demoID(chuting.KindUser, "liming"), At: now.UTC()}},
 		State:     chuting.SummonsScheduled}
-	practice.HearingID = chuting.IDOf("demo/hearing/" + chuting.IDOf("demo/summons/"+PracticeCaseNo+"/"+court.ID))
+	practice.HearingID = demoID(chuting.KindHearing, demoID(chuting.KindSummons, PracticeCaseNo+"/"+court.ID))
 	w.summons(practice)
 	w.create(&chuting.Hearing{SummonsID: practice.ID, CourtID: court.ID, InstitutionID: center.ID,
 		RoomID: centerRoom.ID, AppraiserIDs: []string{li.ID}, Mode: chuting.ModeRemote,
@@ -179,8 +179,8 @@ const PracticeCaseNo = "(2026)赣07民初200号"
 // at once, unless it is already due within the room's opening time (30 minutes) or running.
 // It reports the hearing's ID, "" when the store holds no practice hearing.
 func Practice(ctx context.Context, s chuting.Records, now time.Time) (string, error) {
-	court := chuting.IDOf("demo/court/赣07")
-	sm, err := chuting.Load[chuting.Summons](ctx, s, chuting.IDOf("demo/summons/"+PracticeCaseNo+"/"+court))
+	court := demoID(chuting.KindCourt, "赣07")
+	sm, err := chuting.Load[chuting.Summons](ctx, s, demoID(chuting.KindSummons, PracticeCaseNo+"/"+court))
 	if chuting.ErrorCode(err) == chuting.ENOTFOUND {
 		return "", nil
 	} else if err != nil {
@@ -236,7 +236,7 @@ func (w *world) create(e chuting.Entity) bool {
 		return false
 	}
 	m := e.RecordMeta()
-	m.ID = chuting.IDOf("demo/" + string(e.Kind()) + "/" + key)
+	m.ID = demoID(e.Kind(), key)
 	err := chuting.Create(w.ctx, w.s, e)
 	if chuting.ErrorCode(err) != chuting.ECONFLICT {
 		w.err = err
@@ -249,6 +249,12 @@ func (w *world) create(e chuting.Entity) bool {
 	}
 	w.err = json.Unmarshal(rec.Data, e)
 	return false
+}
+
+// demoID is the stable ID of the demo record of kind with the natural key key (naturalKey),
+// so that records can name each other before they are made.
+func demoID(kind chuting.Kind, key string) string {
+	return chuting.IDOf("demo/" + string(kind) + "/" + key)
 }
 
 // naturalKey names a demo record the way people would tell it apart.
