@@ -1,6 +1,6 @@
 // What every chuting page shares: the message catalogue (zh-CN first, English on request),
-// the JSON API client and a small DOM helper. Loaded before the page's own script; its
-// top-level names are shared with it.
+// the JSON API client, the courts' time zone and a small DOM helper. Loaded before the
+// page's own script; its top-level names are shared with it.
 "use strict";
 
 // Languages the catalogue has, the first the default. The choice is remembered in this
@@ -10,12 +10,16 @@ const langKey = "chuting.lang";
 let lang = languages.includes(localStorage.getItem(langKey)) ? localStorage.getItem(langKey) : languages[0];
 let messages = {};
 
+// loadMessages loads the catalogue of the current language.
+async function loadMessages() {
+  messages = await (await fetch(`/i18n/${lang}.json`, { credentials: "same-origin" })).json();
+}
+
 // i18nReady resolves once the catalogue of the chosen language is loaded and the page's
 // static text (data-i18n attributes) is in that language. Every page awaits it first.
 const i18nReady = (async () => {
   try {
-    const res = await fetch(`/i18n/${lang}.json`, { credentials: "same-origin" });
-    messages = await res.json();
+    await loadMessages();
   } catch (err) {
     console.error("i18n:", err);
   }
@@ -72,12 +76,21 @@ function wireLanguageSwitch() {
       return;
     }
     lang = next;
-    messages = await (await fetch(`/i18n/${lang}.json`, { credentials: "same-origin" })).json();
+    await loadMessages();
     applyI18n(document);
     b.textContent = t("lang.switch");
     b.setAttribute("lang", lang === "en" ? "zh-CN" : "en");
     onLanguageChange();
   });
+}
+
+// zone is the courts' time zone, the one every page shows times in.
+const zone = "Asia/Shanghai";
+
+// when formats an instant in the courts' zone, in the page's language.
+function when(iso, opts) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleString(lang, { timeZone: zone, dateStyle: "medium", timeStyle: "short", ...(opts || {}) });
 }
 
 // csrf is the session's CSRF token, sent on every write made with the session cookie.

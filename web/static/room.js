@@ -176,8 +176,7 @@ class Room {
   // showWhat says which hearing this is: all a personal link's holder knows of it.
   showWhat() {
     if (!this.info.case_no) return;
-    const fmt = (iso) => new Date(iso).toLocaleString(lang, { timeZone: "Asia/Shanghai", dateStyle: "medium", timeStyle: "short" });
-    $("hearing-what").textContent = `${this.info.court || ""} ${this.info.case_no} · ${fmt(this.info.start)}`;
+    $("hearing-what").textContent = `${this.info.court || ""} ${this.info.case_no} · ${when(this.info.start)}`;
     $("hearing-what").hidden = false;
   }
 

@@ -11,14 +11,6 @@ function page(path, roles, titleKey, render, nav = true) {
   routes.push({ path, roles, titleKey, render, nav });
 }
 
-const zone = "Asia/Shanghai";
-
-// when formats an instant in the courts' zone, in the page's language.
-function when(iso, opts) {
-  if (!iso) return "";
-  return new Date(iso).toLocaleString(lang, { timeZone: zone, dateStyle: "medium", timeStyle: "short", ...(opts || {}) });
-}
-
 function day(iso) {
   return iso ? new Date(iso).toLocaleDateString(lang, { timeZone: zone, dateStyle: "medium" }) : "";
 }
