@@ -3,6 +3,8 @@ package recordings
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -301,11 +303,9 @@ func writeManifest(ctx context.Context, cfg *Config, hearingID, dir string, st *
 	if err := writeFileAtomic(filepath.Join(dir, eventsName), events); err != nil {
 		return nil, err
 	}
-	sum, size, err := hashFile(filepath.Join(dir, eventsName))
-	if err != nil {
-		return nil, err
-	}
-	m.Events = &EventsFile{Path: eventsName, SHA256: sum, Size: size, Count: n}
+	h := sha256.Sum256(events) // the bytes just written, not read back
+	sum := hex.EncodeToString(h[:])
+	m.Events = &EventsFile{Path: eventsName, SHA256: sum, Size: int64(len(events)), Count: n}
 	m.LogHash = sum
 	if err := m.Sign(cfg.Key); err != nil {
 		return nil, err
