@@ -184,9 +184,9 @@ func (s *Service) party(ctx context.Context, rc *chuting.Receipt) (zh, en string
 // causeName shows an absence cause (#35).
 func causeName(cause string) string {
 	switch cause {
-	case "without_cause":
+	case chuting.CauseWithoutCause:
 		return "无正当理由 / without cause"
-	case "technical_failure":
+	case chuting.CauseTechnicalFailure:
 		return "技术故障 / technical failure"
 	}
 	return cause
