@@ -498,34 +498,35 @@ func (w *writer) rewrite(d *downTrack, p *packet) bool {
 	return true
 }
 
-// write sends p on d with the subscriber's SSRC and payload type. The publisher's header
-// extensions are dropped: their IDs were negotiated on another connection, and the
-// subscriber's interceptors add the ones negotiated with it.
+// header sets w.hdr to p's header as d's subscriber is to see it: a simulcast layer's made to
+// continue the stream (rewrite), and without the publisher's header extensions, whose IDs were
+// negotiated on another connection (the subscriber's interceptors add the ones negotiated with
+// it). False drops p.
+func (w *writer) header(d *downTrack, p *packet) bool {
+	w.hdr = p.hdr
+	if d.up.group != nil && !w.rewrite(d, p) {
+		return false
+	}
+	w.hdr.Extension, w.hdr.ExtensionProfile, w.hdr.Extensions = false, 0, w.ext[:0]
+	return true
+}
+
+// write sends p on d with the subscriber's SSRC and payload type, or to the recorder.
 func (w *writer) write(d *downTrack, p *packet) {
 	if !d.allowed() {
 		return
 	}
 	if d.rec != nil {
-		w.hdr = p.hdr
-		if d.up.group != nil && !w.rewrite(d, p) {
-			return
-		}
-		w.hdr.Extension, w.hdr.ExtensionProfile, w.hdr.Extensions = false, 0, w.ext[:0]
-		if err := d.rec.WriteRTP(time.Unix(0, p.at), &w.hdr, p.payload); err != nil {
+		if w.header(d, p) && d.rec.WriteRTP(time.Unix(0, p.at), &w.hdr, p.payload) != nil {
 			w.m.dropped.Inc()
 		}
 		return
 	}
 	b := d.bound.Load()
-	if b == nil {
-		return
-	}
-	w.hdr = p.hdr
-	if d.up.group != nil && !w.rewrite(d, p) {
+	if b == nil || !w.header(d, p) {
 		return
 	}
 	w.hdr.SSRC, w.hdr.PayloadType = b.ssrc, b.pt
-	w.hdr.Extension, w.hdr.ExtensionProfile, w.hdr.Extensions = false, 0, w.ext[:0]
 	sn, ts := w.hdr.SequenceNumber, w.hdr.Timestamp
 	if _, err := b.stream.WriteRTP(&w.hdr, p.payload); err == nil {
 		w.m.packets.Inc()
