@@ -65,7 +65,7 @@ func (s *Service) FollowUp(ctx context.Context, summonsID string) (bool, error) 
 		return barred || opened, nil
 	}
 	s.notify(ctx, chuting.SummonsEvent{Summons: sm, FollowUp: ref})
-	err = s.updateRefund(ctx, ref.ID, func(f *chuting.FeeRefund) bool {
+	err = update(ctx, s.store, ref.ID, func(f *chuting.FeeRefund) bool {
 		if !f.Notified.IsZero() {
 			return false
 		}
@@ -196,7 +196,7 @@ func (s *Service) CloseRefund(ctx context.Context, p *chuting.Principal, id, not
 	}
 	var out *chuting.FeeRefund
 	var closedAlready bool
-	err := s.updateRefund(ctx, id, func(f *chuting.FeeRefund) bool {
+	err := update(ctx, s.store, id, func(f *chuting.FeeRefund) bool {
 		out = f
 		if closedAlready = f.State == chuting.RefundDone; closedAlready {
 			return false
@@ -221,41 +221,32 @@ func isStale(err error) bool {
 	return errors.As(err, &e) && e.Code == chuting.ECONFLICT && e.Field == ""
 }
 
-// updateOpinion applies change to the opinion with id and saves it, retrying on a concurrent
-// write; change returns false to leave it as it is.
-func (s *Service) updateOpinion(ctx context.Context, id string, change func(*chuting.Opinion) bool) error {
+// update applies change to the record of type T with id and saves it, retrying on a
+// concurrent write; change returns false to leave it as it is. ENOTFOUND when there is none.
+func update[T any, P chuting.EntityPtr[T]](ctx context.Context, store chuting.Records, id string, change func(P) bool) error {
 	for range maxAttempts {
-		o, err := chuting.Load[chuting.Opinion](ctx, s.store, id)
-		if chuting.ErrorCode(err) == chuting.ENOTFOUND {
-			return nil // an opinion removed from the registry: nothing to bar
-		} else if err != nil {
-			return err
-		}
-		if !change(o) {
-			return nil
-		}
-		if err := chuting.Save(ctx, s.store, o); !isStale(err) {
-			return err
-		}
-	}
-	return fmt.Errorf("opinion %s: %w", id, errBusy)
-}
-
-// updateRefund is updateOpinion for fee-refund tasks; ENOTFOUND when there is none.
-func (s *Service) updateRefund(ctx context.Context, id string, change func(*chuting.FeeRefund) bool) error {
-	for range maxAttempts {
-		f, err := chuting.Load[chuting.FeeRefund](ctx, s.store, id)
+		e, err := chuting.Load[T, P](ctx, store, id)
 		if err != nil {
 			return err
 		}
-		if !change(f) {
+		if !change(e) {
 			return nil
 		}
-		if err := chuting.Save(ctx, s.store, f); !isStale(err) {
+		if err := chuting.Save(ctx, store, e); !isStale(err) {
 			return err
 		}
 	}
-	return fmt.Errorf("fee refund %s: %w", id, errBusy)
+	return fmt.Errorf("%s %s: %w", P(new(T)).Kind(), id, errBusy)
+}
+
+// updateOpinion is update for the summons's opinion; an opinion removed from the registry
+// is nothing to bar or lift.
+func (s *Service) updateOpinion(ctx context.Context, id string, change func(*chuting.Opinion) bool) error {
+	err := update(ctx, s.store, id, change)
+	if chuting.ErrorCode(err) == chuting.ENOTFOUND {
+		return nil
+	}
+	return err
 }
 
 // sweepDays is how far back the sweep looks: hearings of the last 30 days, which covers a
