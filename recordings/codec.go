@@ -1,6 +1,7 @@
 package recordings
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -36,27 +37,20 @@ func codecOf(c webrtc.RTPCodecCapability) (*codec, error) {
 	clock := c.ClockRate
 	switch strings.ToLower(c.MimeType) {
 	case strings.ToLower(webrtc.MimeTypeVP8):
-		return &codec{mime: webrtc.MimeTypeVP8, video: true, clock: or(clock, 90000), codecID: "V_VP8", docType: "webm",
+		return &codec{mime: webrtc.MimeTypeVP8, video: true, clock: cmp.Or(clock, 90000), codecID: "V_VP8", docType: "webm",
 			ext: ".webm", maxLate: 256, frameTime: 3000, depack: func() rtp.Depacketizer { return &codecs.VP8Packet{} }}, nil
 	case strings.ToLower(webrtc.MimeTypeVP9):
-		return &codec{mime: webrtc.MimeTypeVP9, video: true, clock: or(clock, 90000), codecID: "V_VP9", docType: "webm",
+		return &codec{mime: webrtc.MimeTypeVP9, video: true, clock: cmp.Or(clock, 90000), codecID: "V_VP9", docType: "webm",
 			ext: ".webm", maxLate: 256, frameTime: 3000, depack: func() rtp.Depacketizer { return &codecs.VP9Packet{} }}, nil
 	case strings.ToLower(webrtc.MimeTypeH264):
-		return &codec{mime: webrtc.MimeTypeH264, video: true, clock: or(clock, 90000), codecID: "V_MPEG4/ISO/AVC",
+		return &codec{mime: webrtc.MimeTypeH264, video: true, clock: cmp.Or(clock, 90000), codecID: "V_MPEG4/ISO/AVC",
 			docType: "matroska", ext: ".mkv", maxLate: 256, frameTime: 3000,
 			depack: func() rtp.Depacketizer { return &codecs.H264Packet{IsAVC: true} }}, nil
 	case strings.ToLower(webrtc.MimeTypeOpus):
-		return &codec{mime: webrtc.MimeTypeOpus, clock: or(clock, 48000), codecID: "A_OPUS", docType: "webm", ext: ".webm",
+		return &codec{mime: webrtc.MimeTypeOpus, clock: cmp.Or(clock, 48000), codecID: "A_OPUS", docType: "webm", ext: ".webm",
 			maxLate: 16, frameTime: 960, depack: func() rtp.Depacketizer { return &codecs.OpusPacket{} }}, nil
 	}
 	return nil, fmt.Errorf("%w: %s", errCodec, c.MimeType)
-}
-
-func or(v, def uint32) uint32 {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // params is what a video track's header needs from the stream: the picture size, and for

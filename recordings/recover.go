@@ -1,6 +1,7 @@
 package recordings
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -202,7 +203,7 @@ func recoverLocked(ctx context.Context, cfg *Config, hearingID, dir string, j *j
 				errs = append(errs, fmt.Errorf("%s: %w", name, err))
 				continue
 			}
-			info.Kind, info.Codec = or2(info.Kind, f.kind), or2(info.Codec, f.codec)
+			info.Kind, info.Codec = cmp.Or(info.Kind, f.kind), cmp.Or(info.Codec, f.codec)
 			if err := journalEntry(session, entryOf(dir, session, info, f.finished, StatusComplete)); err != nil {
 				return nil, err
 			}
@@ -237,13 +238,6 @@ func recoverLocked(ctx context.Context, cfg *Config, hearingID, dir string, j *j
 	return rv, err
 }
 
-func or2(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // recoverOrig makes the playable segment of a kept partial file (unless it is there already),
 // and journals both.
 func recoverOrig(dir, orig string, session int, info trackInfo, st *journalState, rv *Recovered,
@@ -254,7 +248,7 @@ func recoverOrig(dir, orig string, session int, info trackInfo, st *journalState
 	if err != nil && src == nil {
 		return err
 	}
-	info.Kind, info.Codec = or2(info.Kind, src.kind), or2(info.Codec, src.codec)
+	info.Kind, info.Codec = cmp.Or(info.Kind, src.kind), cmp.Or(info.Codec, src.codec)
 	sum, size, err := hashFile(origPath)
 	if err != nil {
 		return err
