@@ -52,7 +52,7 @@ func problemID(sm *chuting.Summons) string {
 
 // Propose implements Matcher.
 func (m *StoreMatcher) Propose(ctx context.Context, sm *chuting.Summons) (*chuting.Slot, error) {
-	pl, err := m.plan(ctx, sm.InstitutionID, []*chuting.Summons{sm})
+	pl, err := m.plan(ctx, sm.InstitutionID, []*chuting.Summons{sm}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -104,8 +104,12 @@ func (pl *plan) slot(sched *solver.Schedule, sm *chuting.Summons) (*chuting.Slot
 
 // plan builds the problem of placing free at institution instID. Each free summons's windows
 // are cut to what the notice period allows from now (#2): a reschedule or a re-plan never
-// puts a hearing in the past, nor sooner than the notice a court must give.
-func (m *StoreMatcher) plan(ctx context.Context, instID string, free []*chuting.Summons) (*plan, error) {
+// puts a hearing in the past, nor sooner than the notice a court must give. courts holds
+// the courts loaded already (nil for none); plan adds those it loads.
+func (m *StoreMatcher) plan(ctx context.Context, instID string, free []*chuting.Summons, courts map[string]*chuting.Court) (*plan, error) {
+	if courts == nil {
+		courts = map[string]*chuting.Court{}
+	}
 	now := m.now()
 	pl := &plan{problem: &solver.Problem{Format: solver.Format}, excluded: map[string]string{}}
 	p := pl.problem
@@ -113,13 +117,18 @@ func (m *StoreMatcher) plan(ctx context.Context, instID string, free []*chuting.
 	var first, last time.Time
 	var placing []*chuting.Summons
 	for _, sm := range free {
-		court, err := chuting.Load[chuting.Court](ctx, m.store, sm.CourtID)
-		if err != nil {
-			return nil, fmt.Errorf("court of the summons: %w", err)
+		court, ok := courts[sm.CourtID]
+		if !ok {
+			var err error
+			if court, err = chuting.Load[chuting.Court](ctx, m.store, sm.CourtID); err != nil {
+				return nil, fmt.Errorf("court of the summons: %w", err)
+			}
+			courts[sm.CourtID] = court
 		}
-		ws := usableWindows(sm, EarliestStart(court, sm.Mode, now))
+		earliest := EarliestStart(court, sm.Mode, now)
+		ws := usableWindows(sm, earliest)
 		if len(ws) == 0 {
-			day := EarliestStart(court, sm.Mode, now).Format("2006-01-02")
+			day := earliest.Format("2006-01-02")
 			pl.excluded[problemID(sm)] = fmt.Sprintf("时间段均早于通知期允许的最早日期%s / every window ends before %s, the earliest the notice period allows", day, day)
 			continue
 		}
@@ -147,10 +156,10 @@ func (m *StoreMatcher) plan(ctx context.Context, instID string, free []*chuting.
 	}
 	p.Name, p.Calendar = "institution "+inst.ID, cal
 	p.Institutions = []solver.Institution{{ID: inst.ID, Name: inst.Name}}
-	courts := map[string]bool{}
+	added := map[string]bool{}
 	addCourt := func(id string) {
-		if !courts[id] {
-			courts[id] = true
+		if !added[id] {
+			added[id] = true
 			p.Courts = append(p.Courts, solver.Court{ID: id, Name: id})
 		}
 	}
@@ -258,7 +267,7 @@ func (m *StoreMatcher) pickable(ctx context.Context, sm *chuting.Summons, inst *
 // fits reports whether slot is still free for sm given what the store holds now: the check a
 // planned move must pass before it is written, since others may have booked meanwhile.
 func (m *StoreMatcher) fits(ctx context.Context, sm *chuting.Summons, slot *chuting.Slot) (bool, error) {
-	pl, err := m.plan(ctx, sm.InstitutionID, []*chuting.Summons{sm})
+	pl, err := m.plan(ctx, sm.InstitutionID, []*chuting.Summons{sm}, nil)
 	if err != nil || len(pl.excluded) > 0 {
 		return false, err
 	}
@@ -345,13 +354,6 @@ func mode(m chuting.Mode) solver.Mode {
 func midnight(t time.Time) time.Time {
 	y, mo, d := t.Date()
 	return time.Date(y, mo, d, 0, 0, 0, 0, t.Location())
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
 }
 
 func maxTime(a, b time.Time) time.Time {

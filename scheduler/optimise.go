@@ -96,7 +96,7 @@ func (s *Service) optimiseInstitution(ctx context.Context, id string, budget tim
 		return rep, nil
 	}
 	m := s.planner
-	pl, err := m.plan(ctx, id, free)
+	pl, err := m.plan(ctx, id, free, courts)
 	if err != nil {
 		return rep, err
 	}
