@@ -45,14 +45,23 @@ const (
 // track ID of the first one to arrive (the group's primary).
 type layers struct {
 	primary *upTrack
+	mu      sync.Mutex                 // serialises changes to all: layers come and go on their own goroutines
 	all     atomic.Pointer[[]*upTrack] // every layer, the primary included
 }
 
 // add makes u a layer of the group.
-func (g *layers) add(u *upTrack) { appendShared(&g.all, u) }
+func (g *layers) add(u *upTrack) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	appendShared(&g.all, u)
+}
 
 // remove takes u out of the group.
-func (g *layers) remove(u *upTrack) { removeShared(&g.all, u) }
+func (g *layers) remove(u *upTrack) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	removeShared(&g.all, u)
+}
 
 // ranked returns the layers that are sending, from the lowest bitrate to the highest.
 func (g *layers) ranked() []*upTrack {
