@@ -107,6 +107,22 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
+// workingDays returns the day numbers of the calendar's NumDays working days (horizon). It
+// assumes a valid calendar.
+func (c Calendar) workingDays() []int {
+	start, _ := parseDate(c.StartDate)
+	var hol, work []int
+	for _, h := range c.Holidays {
+		d, _ := parseDate(h)
+		hol = append(hol, d)
+	}
+	for _, w := range c.Workdays {
+		d, _ := parseDate(w)
+		work = append(work, d)
+	}
+	return horizon(start, c.NumDays, hol, work)
+}
+
 // horizon returns the day numbers of the first num working days >= start (§1): weekdays not
 // in holidays, and dates in workdays. It assumes valid input (num <= maxNumDays).
 func horizon(start, num int, holidays, workdays []int) []int {

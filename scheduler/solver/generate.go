@@ -33,17 +33,7 @@ func Generate(seed int64, summons, appraisers, rooms, days int) *Problem {
 		},
 	}
 	g := generator{p: p, rng: rng}
-	start, _ := parseDate(p.Calendar.StartDate)
-	var hol, work []int
-	for _, h := range p.Calendar.Holidays {
-		d, _ := parseDate(h)
-		hol = append(hol, d)
-	}
-	for _, w := range p.Calendar.Workdays {
-		d, _ := parseDate(w)
-		work = append(work, d)
-	}
-	g.days = horizon(start, days, hol, work)
+	g.days = p.Calendar.workingDays()
 
 	for i, name := range categoryNames {
 		p.Categories = append(p.Categories, Category{ID: fmt.Sprintf("c%d", i+1), Name: name})

@@ -64,17 +64,7 @@ type fixedHearing struct {
 // dropped with a warning.
 func compile(p *Problem, fixed []Assignment) *model {
 	m := &model{p: p}
-	start, _ := parseDate(p.Calendar.StartDate)
-	var hol, work []int
-	for _, h := range p.Calendar.Holidays {
-		d, _ := parseDate(h)
-		hol = append(hol, d)
-	}
-	for _, w := range p.Calendar.Workdays {
-		d, _ := parseDate(w)
-		work = append(work, d)
-	}
-	m.cal.days = horizon(start, p.Calendar.NumDays, hol, work)
+	m.cal.days = p.Calendar.workingDays()
 	m.nDays = len(m.cal.days)
 	nD := m.nDays
 
