@@ -49,12 +49,8 @@ func (s *Server) markInPerson(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, s.maxBody, &in); err != nil {
 		return err
 	}
-	h, err := load[chuting.Hearing](s, r)
+	h, p, err := loadCourtHearing(s, r)
 	if err != nil {
-		return err
-	}
-	p := chuting.UserFromContext(r.Context())
-	if err := courtOf(p, h); err != nil {
 		return err
 	}
 	if err := firstError(required("appraiser_id", in.AppraiserID), maxLen("note", in.Note, 500)); err != nil {
@@ -87,12 +83,8 @@ func (s *Server) correctAttendance(w http.ResponseWriter, r *http.Request) error
 	if err := decode(w, r, s.maxBody, &in); err != nil {
 		return err
 	}
-	h, err := load[chuting.Hearing](s, r)
+	h, p, err := loadCourtHearing(s, r)
 	if err != nil {
-		return err
-	}
-	p := chuting.UserFromContext(r.Context())
-	if err := courtOf(p, h); err != nil {
 		return err
 	}
 	if err := firstError(required("appraiser_id", in.AppraiserID), required("status", in.Status),

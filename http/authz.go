@@ -1,6 +1,7 @@
 package http
 
 import (
+	"net/http"
 	"slices"
 
 	"github.com/chuting/chuting"
@@ -156,6 +157,19 @@ func courtOf(p *chuting.Principal, h *chuting.Hearing) error {
 		return nil
 	}
 	return chuting.Errorf(chuting.EFORBIDDEN, "只有本案法院可以这样做 / only the hearing's court may do this")
+}
+
+// loadCourtHearing is load of the {id} hearing for its court alone (courtOf), with the caller.
+func loadCourtHearing(s *Server, r *http.Request) (*chuting.Hearing, *chuting.Principal, error) {
+	h, err := load[chuting.Hearing](s, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := chuting.UserFromContext(r.Context())
+	if err := courtOf(p, h); err != nil {
+		return nil, nil, err
+	}
+	return h, p, nil
 }
 
 func forbidden() error {

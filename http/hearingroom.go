@@ -143,12 +143,8 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, s.maxBody, &in); err != nil {
 		return err
 	}
-	h, err := load[chuting.Hearing](s, r)
+	h, p, err := loadCourtHearing(s, r)
 	if err != nil {
-		return err
-	}
-	p := chuting.UserFromContext(r.Context())
-	if err := courtOf(p, h); err != nil {
 		return err
 	}
 	in.Name = strings.TrimSpace(in.Name)
@@ -172,11 +168,8 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) error {
 
 // listLinks lists a hearing's personal links (never their secrets).
 func (s *Server) listLinks(w http.ResponseWriter, r *http.Request) error {
-	h, err := load[chuting.Hearing](s, r)
+	h, _, err := loadCourtHearing(s, r)
 	if err != nil {
-		return err
-	}
-	if err := courtOf(chuting.UserFromContext(r.Context()), h); err != nil {
 		return err
 	}
 	links, err := chuting.FindAll[chuting.JoinLink](r.Context(), s.store, chuting.Equal(chuting.KindLink, chuting.IndexHearing, h.ID))
