@@ -138,7 +138,7 @@ func slotTime(sl *chuting.Slot, court *chuting.Court) string {
 	}
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
-		zone, loc = "UTC+8", time.FixedZone("CST", 8*3600)
+		zone, loc = "UTC+8", chuting.ChinaZone()
 	}
 	start, end := sl.Start.In(loc), sl.End.In(loc)
 	endFormat := "15:04"
