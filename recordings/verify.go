@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Verification (#31): anyone holding a hearing's folder and the court's public key can check
@@ -21,12 +22,13 @@ import (
 
 // Report is the outcome of Verify.
 type Report struct {
-	HearingID   string
-	RootHash    string // the manifest's integrity check value
-	Files       int    // files the manifest lists (segments and the events file)
-	Interrupted bool
-	KeyChecked  bool      // the signature was checked against a key given by the caller
-	Problems    []Problem // empty when everything holds
+	HearingID     string
+	RootHash      string // the manifest's integrity check value
+	Files         int    // files the manifest lists (segments and the events file)
+	Interrupted   bool
+	InterruptedAt time.Time // when the recording was cut off, if it was
+	KeyChecked    bool      // the signature was checked against a key given by the caller
+	Problems      []Problem // empty when everything holds
 }
 
 // OK reports whether nothing was found wrong.
@@ -71,7 +73,8 @@ func Verify(dir string, pub ed25519.PublicKey) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", dir, err)
 	}
-	r := &Report{HearingID: m.HearingID, RootHash: m.RootHash, Interrupted: m.Interrupted, KeyChecked: pub != nil}
+	r := &Report{HearingID: m.HearingID, RootHash: m.RootHash, Interrupted: m.Interrupted,
+		InterruptedAt: m.InterruptedAt, KeyChecked: pub != nil}
 	bad := func(kind, path, format string, args ...any) {
 		r.Problems = append(r.Problems, Problem{Kind: kind, Path: path, Detail: fmt.Sprintf(format, args...)})
 	}

@@ -102,8 +102,8 @@ manifest with a key of their own. Get the court's public key (%s) and pass it wi
 		keyDescription(pub, source))
 	if rep.Interrupted {
 		at := ""
-		if m, _, err := recordings.ReadManifest(dir); err == nil && !m.InterruptedAt.IsZero() {
-			at = " at " + m.InterruptedAt.UTC().Format(time.RFC3339Nano)
+		if !rep.InterruptedAt.IsZero() {
+			at = " at " + rep.InterruptedAt.UTC().Format(time.RFC3339Nano)
 		}
 		fmt.Fprintf(io.out, "interrupted 录像曾中断%s: the server stopped mid-hearing; every file is kept as found\n", at)
 	}
