@@ -193,8 +193,7 @@ func (m *Main) startJobs(more ...scheduler.Job) error {
 	if !ok {
 		return fmt.Errorf("the store %T grants no leases", m.Store)
 	}
-	host, _ := os.Hostname()
-	m.Cron = scheduler.NewCron(scheduler.CronConfig{Leaser: leaser, Holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
+	m.Cron = scheduler.NewCron(scheduler.CronConfig{Leaser: leaser, Holder: nodeName(),
 		Logger: m.Logger, Registerer: m.HTTP.Registry()})
 	jobs := append(m.Scheduler.Jobs(),
 		scheduler.Job{Name: "sessions", Spec: "17 * * * *", Run: func(ctx context.Context) error {
