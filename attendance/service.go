@@ -161,6 +161,11 @@ func (s *Service) OfHearing(ctx context.Context, h *chuting.Hearing) (*Hearing, 
 	if err != nil {
 		return nil, fmt.Errorf("summons %s of hearing %s: %w", h.SummonsID, h.ID, err)
 	}
+	return s.ofHearing(ctx, h, sm)
+}
+
+// ofHearing is OfHearing with h's summons sm read already.
+func (s *Service) ofHearing(ctx context.Context, h *chuting.Hearing, sm *chuting.Summons) (*Hearing, error) {
 	evs, err := s.Events(ctx, h.ID)
 	if err != nil {
 		return nil, err
@@ -203,7 +208,8 @@ func (s *Service) InPerson(ctx context.Context, p *chuting.Principal, h *chuting
 	if arrived.IsZero() {
 		arrived = now
 	}
-	if err := s.markable(ctx, h, appraiserID, now); err != nil {
+	sm, err := s.markable(ctx, h, appraiserID, now)
+	if err != nil {
 		return nil, err
 	}
 	if arrived.After(now.Add(time.Minute)) || arrived.Before(h.Start.Add(-12*time.Hour)) {
@@ -214,7 +220,7 @@ func (s *Service) InPerson(ctx context.Context, p *chuting.Principal, h *chuting
 	if err := s.append(ctx, e); err != nil {
 		return nil, err
 	}
-	return s.OfHearing(ctx, h)
+	return s.ofHearing(ctx, h, sm)
 }
 
 // Correct records, for the court, that an appraiser's attendance at hearing h is status, and
@@ -236,7 +242,7 @@ func (s *Service) Correct(ctx context.Context, p *chuting.Principal, h *chuting.
 	if strings.TrimSpace(reason) == "" {
 		return nil, chuting.FieldError("reason", "更正须说明理由 / a correction needs a reason")
 	}
-	if err := s.markable(ctx, h, appraiserID, now); err != nil {
+	if _, err := s.markable(ctx, h, appraiserID, now); err != nil {
 		return nil, err
 	}
 	e := chuting.AttendanceEvent{Time: now.UTC(), HearingID: h.ID, Type: chuting.AttendanceCorrected, ActorID: p.UserID,
@@ -251,22 +257,23 @@ func (s *Service) Correct(ctx context.Context, p *chuting.Principal, h *chuting.
 	return s.OfHearing(ctx, h)
 }
 
-// markable checks that the court may add to the attendance of appraiserID at h now.
-func (s *Service) markable(ctx context.Context, h *chuting.Hearing, appraiserID string, now time.Time) error {
+// markable checks that the court may add to the attendance of appraiserID at h now, and
+// returns h's summons.
+func (s *Service) markable(ctx context.Context, h *chuting.Hearing, appraiserID string, now time.Time) (*chuting.Summons, error) {
 	if !slices.Contains(h.AppraiserIDs, appraiserID) {
-		return chuting.FieldError("appraiser_id", "该鉴定人不是本庭审的出庭鉴定人 / appraiser_id is not an appraiser of this hearing")
+		return nil, chuting.FieldError("appraiser_id", "该鉴定人不是本庭审的出庭鉴定人 / appraiser_id is not an appraiser of this hearing")
 	}
 	if now.Before(h.Start.Add(-earlyMark)) {
-		return chuting.Errorf(chuting.ECONFLICT, "未到开庭时间，不能记录出庭情况 / the hearing's time has not come; attendance cannot be recorded yet")
+		return nil, chuting.Errorf(chuting.ECONFLICT, "未到开庭时间，不能记录出庭情况 / the hearing's time has not come; attendance cannot be recorded yet")
 	}
 	sm, err := chuting.Load[chuting.Summons](ctx, s.store, h.SummonsID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if sm.State == chuting.SummonsCancelled {
-		return chuting.Errorf(chuting.ECONFLICT, "出庭通知已撤销 / the summons was withdrawn")
+		return nil, chuting.Errorf(chuting.ECONFLICT, "出庭通知已撤销 / the summons was withdrawn")
 	}
-	return nil
+	return sm, nil
 }
 
 func (s *Service) append(ctx context.Context, e chuting.AttendanceEvent) error {
