@@ -92,8 +92,9 @@ func TestRecover(t *testing.T) {
 		checkTrack(t, crashed, man, track.id, track.codec, crash)
 	}
 	rep, err := recordings.Verify(crashed, e.pub)
-	if err != nil || !rep.OK() || !rep.Interrupted {
-		t.Fatalf("verify: %v %v", err, rep.Problems)
+	if err != nil || !rep.OK() || !rep.Interrupted || !rep.InterruptedAt.Equal(man.InterruptedAt) {
+		t.Fatalf("verify: %v %v; interrupted %v at %v, want at %v", err, rep.Problems, rep.Interrupted,
+			rep.InterruptedAt, man.InterruptedAt)
 	}
 	stored, err := chuting.FindOne[chuting.RecordingManifest](ctx, e.store, chuting.IndexHearing, h.ID)
 	if err != nil || !stored.Interrupted || stored.RootHash != man.RootHash {
