@@ -135,7 +135,6 @@ type Recording struct {
 	chain  string // the last entry's chain hash
 	tracks map[*trackRecorder]bool
 	closed bool
-	failed error // the first journal failure
 }
 
 var _ signaling.Recording = (*Recording)(nil)
@@ -179,9 +178,6 @@ func (rec *Recording) finish(info trackInfo, f finished, status string) error {
 	}
 	e.Chain = chain
 	if err := rec.j.append(journalLine{Type: lineSegment, Session: rec.session, Entry: &e}); err != nil {
-		if rec.failed == nil {
-			rec.failed = err
-		}
 		return err
 	}
 	rec.chain = chain
