@@ -139,6 +139,34 @@ func ParseSummonsState(s string) (SummonsState, error) {
 // String returns the state's wire name.
 func (s SummonsState) String() string { return enumName(summonsStateNames[:], int(s)) }
 
+// Chinese returns the state's name as courts and appraisers read it (待确认, 已排期…), for
+// notices and error messages; the wire name for a value outside the enum.
+func (s SummonsState) Chinese() string {
+	switch s {
+	case SummonsUnknown:
+		return "未送达"
+	case SummonsProposed:
+		return "待确认"
+	case SummonsConfirmed:
+		return "已确认"
+	case SummonsDeclined:
+		return "申请不出庭"
+	case SummonsExcused:
+		return "准许不出庭"
+	case SummonsScheduled:
+		return "已排期"
+	case SummonsInProgress:
+		return "庭审中"
+	case SummonsCompleted:
+		return "已出庭"
+	case SummonsAbsent:
+		return "未出庭"
+	case SummonsCancelled:
+		return "已撤销"
+	}
+	return s.String()
+}
+
 // MarshalText implements encoding.TextMarshaler.
 func (s SummonsState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 

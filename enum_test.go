@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/chuting/chuting"
 )
@@ -160,5 +161,24 @@ func TestRoles(t *testing.T) {
 		if p, err := chuting.ParseRole(r.String()); err != nil || p != r {
 			t.Errorf("ParseRole(%q) = %v, %v", r, p, err)
 		}
+	}
+}
+
+// TestSummonsStateChinese: every summons state has its own Chinese name for notices and
+// errors, none left to fall back on the wire name.
+func TestSummonsStateChinese(t *testing.T) {
+	seen := map[string]chuting.SummonsState{}
+	for s := chuting.SummonsUnknown; s <= chuting.SummonsCancelled; s++ {
+		zh := s.Chinese()
+		if !unicode.Is(unicode.Han, []rune(zh)[0]) {
+			t.Errorf("%v: Chinese() = %q, not a Chinese name", s, zh)
+		}
+		if o, ok := seen[zh]; ok {
+			t.Errorf("%v and %v are both %q", o, s, zh)
+		}
+		seen[zh] = s
+	}
+	if got := chuting.SummonsState(99).Chinese(); got != chuting.SummonsState(99).String() {
+		t.Errorf("out of range: %q", got)
 	}
 }

@@ -63,7 +63,7 @@ func (s *Service) compose(ctx context.Context, ev event) (title, body string) {
 	w, ok := wordings[ev.topic]
 	if !ok {
 		w = wording{"出庭通知有变更", "Summons changed",
-			"出庭通知状态为" + stateName(sm.State) + "。", "The summons is now " + sm.State.String() + "."}
+			"出庭通知状态为" + sm.State.Chinese() + "。", "The summons is now " + sm.State.String() + "."}
 	}
 	court, _ := chuting.Load[chuting.Court](ctx, s.store, sm.CourtID)
 	courtName := sm.CourtID
@@ -126,7 +126,7 @@ func (s *Service) compose(ctx context.Context, ev event) (title, body string) {
 			line("联系人 / Court contact", strings.TrimSpace(sm.Contact.Name+" "+sm.Contact.Phone))
 		}
 	}
-	line("状态 / State", stateName(sm.State)+" / "+sm.State.String())
+	line("状态 / State", sm.State.Chinese()+" / "+sm.State.String())
 	return title, b.String()
 }
 
@@ -190,28 +190,4 @@ func causeName(cause string) string {
 		return "技术故障 / technical failure"
 	}
 	return cause
-}
-
-func stateName(s chuting.SummonsState) string {
-	switch s {
-	case chuting.SummonsProposed:
-		return "待确认"
-	case chuting.SummonsConfirmed:
-		return "已确认"
-	case chuting.SummonsDeclined:
-		return "申请不出庭"
-	case chuting.SummonsExcused:
-		return "准许不出庭"
-	case chuting.SummonsScheduled:
-		return "已排期"
-	case chuting.SummonsInProgress:
-		return "庭审中"
-	case chuting.SummonsCompleted:
-		return "已出庭"
-	case chuting.SummonsAbsent:
-		return "未出庭"
-	case chuting.SummonsCancelled:
-		return "已撤销"
-	}
-	return "未送达"
 }

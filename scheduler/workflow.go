@@ -90,7 +90,7 @@ type Step struct {
 func Apply(s *chuting.Summons, st Step, now time.Time) (chuting.Transition, error) {
 	if !slices.Contains(from(st.Action), s.State) {
 		return chuting.Transition{}, chuting.Errorf(chuting.ECONFLICT, "出庭通知当前为%s，不能%s / a %s summons cannot be %s",
-			stateName(s.State), actionName(st.Action), s.State, pastTense(st.Action))
+			s.State.Chinese(), actionName(st.Action), s.State, pastTense(st.Action))
 	}
 	if err := allowed(s, st); err != nil {
 		return chuting.Transition{}, err
@@ -260,32 +260,6 @@ func allConfirmed(s *chuting.Summons) bool {
 		}
 	}
 	return true
-}
-
-func stateName(s chuting.SummonsState) string {
-	switch s {
-	case chuting.SummonsUnknown:
-		return "未送达"
-	case chuting.SummonsProposed:
-		return "待确认"
-	case chuting.SummonsConfirmed:
-		return "已确认"
-	case chuting.SummonsDeclined:
-		return "申请不出庭"
-	case chuting.SummonsExcused:
-		return "准许不出庭"
-	case chuting.SummonsScheduled:
-		return "已排期"
-	case chuting.SummonsInProgress:
-		return "庭审中"
-	case chuting.SummonsCompleted:
-		return "已出庭"
-	case chuting.SummonsAbsent:
-		return "未出庭"
-	case chuting.SummonsCancelled:
-		return "已撤销"
-	}
-	return s.String()
 }
 
 func actionName(a Action) string {
