@@ -78,6 +78,17 @@ type Court struct {
 	RecordingKeepDays int `json:"recording_keep_days,omitempty"`
 }
 
+// Location returns the time zone the court's hearings are held in: its TimeZone, or China
+// Standard Time when it has none (or c is nil) or the name is unknown here.
+func (c *Court) Location() *time.Location {
+	if c != nil && c.TimeZone != "" {
+		if loc, err := time.LoadLocation(c.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return ChinaZone()
+}
+
 // Institution is a forensic appraisal institution (司法鉴定机构).
 type Institution struct {
 	Meta

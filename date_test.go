@@ -175,3 +175,21 @@ func TestDateJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestCourtLocation: a court's hearings are in its time zone; without one, or with a name
+// unknown here, in China Standard Time.
+func TestCourtLocation(t *testing.T) {
+	for _, tc := range []struct {
+		court *chuting.Court
+		want  string
+	}{
+		{nil, chuting.ChinaZone().String()},
+		{&chuting.Court{}, chuting.ChinaZone().String()},
+		{&chuting.Court{TimeZone: "Nowhere/Atlantis"}, chuting.ChinaZone().String()},
+		{&chuting.Court{TimeZone: "UTC"}, "UTC"},
+	} {
+		if got := tc.court.Location().String(); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.court, got, tc.want)
+		}
+	}
+}

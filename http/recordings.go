@@ -329,7 +329,7 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		if !from.IsZero() || !to.IsZero() {
-			day := chuting.DateOf(sum.Start.In(courtZone(n.court(court))))
+			day := chuting.DateOf(sum.Start.In(n.court(court).Location()))
 			if !from.IsZero() && day.Before(from) || !to.IsZero() && to.Before(day) {
 				continue
 			}
@@ -338,16 +338,6 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// courtZone is the court's time zone, Asia/Shanghai when unknown.
-func courtZone(c *chuting.Court) *time.Location {
-	if c != nil {
-		if loc, err := time.LoadLocation(c.TimeZone); err == nil && c.TimeZone != "" {
-			return loc
-		}
-	}
-	return chuting.ChinaZone()
 }
 
 // getRecording answers one recording in full: files, timeline, pauses and the result of
@@ -526,7 +516,7 @@ func (s *Server) createGrant(w http.ResponseWriter, r *http.Request) error {
 			return chuting.FieldError("until", "until 须为 RFC 3339 时间或 YYYY-MM-DD 日期 / until must be an RFC 3339 time or a date YYYY-MM-DD")
 		}
 		// To the end of that day where the court sits.
-		until = time.Date(d.Year, d.Month, d.Day+1, 0, 0, 0, 0, courtZone(s.names(r.Context()).court(h.CourtID)))
+		until = time.Date(d.Year, d.Month, d.Day+1, 0, 0, 0, 0, s.names(r.Context()).court(h.CourtID).Location())
 	}
 	now := s.now()
 	switch {

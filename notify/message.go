@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/chuting/chuting"
 )
@@ -132,13 +131,10 @@ func (s *Service) compose(ctx context.Context, ev event) (title, body string) {
 
 // slotTime shows a slot in the court's time zone (Asia/Shanghai when unknown).
 func slotTime(sl *chuting.Slot, court *chuting.Court) string {
-	zone := "Asia/Shanghai"
-	if court != nil && court.TimeZone != "" {
-		zone = court.TimeZone
-	}
-	loc, err := time.LoadLocation(zone)
-	if err != nil {
-		zone, loc = "UTC+8", chuting.ChinaZone()
+	loc := court.Location()
+	zone := loc.String()
+	if loc == chuting.ChinaZone() { // the fixed zone's name is CST: say which
+		zone = "Asia/Shanghai"
 	}
 	start, end := sl.Start.In(loc), sl.End.In(loc)
 	endFormat := "15:04"

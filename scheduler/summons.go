@@ -78,7 +78,7 @@ const (
 // with 3 days' notice, the hearing may be on Thursday.
 func EarliestStart(c *chuting.Court, mode chuting.Mode, served time.Time) time.Time {
 	days := noticeDays(c, mode)
-	loc := courtLocation(c)
+	loc := c.Location()
 	y, m, d := served.In(loc).Date()
 	return time.Date(y, m, d+days, 0, 0, 0, 0, loc)
 }
@@ -90,14 +90,6 @@ func noticeDays(c *chuting.Court, mode chuting.Mode) int {
 		days += c.TravelDays
 	}
 	return days
-}
-
-// courtLocation returns the court's time zone, Asia/Shanghai when unset or unknown.
-func courtLocation(c *chuting.Court) *time.Location {
-	if loc, err := time.LoadLocation(c.TimeZone); err == nil && c.TimeZone != "" {
-		return loc
-	}
-	return chuting.ChinaZone()
 }
 
 // Warning is an eligibility reason about a named appraiser, shown to the court and the
