@@ -3,6 +3,7 @@ package chuting
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -361,6 +362,17 @@ func Save(ctx context.Context, s Records, e Entity) error {
 		*m = old
 	}
 	return err
+}
+
+// MaxAttempts bounds the retries of a read, change and Save that lost a race for its record.
+const MaxAttempts = 5
+
+// IsStale reports whether err is Save's version conflict: the record changed since it was
+// read (reload, re-apply and retry). A unique index value taken by another record is an
+// ECONFLICT too, but one that names the index in Field, and retrying cannot mend it.
+func IsStale(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == ECONFLICT && e.Field == ""
 }
 
 // Remove deletes e if it has not changed since it was read.

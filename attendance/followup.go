@@ -28,9 +28,6 @@ import (
 // refund task and the notices have IDs derived from the summons), so running it again, from
 // the sweep or after a crash half-way, opens nothing twice and tells nobody twice.
 
-// maxAttempts bounds the retries of a write that lost a race for its record.
-const maxAttempts = 5
-
 // FollowUp opens the follow-ups of the summons with id if an appraiser of it is absent
 // without cause, and reports whether it did anything now. If none is (any more), it lifts
 // the bar on the opinion that an earlier absence set, keeping the entry.
@@ -162,7 +159,7 @@ func (s *Service) lift(ctx context.Context, sm *chuting.Summons, results []Resul
 // whether it opened it now.
 func (s *Service) openRefund(ctx context.Context, sm *chuting.Summons, absent []string, at time.Time) (*chuting.FeeRefund, bool, error) {
 	id := chuting.RefundID(sm.ID)
-	for range maxAttempts {
+	for range chuting.MaxAttempts {
 		f, err := chuting.Load[chuting.FeeRefund](ctx, s.store, id)
 		if err == nil {
 			return f, false, nil
@@ -215,16 +212,10 @@ func (s *Service) CloseRefund(ctx context.Context, p *chuting.Principal, id, not
 
 var errBusy = errors.New("the record kept changing")
 
-// isStale reports whether err is a version conflict (not a unique-index one).
-func isStale(err error) bool {
-	var e *chuting.Error
-	return errors.As(err, &e) && e.Code == chuting.ECONFLICT && e.Field == ""
-}
-
 // update applies change to the record of type T with id and saves it, retrying on a
 // concurrent write; change returns false to leave it as it is. ENOTFOUND when there is none.
 func update[T any, P chuting.EntityPtr[T]](ctx context.Context, store chuting.Records, id string, change func(P) bool) error {
-	for range maxAttempts {
+	for range chuting.MaxAttempts {
 		e, err := chuting.Load[T, P](ctx, store, id)
 		if err != nil {
 			return err
@@ -232,7 +223,7 @@ func update[T any, P chuting.EntityPtr[T]](ctx context.Context, store chuting.Re
 		if !change(e) {
 			return nil
 		}
-		if err := chuting.Save(ctx, store, e); !isStale(err) {
+		if err := chuting.Save(ctx, store, e); !chuting.IsStale(err) {
 			return err
 		}
 	}

@@ -267,7 +267,7 @@ func (s *Service) eachInState(ctx context.Context, state chuting.SummonsState, f
 // update applies change to the summons with id and saves it, retrying on a concurrent
 // write. change returns false to leave it as it is; update then returns nil.
 func (s *Service) update(ctx context.Context, id string, change func(*chuting.Summons) bool) (*chuting.Summons, error) {
-	for range maxAttempts {
+	for range chuting.MaxAttempts {
 		sm, err := chuting.Load[chuting.Summons](ctx, s.store, id)
 		if err != nil {
 			return nil, err

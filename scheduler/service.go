@@ -202,17 +202,12 @@ func (s *Service) book(ctx context.Context, sm *chuting.Summons, now time.Time) 
 	return chuting.Create(ctx, s.store, sm)
 }
 
-// maxAttempts bounds the retries of a step that lost a race for the record: each attempt
-// re-reads the summons and re-checks the step, so a step that is no longer allowed fails
-// instead of overwriting the winner.
-const maxAttempts = 5
-
 // Act takes a workflow step on the summons with id, retrying on a concurrent change. A
 // reschedule proposes a new slot with the matcher (in windows, when given); the last
 // confirmation schedules the hearing. EFORBIDDEN if p may not see the summons; otherwise the
 // errors of Apply.
 func (s *Service) Act(ctx context.Context, id string, st Step, windows []chuting.Interval) (*chuting.Summons, error) {
-	for range maxAttempts {
+	for range chuting.MaxAttempts {
 		sm, err := chuting.Load[chuting.Summons](ctx, s.store, id)
 		if err != nil {
 			return nil, err
@@ -266,10 +261,11 @@ func (s *Service) Act(ctx context.Context, id string, st Step, windows []chuting
 }
 
 // isStale reports whether err is a version conflict from the store (not an illegal step,
-// which Apply reports before anything is written).
+// which Apply reports before anything is written). Each retry re-reads the summons and
+// re-checks the step, so a step that is no longer allowed fails instead of overwriting the
+// winner.
 func isStale(err error) bool {
-	var e *chuting.Error
-	return errors.As(err, &e) && e.Code == chuting.ECONFLICT && e.Field == "" && !errors.Is(err, errIllegal)
+	return chuting.IsStale(err) && !errors.Is(err, errIllegal)
 }
 
 // apply takes the step and, when it leaves everyone confirmed, schedules the hearing.
@@ -331,7 +327,7 @@ func (s *Service) syncHearing(ctx context.Context, sm *chuting.Summons) error {
 // Acknowledge records that the institution (an institution admin) or a summoned appraiser
 // received the summons (#3, #4). Acknowledging twice is harmless and keeps the first time.
 func (s *Service) Acknowledge(ctx context.Context, id string, p *chuting.Principal) (*chuting.Summons, error) {
-	for range maxAttempts {
+	for range chuting.MaxAttempts {
 		sm, err := chuting.Load[chuting.Summons](ctx, s.store, id)
 		if err != nil {
 			return nil, err

@@ -136,7 +136,11 @@ func testCRUD(t *testing.T, open Opener) {
 		must(t, err)
 		stale.Version = 1 // the record is at 2 now
 		stale.Name = "stale"
-		wantCode(t, chuting.Save(ctx, s, stale), chuting.ECONFLICT, "")
+		err = chuting.Save(ctx, s, stale)
+		wantCode(t, err, chuting.ECONFLICT, "")
+		if !chuting.IsStale(err) {
+			t.Errorf("IsStale(%v) = false for a Save over a changed record", err)
+		}
 		if stale.Version != 1 {
 			t.Fatalf("failed Save changed the version to %d", stale.Version)
 		}
@@ -213,7 +217,11 @@ func testUnique(t *testing.T, open Opener) {
 		c := &chuting.User{Username: other, Name: "丙", Role: chuting.RoleClerk, CourtID: unique("court")}
 		must(t, chuting.Create(ctx, s, c))
 		c.Username = name
-		wantCode(t, chuting.Save(ctx, s, c), chuting.ECONFLICT, chuting.IndexUsername)
+		err := chuting.Save(ctx, s, c)
+		wantCode(t, err, chuting.ECONFLICT, chuting.IndexUsername)
+		if chuting.IsStale(err) {
+			t.Errorf("IsStale(%v) = true for a taken unique value, which no retry mends", err)
+		}
 		got, err := chuting.FindOne[chuting.User](ctx, s, chuting.IndexUsername, chuting.FoldUsername(other))
 		must(t, err)
 		if got.ID != c.ID || got.Version != 1 {
