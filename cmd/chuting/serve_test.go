@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -150,4 +151,30 @@ func TestREADMEConfiguration(t *testing.T) {
 			t.Errorf("README's configuration table has no row starting %s", row)
 		}
 	})
+}
+
+// TestGCPercent checks that the server runs with its own collector target unless GOGC says
+// otherwise (docs/perf.md: the target trades memory per participant against CPU).
+func TestGCPercent(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(prev) })
+
+	if got := setGCPercent(func(string) string { return "" }); got != gcPercent {
+		t.Errorf("without GOGC: setGCPercent = %d, want %d", got, gcPercent)
+	}
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("without GOGC the runtime's target is %d, want %d", got, gcPercent)
+	}
+	env := func(k string) string {
+		if k == "GOGC" {
+			return "150" // as if the runtime had applied it at start; here it stays at 100
+		}
+		return ""
+	}
+	if got := setGCPercent(env); got != 100 {
+		t.Errorf("with GOGC set: setGCPercent = %d, want the target in force, 100", got)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set the target was changed to %d", got)
+	}
 }
