@@ -416,6 +416,11 @@ func TestE2E(t *testing.T) {
 	court.open(base, "/bureau/reports")
 	court.waitFor("the month's reports listed", fmt.Sprintf(
 		`[...document.querySelectorAll("#reports tbody tr")].filter((tr) => tr.cells[0].textContent === %s).length >= 2`, js(month)), 10*time.Second)
+	// Each institution's report is named by its institution, not "this institution".
+	court.waitFor("the reports named by institution", fmt.Sprintf(`(() => {
+		const scopes = [...document.querySelectorAll("#reports tbody tr")].filter((tr) => tr.cells[0].textContent === %s).map((tr) => tr.cells[1].textContent);
+		return scopes.includes("全市") && scopes.some((s) => s.endsWith("司法鉴定中心") || s.endsWith("司法鉴定所")) && !scopes.includes("本机构");
+	})()`, js(month)), 10*time.Second)
 	court.shot(shots, "bureau_bureau_reports-made_zh-CN")
 
 	// The sign-in page, and two pages at phone width.

@@ -90,9 +90,12 @@ function ratesTable(tb, captionKey) {
     r.rate_excluding_justified === null ? "—" : `${Math.round(100 * r.rate_excluding_justified)}%`], attrs: { "data-key": r.key } })));
 }
 
-function reportsTable(reports) {
+// reportsTable lists reports; with institutions (ID → institution), an institution's report is
+// named by its institution rather than "this institution".
+function reportsTable(reports, institutions) {
+  const scope = (r) => (r.scope === "institution" && institutions?.[r.institution_id]?.name) || t("reports.scope." + r.scope);
   return table("reports.caption", ["reports.period", "reports.scope", "reports.served", "reports.appeared", "reports.download"],
-    reports.items.map((r) => [r.period, t("reports.scope." + r.scope), r.served, r.appeared,
+    reports.items.map((r) => [r.period, scope(r), r.served, r.appeared,
       el("span", { class: "row" }, download(`/api/v1/reports/${encodeURIComponent(r.id)}/download?format=xlsx`, "reports.xlsx"),
         download(`/api/v1/reports/${encodeURIComponent(r.id)}/download?format=csv`, "reports.csv"))]), { id: "reports" });
 }
