@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chuting/chuting/transportcc"
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -614,7 +615,7 @@ func clientAPI() (*webrtc.API, io.Closer, error) {
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, nil, err
 	}
-	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+	if err := transportcc.Configure(m, ir); err != nil { // the feedback pion's would send, cheaper
 		return nil, nil, err
 	}
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {

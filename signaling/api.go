@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/chuting/chuting/transportcc"
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -163,7 +164,9 @@ func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, rs *resenders, lf l
 	if err := webrtc.ConfigureRTCPReports(r); err != nil {
 		return nil, err
 	}
-	if err := webrtc.ConfigureTWCCSender(m, r); err != nil {
+	// Transport-wide congestion-control feedback to publishers, without pion's goroutine
+	// switch per packet received (transportcc).
+	if err := transportcc.Configure(m, r); err != nil {
 		return nil, err
 	}
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, r); err != nil {
