@@ -223,7 +223,9 @@ func (b *browser) seesNoVideo() {
 
 // waitFrames waits until the page plays the video of participant from: a remote <video>
 // with a width, whose time advances between two looks half a second apart.
-func (b *browser) waitFrames(from string, timeout time.Duration) {
+// waitFrames waits until a video of from plays (has a size, and its time moves on within
+// 0.5 s), and returns when it was first seen with a size.
+func (b *browser) waitFrames(from string, timeout time.Duration) time.Time {
 	b.t.Helper()
 	find := func() (video, bool) {
 		for _, v := range b.videos() {
@@ -234,18 +236,23 @@ func (b *browser) waitFrames(from string, timeout time.Duration) {
 		return video{}, false
 	}
 	deadline := time.Now().Add(timeout)
+	var seen time.Time
 	for time.Now().Before(deadline) {
 		if first, ok := find(); ok {
+			if seen.IsZero() {
+				seen = time.Now()
+			}
 			time.Sleep(500 * time.Millisecond)
 			if second, ok := find(); ok && second.Time > first.Time {
 				b.t.Logf("%s: video of %s: %dpx wide, time %.2f → %.2f s", b.name, from, second.Width, first.Time, second.Time)
-				return
+				return seen
 			}
 			continue
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	b.t.Fatalf("%s: no playing video of %s within %v: %+v", b.name, from, timeout, b.videos())
+	return seen
 }
 
 // dump logs the page's state and console, to tell what went wrong.
@@ -340,8 +347,8 @@ func TestBrowserHearingRoom(t *testing.T) {
 		10*time.Second)
 
 	// Now each sees the other.
-	appraiser.waitFrames(judgeID, 20*time.Second)
+	first := appraiser.waitFrames(judgeID, 20*time.Second)
 	judge.waitFrames(appraiserID, 20*time.Second)
-	t.Logf("both playing %v after Admit, %v after the start", time.Since(admitted).Round(time.Millisecond),
-		time.Since(began).Round(time.Millisecond))
+	t.Logf("the appraiser's first frame of the judge %v after Admit (polled every 20 ms); both playing %v after, %v after the start",
+		first.Sub(admitted).Round(time.Millisecond), time.Since(admitted).Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 }
