@@ -552,6 +552,8 @@ const (
 	AttendanceUnmuted          = "unmuted"           // the court unmuted a participant
 	AttendanceFloorGranted     = "floor_granted"     // the judge gave counsel or a party the floor (#20)
 	AttendanceFloorRevoked     = "floor_revoked"     // and took it back
+	AttendanceAudioOnly        = "audio_only"        // switched to audio only: no video sent to them (#47)
+	AttendanceVideoBack        = "video_back"        // and back to video
 	AttendanceHearingStarted   = "hearing_started"   // the judge opened the hearing in the room
 	AttendanceHearingEnded     = "hearing_ended"     // the judge ended it: the room closes
 	AttendanceExhibitShown     = "exhibit_shown"     // a shared screen shown to all (#24)

@@ -272,11 +272,12 @@ type binding struct {
 }
 
 // allowed reports whether the subscriber may receive the track now: it is in the hearing and
-// connected; and the publisher is admitted, or the subscriber runs the hearing (a witness in
-// the waiting room is seen by judge and clerk only, #17, #26); and a screen is the current
-// exhibit, or the subscriber runs the hearing (#24).
+// connected, and takes video if the track is video (not on audio only, #47); and the
+// publisher is admitted, or the subscriber runs the hearing (a witness in the waiting room is
+// seen by judge and clerk only, #17, #26); and a screen is the current exhibit, or the
+// subscriber runs the hearing (#24).
 func (d *downTrack) allowed() bool {
-	if !d.sub.receiving.Load() {
+	if !d.sub.receiving.Load() || d.up.kind == webrtc.RTPCodecTypeVideo && d.sub.videoOff.Load() {
 		return false
 	}
 	if d.privileged {

@@ -208,3 +208,32 @@ func (r *Room) trackUnlocked(id string) *upTrack {
 
 // String names the room in logs.
 func (r *Room) String() string { return fmt.Sprintf("room %s", r.hearing.ID) }
+
+// receive switches p to audio only (video false) or back (#47): a participant on a poor link
+// stops receiving video, so that the sound holds. The room stops forwarding video to it at
+// once, keeping its subscriptions, so that video comes back without renegotiating: then each
+// video publisher is asked for a keyframe. The switch is in the attendance log, and those who
+// see p see it in its participant entry, so that the judge knows why it shows no video.
+func (r *Room) receive(p *participant, video bool) *ProtocolError {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || p.gone {
+		return protoErr(CodeOutOfOrder, "", "the room is closing")
+	}
+	if p.audioOnly == !video {
+		return nil
+	}
+	p.audioOnly = !video
+	p.videoOff.Store(!video)
+	typ := chuting.AttendanceAudioOnly
+	if video {
+		typ = chuting.AttendanceVideoBack
+		select { // the loop asks for keyframes: video resumes on one
+		case p.keyframe <- struct{}{}:
+		default:
+		}
+	}
+	r.recordUnlocked(typ, p, p, "")
+	r.notifyUnlocked(p, "", nil)
+	return nil
+}

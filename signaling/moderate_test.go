@@ -317,3 +317,61 @@ func TestRemoveRevoked(t *testing.T) {
 		t.Fatalf("the judge's room no longer works: %s", code)
 	}
 }
+
+// TestAudioOnly checks that a participant who switches to audio only (#47) stops receiving
+// video at once and keeps receiving sound, that the others see the switch in its entry, that
+// video comes back when asked, and that both switches are logged.
+func TestAudioOnly(t *testing.T) {
+	e := MustEnv(t, nil)
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	counsel := join(t, e, "counsel", e.token(t, "link:c1", "赵律师", RoleCounsel))
+	judge.publish(true)
+	counsel.publish(true)
+	audio := func() int64 { a, _ := counsel.got(judge.id()); return a }
+	video := func() int64 { _, v := counsel.got(judge.id()); return v }
+	eventually(t, 5*time.Second, "the judge's media at counsel", func() bool { return audio() > 0 && video() > 0 })
+
+	receive := func(on bool) string {
+		id := fmt.Sprintf("receive-%v-%s", on, randomID(4))
+		counsel.send(Message{Type: TypeReceive, ID: id, Video: &on})
+		return counsel.result(id)
+	}
+	if code := receive(false); code != "" {
+		t.Fatalf("audio only: %s", code)
+	}
+	judge.wait(TypeParticipant, func(m srvMsg) bool { return m.info().ID == counsel.id() && m.info().AudioOnly })
+	if flowing(video) {
+		t.Fatal("video still sent to a participant on audio only")
+	}
+	if !flowing(audio) {
+		t.Fatal("sound stopped with audio only")
+	}
+	if _, v := judge.got(counsel.id()); v == 0 || !flowing(func() int64 { _, v := judge.got(counsel.id()); return v }) {
+		t.Fatal("the judge stopped receiving counsel's video: audio only is about what counsel receives")
+	}
+	if code := receive(false); code != "" { // again: nothing changes, nothing is logged
+		t.Fatalf("audio only twice: %s", code)
+	}
+
+	if code := receive(true); code != "" {
+		t.Fatalf("video back: %s", code)
+	}
+	judge.wait(TypeParticipant, func(m srvMsg) bool { return m.info().ID == counsel.id() && !m.info().AudioOnly })
+	if !flowing(video) {
+		t.Fatal("video not sent again after video back")
+	}
+
+	var got []string
+	eventually(t, 5*time.Second, "the switches in the attendance log", func() bool {
+		got = got[:0]
+		for _, a := range e.attendance(t) {
+			if a.SubjectID == "link:c1" && a.ActorID == "link:c1" {
+				got = append(got, a.Type)
+			}
+		}
+		return len(got) >= 2
+	})
+	if want := []string{chuting.AttendanceAudioOnly, chuting.AttendanceVideoBack}; !slices.Equal(got, want) {
+		t.Fatalf("counsel's own entries in the log: %v, want %v", got, want)
+	}
+}

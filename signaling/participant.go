@@ -26,6 +26,7 @@ type participant struct {
 	state     State
 	muted     bool
 	floor     bool
+	audioOnly bool // receives no video, by its own choice (#47); videoOff follows it
 	check     *Checklist
 	conn      *conn     // nil while dropped
 	droppedAt time.Time //
@@ -34,11 +35,12 @@ type participant struct {
 	gone      bool
 
 	receiving atomic.Bool // admitted and connected: media may be forwarded to it
+	videoOff  atomic.Bool // audio only (#47): no video is forwarded to it; set with audioOnly
 	subUp     atomic.Bool // the sub peer connection is connected (ICE and DTLS)
 
 	inbox    chan event
 	kick     chan struct{} // cap 1: bring the subscriptions up to date
-	keyframe chan struct{} // cap 1: the sub connection came up: ask for keyframes
+	keyframe chan struct{} // cap 1: the sub connection came up, or video is back: ask for keyframes
 	quit     chan struct{}
 	quitOnce sync.Once
 
@@ -241,6 +243,12 @@ func (p *participant) handleMessage(c *conn, m *Message) {
 	case TypeModerate, TypeMark:
 		if err := p.room.moderate(p, m); err != nil {
 			reply(err)
+		}
+	case TypeReceive:
+		if err := p.room.receive(p, *m.Video); err != nil {
+			reply(err)
+		} else {
+			c.send(encode(out{Type: TypeOK, Ref: m.ID}))
 		}
 	case TypeLeave:
 		p.room.leave(p, whyLeft, nil, "")

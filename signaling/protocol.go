@@ -30,6 +30,7 @@ const (
 	TypeModerate     = "moderate"
 	TypeMark         = "mark"
 	TypeLeave        = "leave"
+	TypeReceive      = "receive"
 	TypeJoined       = "joined"
 	TypeParticipants = "participants"
 	TypeParticipant  = "participant"
@@ -150,6 +151,7 @@ type Message struct {
 	Exhibit   string            `json:"exhibit,omitempty"`
 	Item      string            `json:"item,omitempty"`
 	Reason    string            `json:"reason,omitempty"`
+	Video     *bool             `json:"video,omitempty"` // receive: whether to be sent video
 }
 
 // Field limits, to keep what one message can make the server hold small.
@@ -201,7 +203,7 @@ func Parse(data []byte) (Message, error) {
 		return m, protoErr(CodeMissingField, "type", "no message type")
 	}
 	switch *raw.Type {
-	case TypeJoin, TypeOffer, TypeAnswer, TypeCandidate, TypeModerate, TypeMark, TypeLeave:
+	case TypeJoin, TypeOffer, TypeAnswer, TypeCandidate, TypeModerate, TypeMark, TypeLeave, TypeReceive:
 	default:
 		return m, protoErr(CodeUnknownType, "type", "unknown message type %.40q", *raw.Type)
 	}
@@ -289,6 +291,10 @@ func (m *Message) check() error {
 				return protoErr(CodeBadField, "reason", "the recording pauses only for recess, non_public_evidence or mediation (#29)")
 			}
 		}
+	case TypeReceive:
+		if m.Video == nil {
+			return protoErr(CodeMissingField, "video", "receive needs video (true or false)")
+		}
 	case TypeMark:
 		if m.Target == "" {
 			return protoErr(CodeMissingField, "target", "mark needs a target")
@@ -314,7 +320,8 @@ type ParticipantInfo struct {
 	Tracks    []TrackInfo `json:"tracks"`
 	Muted     bool        `json:"muted"`
 	Floor     bool        `json:"floor"`
-	Checklist *Checklist  `json:"checklist,omitempty"` // judges and clerks only
+	AudioOnly bool        `json:"audio_only,omitempty"` // receives no video, by their choice (#47)
+	Checklist *Checklist  `json:"checklist,omitempty"`  // judges and clerks only
 }
 
 // TrackInfo is one published track.

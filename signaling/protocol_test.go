@@ -23,6 +23,8 @@ func TestParse(t *testing.T) {
 		{"OK/start", `{"v":1,"type":"moderate","action":"start"}`, "", ""},
 		{"OK/mark", `{"v":1,"type":"mark","target":"p-1","item":"pledge_read"}`, "", ""},
 		{"OK/leave", `{"v":1,"type":"leave"}`, "", ""},
+		{"OK/audio only", `{"v":1,"type":"receive","id":"9","video":false}`, "", ""},
+		{"OK/video back", `{"v":1,"type":"receive","video":true}`, "", ""},
 		{"OK/unknown field", `{"v":1,"type":"leave","later":true}`, "", ""},
 		{"ErrTooLarge", `{"v":1,"type":"leave","x":"` + strings.Repeat("a", MaxMessage) + `"}`, CodeTooLarge, ""},
 		{"ErrNotJSON", `hello`, CodeMalformed, ""},
@@ -54,6 +56,8 @@ func TestParse(t *testing.T) {
 		{"ErrNoExhibit", `{"v":1,"type":"moderate","action":"show_exhibit"}`, CodeMissingField, "exhibit"},
 		{"ErrMarkNoTarget", `{"v":1,"type":"mark","item":"pledge_read"}`, CodeMissingField, "target"},
 		{"ErrMarkItem", `{"v":1,"type":"mark","target":"p","item":"sworn"}`, CodeBadField, "item"},
+		{"ErrReceiveNoVideo", `{"v":1,"type":"receive"}`, CodeMissingField, "video"},
+		{"ErrReceiveVideoType", `{"v":1,"type":"receive","video":"no"}`, CodeMalformed, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := Parse([]byte(tc.msg))

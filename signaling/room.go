@@ -250,7 +250,7 @@ func (r *Room) notifyUnlocked(x *participant, why string, before []*participant)
 
 func (r *Room) infoUnlocked(x, viewer *participant) ParticipantInfo {
 	info := ParticipantInfo{ID: x.id, Name: x.claims.Name, Role: x.role, State: x.state,
-		Dropped: x.conn == nil, Muted: x.muted, Floor: x.floor, Tracks: []TrackInfo{}}
+		Dropped: x.conn == nil, Muted: x.muted, Floor: x.floor, AudioOnly: x.audioOnly, Tracks: []TrackInfo{}}
 	for _, u := range x.ups {
 		info.Tracks = append(info.Tracks, u.info())
 	}

@@ -223,6 +223,25 @@ func (b *browser) seesNoVideo() {
 
 // waitFrames waits until the page plays the video of participant from: a remote <video>
 // with a width, whose time advances between two looks half a second apart.
+// videoBytes returns the bytes of video the page's sub connection has received (its
+// inbound-rtp statistics).
+func (b *browser) videoBytes() float64 {
+	b.t.Helper()
+	if _, err := eval[bool](b, `(window.chutingVideoBytes = null, window.chutingRoom.sub.getStats().then((r) => {
+		let n = 0;
+		r.forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") n += s.bytesReceived || 0; });
+		window.chutingVideoBytes = n;
+	}), true)`); err != nil {
+		b.t.Fatalf("%s: statistics: %v", b.name, err)
+	}
+	b.waitFor("the statistics", `window.chutingVideoBytes !== null`, 5*time.Second)
+	n, err := eval[float64](b, `window.chutingVideoBytes`)
+	if err != nil {
+		b.t.Fatalf("%s: statistics: %v", b.name, err)
+	}
+	return n
+}
+
 // waitFrames waits until a video of from plays (has a size, and its time moves on within
 // 0.5 s), and returns when it was first seen with a size.
 func (b *browser) waitFrames(from string, timeout time.Duration) time.Time {
@@ -351,4 +370,26 @@ func TestBrowserHearingRoom(t *testing.T) {
 	judge.waitFrames(appraiserID, 20*time.Second)
 	t.Logf("the appraiser's first frame of the judge %v after Admit (polled every 20 ms); both playing %v after, %v after the start",
 		first.Sub(admitted).Round(time.Millisecond), time.Since(admitted).Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+
+	// On a poor link the appraiser switches to audio only (#47): the server stops sending it
+	// video, and the judge sees the switch; the same button brings video back.
+	appraiser.click("#audio-only")
+	judge.waitFor("the appraiser shown on audio only",
+		fmt.Sprintf(`document.querySelector('#participants li[data-participant=%q]')?.dataset.audioOnly === "true"`, appraiserID), 10*time.Second)
+	time.Sleep(500 * time.Millisecond) // what was in flight
+	before := appraiser.videoBytes()
+	time.Sleep(1500 * time.Millisecond)
+	if after := appraiser.videoBytes(); after != before {
+		t.Fatalf("the appraiser on audio only still received video: %.0f → %.0f bytes", before, after)
+	}
+	appraiser.click("#audio-only")
+	judge.waitFor("the appraiser shown on video again",
+		fmt.Sprintf(`document.querySelector('#participants li[data-participant=%q]')?.dataset.audioOnly === "false"`, appraiserID), 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for appraiser.videoBytes() <= before {
+		if time.Now().After(deadline) {
+			t.Fatal("no video at the appraiser 10 s after video back")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -92,7 +92,8 @@ class Room {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ v: 1, ...m }));
   }
 
-  // request sends a moderate or mark message and resolves on its ok, rejects on its error.
+  // request sends a moderate, mark or receive message and resolves on its ok, rejects on its
+  // error.
   request(m) {
     const id = String(++this.seq);
     return new Promise((resolve, reject) => {
@@ -168,6 +169,9 @@ class Room {
     this.sub = this.newPeer("sub");
     this.sub.ontrack = (ev) => this.onTrack(ev);
     this.setState(m.state);
+    // Audio only outlives a new join (a refused resume): the server starts every participant
+    // on video, so tell it again (harmless after a resume, which keeps it).
+    if (document.body.classList.contains("audio-only")) this.request({ type: "receive", video: false }).catch(() => {});
     this.publish().catch((err) => showNotice(`${errorName("negotiation_failed")}: ${err.message || err}`));
     this.watchQuality();
     this.render();
@@ -408,7 +412,8 @@ class Room {
 
   participantItem(p) {
     const self = p.id === this.self;
-    const li = el("li", { class: `participant ${p.state}`, "data-participant": p.id, "data-role": p.role, "data-state": p.state },
+    const li = el("li", { class: `participant ${p.state}`, "data-participant": p.id, "data-role": p.role, "data-state": p.state,
+      "data-audio-only": String(!!p.audio_only) },
       el("span", { class: "name", "data-speaking-label": t("room.speaking") }, p.name + (self ? t("room.you_suffix") : "")), " ",
       el("span", { class: "role" }, roleName(p.role)), " ",
       el("span", { class: "state" }, p.state === "waiting" ? t("room.waiting") : t("room.admitted")));
@@ -416,6 +421,7 @@ class Room {
     if (p.dropped) flags.push(t("room.dropped"));
     if (p.muted) flags.push(t("room.muted"));
     if (p.floor) flags.push(t("room.has_floor"));
+    if (p.audio_only) flags.push(t("room.audio_only_flag"));
     if (flags.length) li.append(" ", el("span", { class: "flags" }, flags.join(" · ")));
     if (p.checklist && p.role === "appraiser") li.append(this.checklist(p));
     if (!self) li.append(this.controls(p));
@@ -639,10 +645,12 @@ function wireControls(room) {
   };
   toggle("toggle-mic", "audio", t("room.mic_on"), t("room.mic_off"));
   toggle("toggle-cam", "video", t("room.cam_on"), t("room.cam_off"));
-  // Audio only (#47), one step: our camera stops sending and the others' video is no longer
-  // shown; the microphone and the others' sound go on. The same button brings video back.
+  // Audio only (#47), one step: our camera stops sending, the server stops sending us the
+  // others' video (which is no longer shown), and the judge sees the switch in our entry; the
+  // microphone and the others' sound go on. The same button brings video back.
   $("audio-only").addEventListener("click", () => {
     const on = document.body.classList.toggle("audio-only");
+    room.request({ type: "receive", video: !on }).catch((err) => showNotice(err.message || String(err)));
     for (const tr of room.media ? room.media.getVideoTracks() : []) tr.enabled = !on;
     $("audio-only").setAttribute("aria-pressed", String(on));
     $("audio-only").textContent = on ? t("room.video_back") : t("room.audio_only");
