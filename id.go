@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -15,14 +16,36 @@ const IDLength = 26
 
 // NewID returns a new record ID: 48 bits of Unix milliseconds then 80 random bits, in 26
 // characters of lower-case Crockford base32 (the ULID layout). IDs sort by creation time,
-// which keeps the id-ordered listings of the stores roughly chronological.
+// which keeps the id-ordered listings of the stores chronological: within one millisecond (or
+// when the clock steps back) the process's next ID is its last plus one, as monotonic ULIDs
+// are, so that records made in a row list in that order.
 func NewID() string {
-	var b [16]byte
 	ms := uint64(time.Now().UnixMilli())
-	binary.BigEndian.PutUint16(b[0:2], uint16(ms>>32))
-	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
-	_, _ = rand.Read(b[6:]) // crypto/rand.Read never fails on supported platforms
+	last.Lock()
+	defer last.Unlock()
+	var b [16]byte
+	if ms <= last.ms {
+		b = last.b
+		for i := len(b) - 1; i >= 6; i-- { // the 80-bit random part, plus one
+			if b[i]++; b[i] != 0 {
+				break
+			}
+		}
+	} else {
+		binary.BigEndian.PutUint16(b[0:2], uint16(ms>>32))
+		binary.BigEndian.PutUint32(b[2:6], uint32(ms))
+		_, _ = rand.Read(b[6:]) // crypto/rand.Read never fails on supported platforms
+		last.ms = ms
+	}
+	last.b = b
 	return encodeBase32(b)
+}
+
+// last is the last ID NewID made, and the millisecond of its time part.
+var last struct {
+	sync.Mutex
+	ms uint64
+	b  [16]byte
 }
 
 // IDOf returns a stable ID made from seed: the same seed always gives the same ID, in the

@@ -21,14 +21,24 @@ func TestNewID(t *testing.T) {
 		}
 	})
 	t.Run("OKSortsByTime", func(t *testing.T) {
-		// IDs made within one millisecond differ only in their random part; 2 ms apart, the
-		// time part orders them.
+		// 2 ms apart, the time part orders them.
 		prev := chuting.NewID()
 		for range 5 {
 			time.Sleep(2 * time.Millisecond)
 			id := chuting.NewID()
 			if id <= prev {
 				t.Fatalf("NewID() = %q after %q: does not sort after it", id, prev)
+			}
+			prev = id
+		}
+	})
+	t.Run("OKSortsInARow", func(t *testing.T) {
+		// Many in one millisecond: each sorts after the one before.
+		prev := chuting.NewID()
+		for range 10000 {
+			id := chuting.NewID()
+			if id <= prev {
+				t.Fatalf("NewID() = %q right after %q: does not sort after it", id, prev)
 			}
 			prev = id
 		}
