@@ -321,7 +321,11 @@ type Hearing struct {
 	Mode          Mode      `json:"mode"`
 	Start         time.Time `json:"start"`
 	End           time.Time `json:"end"`
-	Node          string    `json:"node,omitempty"` // the server node holding the video room
+	Node          string    `json:"node,omitempty"` // the server node that last held the video room
+	// NodeUntil is when Node's hold on the open room lapses unless it renews it; zero once
+	// the room closed. Another node may open the room only when it has lapsed, so that a
+	// hearing never has two rooms (signaling).
+	NodeUntil time.Time `json:"node_until,omitzero"`
 }
 
 // RecordingManifest is the signed list of a hearing's recording files (#31): the store's copy

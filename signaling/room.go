@@ -2,6 +2,8 @@ package signaling
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -20,6 +22,7 @@ type Room struct {
 	hearing *chuting.Hearing
 	window  Window
 	log     *attendanceLog
+	held    bool // this node holds the room in the store (hold); set before it is shared
 
 	mu       sync.Mutex
 	parts    map[string]*participant
@@ -45,6 +48,14 @@ func newRoom(s *Server, h *chuting.Hearing, w Window) *Room {
 	r.wg.Add(1)
 	go r.janitor()
 	return r
+}
+
+// hold starts renewing this node's hold on the room, which Server.room claimed, and makes
+// close release it.
+func (r *Room) hold() {
+	r.held = true
+	r.wg.Add(1)
+	go r.keepHold()
 }
 
 // record appends an attendance event with the server's time.
@@ -407,8 +418,42 @@ func (r *Room) close(why *CloseError, ended bool) {
 	r.mu.Unlock()
 	r.wg.Wait()
 	r.log.close()
+	if r.held {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		r.s.releaseNode(ctx, r.hearing.ID)
+		cancel()
+	}
 	r.s.roomClosed(r, ended)
 	r.s.log.Info("room closed", "hearing", r.hearing.ID, "ended", ended)
+}
+
+// keepHold renews this node's hold on the room (claimNode) every HoldRenew until the room
+// closes. If another node holds it now (this node's hold lapsed: the store was out of reach
+// for roomLease, or the process stalled), the room closes with CloseElsewhere rather than run
+// beside the other node's.
+func (r *Room) keepHold() {
+	defer r.wg.Done()
+	t := time.NewTicker(r.s.cfg.HoldRenew)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.quit:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), r.s.cfg.HoldRenew)
+		err := r.s.claimNode(ctx, r.hearing.ID)
+		cancel()
+		var ce *CloseError
+		if errors.As(err, &ce) {
+			r.s.log.Warn("room held by another node: closing it here", "hearing", r.hearing.ID, "err", err)
+			r.s.closeLater(r, ce, false)
+			return
+		}
+		if err != nil {
+			r.s.log.Warn("renew the room's hold", "hearing", r.hearing.ID, "err", err)
+		}
+	}
 }
 
 // janitorTick is how often the room checks its window, the resume deadlines and the active

@@ -59,6 +59,9 @@ type Config struct {
 	DeadAfter    time.Duration // a silent client is dropped after this; 30 s
 	JoinTimeout  time.Duration // the first message must come within this; 10 s
 	MediaQueue   int           // packets queued to one subscriber before dropping; 512
+	// HoldRenew is how often the node renews its hold on an open room (claimNode), which
+	// lasts roomLease; 10 s.
+	HoldRenew time.Duration
 }
 
 func (c *Config) defaults() {
@@ -73,6 +76,7 @@ func (c *Config) defaults() {
 	def(&c.PingInterval, 10*time.Second)
 	def(&c.DeadAfter, 30*time.Second)
 	def(&c.JoinTimeout, 10*time.Second)
+	def(&c.HoldRenew, roomRenew)
 	if c.MediaQueue <= 0 {
 		c.MediaQueue = 512
 	}
@@ -413,34 +417,74 @@ func (s *Server) room(ctx context.Context, h *chuting.Hearing, w Window) (*Room,
 		return nil, err
 	}
 	r := newRoom(s, h, w)
+	r.hold()
 	s.rooms[h.ID] = r
 	s.m.rooms.Inc()
 	s.log.Info("room opened", "hearing", h.ID, "node", s.cfg.Node)
 	return r, nil
 }
 
-// claimNode records this node as the one holding the hearing's room, so that a later
-// multi-node setup can route joins here. It retries when another writer got there first.
+// roomLease is how long a node's hold on a hearing's room lasts unless renewed, and
+// roomRenew how often the node renews it while the room is open (Config.HoldRenew). Another node opens the room
+// only once the hold has lapsed (its holder crashed, or lost the store), so that nodes sharing
+// a store (Redis) never hold two rooms of one hearing: joins on another node are refused with
+// CloseElsewhere, and the load balancer is to route a hearing's joins to one node.
+const (
+	roomLease = 30 * time.Second
+	roomRenew = 10 * time.Second
+)
+
+// elsewhere is the refusal of a join on a node that does not hold the hearing's room.
+func elsewhere(node string) *CloseError {
+	return &CloseError{Code: CloseElsewhere,
+		Reason: fmt.Sprintf("庭审室在另一服务器节点（%s）开启 / the hearing room is open on node %s", node, node)}
+}
+
+// claimNode takes or renews this node's hold on the hearing's room (Hearing.Node and
+// NodeUntil); elsewhere if another node holds it and its hold has not lapsed. It retries when
+// another writer got there first.
 func (s *Server) claimNode(ctx context.Context, id string) error {
-	for range 5 {
+	for range chuting.MaxAttempts {
 		h, err := chuting.Load[chuting.Hearing](ctx, s.cfg.Records, id)
 		if err != nil {
-			return fmt.Errorf("record node of hearing %s: %w", id, err)
+			return fmt.Errorf("claim the room of hearing %s: %w", id, err)
 		}
-		if h.Node == s.cfg.Node {
-			return nil
+		now := s.cfg.Now()
+		if h.Node != s.cfg.Node && h.Node != "" && now.Before(h.NodeUntil) {
+			return elsewhere(h.Node)
 		}
-		h.Node = s.cfg.Node
+		h.Node, h.NodeUntil = s.cfg.Node, now.Add(roomLease).UTC()
 		err = chuting.Save(ctx, s.cfg.Records, h)
-		if chuting.ErrorCode(err) == chuting.ECONFLICT {
+		if chuting.IsStale(err) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("record node of hearing %s: %w", id, err)
+			return fmt.Errorf("claim the room of hearing %s: %w", id, err)
 		}
 		return nil
 	}
-	return fmt.Errorf("record node of hearing %s: %w", id, chuting.Errorf(chuting.ECONFLICT, "too many concurrent writes"))
+	return fmt.Errorf("claim the room of hearing %s: %w", id, chuting.Errorf(chuting.ECONFLICT, "too many concurrent writes"))
+}
+
+// releaseNode ends this node's hold on the hearing's room, which has closed, so that another
+// node may open it at once. Node stays: the node that last held it.
+func (s *Server) releaseNode(ctx context.Context, id string) {
+	for range chuting.MaxAttempts {
+		h, err := chuting.Load[chuting.Hearing](ctx, s.cfg.Records, id)
+		if err != nil || h.Node != s.cfg.Node || h.NodeUntil.IsZero() {
+			if err != nil {
+				s.log.Warn("release the room's hold", "hearing", id, "err", err)
+			}
+			return
+		}
+		h.NodeUntil = time.Time{}
+		if err = chuting.Save(ctx, s.cfg.Records, h); !chuting.IsStale(err) {
+			if err != nil {
+				s.log.Warn("release the room's hold", "hearing", id, "err", err)
+			}
+			return
+		}
+	}
 }
 
 // hearingEnded reports whether the hearing's log says its judge ended it.
@@ -492,8 +536,13 @@ func (s *Server) closeLater(r *Room, why *CloseError, ended bool) {
 }
 
 // Close closes every room and connection, waits for their goroutines and frees the ICE ports.
+// Closing it again does nothing.
 func (s *Server) Close() error {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
 	s.closed = true
 	rooms := make([]*Room, 0, len(s.rooms))
 	for _, r := range s.rooms {

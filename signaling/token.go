@@ -28,6 +28,7 @@ const (
 	CloseRateLimited  = 4008 // too many messages
 	CloseRemoved      = 4009 // removed by the judge
 	CloseEnded        = 4010 // the hearing has ended
+	CloseElsewhere    = 4011 // the hearing's room is open on another node
 )
 
 // CloseError is a refusal that closes the WebSocket with Code and Reason.

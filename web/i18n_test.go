@@ -86,7 +86,7 @@ func enumerated() map[string][]string {
 		"refund.state.":      {"open", "done"},
 		"reports.scope.":     {"institution", "bureau"},
 		"room.state.":        {"open", "started", "ended"},
-		"room.close.":        {"1000", "1001", "1006", "1011", "1013", "4001", "4003", "4004", "4005", "4006", "4007", "4008", "4009", "4010"},
+		"room.close.":        {"1000", "1001", "1006", "1011", "1013", "4001", "4003", "4004", "4005", "4006", "4007", "4008", "4009", "4010", "4011"},
 		"room.error.":        {"forbidden", "not_found", "out_of_order", "rate_limited", "negotiation_failed", "internal"},
 		"room.quality.":      {"good", "fair", "poor"},
 		"recordings.status.": {"recording", "complete", "interrupted"},

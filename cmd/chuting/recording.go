@@ -65,8 +65,12 @@ func (m *Main) recordingConfig() (recordings.Config, error) {
 	if err != nil {
 		return recordings.Config{}, err
 	}
+	node, err := nodeID(m.Config.Data)
+	if err != nil {
+		return recordings.Config{}, err
+	}
 	return recordings.Config{Dir: filepath.Join(m.Config.Data, recordingsDir), Records: m.Store, Logs: m.Store,
-		Key: key, Node: nodeName(), Logger: m.Logger}, nil
+		Key: key, Node: node, Logger: m.Logger}, nil
 }
 
 // startRecorder finishes the recordings a crash left unfinished, then returns the recorder

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -127,6 +129,10 @@ func (m *Main) startRooms(reg prometheus.Registerer) (*rooms, error) {
 	for _, ip := range public {
 		rtc.PublicIPs = append(rtc.PublicIPs, ip.String())
 	}
+	node, err := nodeID(m.Config.Data)
+	if err != nil {
+		return nil, err
+	}
 	r := &rooms{}
 	// Before the rooms open: what a crash left is recovered before any hearing records again.
 	if r.recorder, err = m.startRecorder(); err != nil {
@@ -154,7 +160,7 @@ func (m *Main) startRooms(reg prometheus.Registerer) (*rooms, error) {
 		}
 	}
 	cfg := signaling.Config{Records: m.Store, Logs: m.Store, Tokens: signaling.NewTokens(roomKey, m.clock()),
-		WebRTC: rtc, AllowedOrigins: c.allowedOrigins(), Logger: m.Logger, Registerer: reg, Node: nodeName(), Now: m.clock(),
+		WebRTC: rtc, AllowedOrigins: c.allowedOrigins(), Logger: m.Logger, Registerer: reg, Node: node, Now: m.clock(),
 		Recorder: r.recorder}
 	if r.relay != nil {
 		host := "127.0.0.1"
@@ -196,10 +202,43 @@ func localPrefixes() []netip.Prefix {
 	return out
 }
 
-// nodeName names this process on the hearings whose room it holds.
+// nodeName names this process: the holder of the periodic jobs' leases.
 func nodeName() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s/%d", host, os.Getpid())
+}
+
+// nodeIDFile, in the data folder, names the node whose folder it is: the node that holds a
+// hearing's video room (Hearing.Node) and the recordings in its folder (the manifest's node).
+// It is made on first start and kept across restarts, so that a node restarted after a crash
+// reopens the rooms it held at once, instead of waiting for its hold to lapse as another
+// node must. Nodes sharing a store must not share it (copy a data folder without it).
+const nodeIDFile = "node-id"
+
+// nodeID returns the node's name from data/node-id, making it (the host name and 8 random
+// characters) on first use.
+func nodeID(data string) (string, error) {
+	file := filepath.Join(data, nodeIDFile)
+	b, err := os.ReadFile(file)
+	switch {
+	case err == nil && len(bytes.TrimSpace(b)) > 0:
+		return string(bytes.TrimSpace(b)), nil
+	case err == nil:
+		return "", fmt.Errorf("%s is empty: remove it, and a new node id is made", file)
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", err
+	}
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return "", err
+	}
+	host, _ := os.Hostname()
+	id := cmp.Or(host, "node") + "-" + strings.ToLower(rand.Text()[:8])
+	if err := createOnce(file, []byte(id+"\n"), 0o644); errors.Is(err, fs.ErrExist) {
+		return nodeID(data) // another process made it first
+	} else if err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 // readKey returns the secret key in file, making it (n random bytes, mode 0600, in a 0700

@@ -96,3 +96,27 @@ func TestRoomFlagsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeID checks that a data folder names its node once and for all: the same name on
+// every start, another in another folder, and a clear error for an emptied file.
+func TestNodeID(t *testing.T) {
+	dir := t.TempDir()
+	first, err := nodeID(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := nodeID(dir)
+	if err != nil || again != first {
+		t.Fatalf("second start: %q, %v; want %q", again, err, first)
+	}
+	other, err := nodeID(t.TempDir())
+	if err != nil || other == first {
+		t.Fatalf("another folder: %q, %v; want a name other than %q", other, err, first)
+	}
+	if err := os.WriteFile(filepath.Join(dir, nodeIDFile), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nodeID(dir); err == nil || !strings.Contains(err.Error(), nodeIDFile) {
+		t.Fatalf("an empty node-id: %v, want an error naming it", err)
+	}
+}

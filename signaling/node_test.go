@@ -1,0 +1,98 @@
+package signaling
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/chuting/chuting"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// otherNode starts a second Server on e's store, as another node sharing a Redis would, and
+// returns an env that dials it.
+func otherNode(tb testing.TB, e *env, node string, tweak func(*Config)) *env {
+	tb.Helper()
+	reg := prometheus.NewRegistry()
+	cfg := Config{Records: e.store, Logs: e.store, Tokens: e.tokens, WebRTC: LoopbackOnly(),
+		Now: e.clock.Now, Registerer: reg, Node: node,
+		Logger: slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hs := httptest.NewServer(httptestMux(srv))
+	tb.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			tb.Errorf("close %s: %v", node, err)
+		}
+		hs.Close()
+	})
+	return &env{world: e.world, srv: srv, http: hs, tokens: e.tokens, clock: e.clock, reg: reg}
+}
+
+// holder returns the node holding the hearing's room, and until when.
+func (e *env) holder(tb testing.TB) (string, time.Time) {
+	tb.Helper()
+	h, err := chuting.Load[chuting.Hearing](context.Background(), e.store, e.hearing.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h.Node, h.NodeUntil
+}
+
+// TestOneRoomAcrossNodes checks that nodes sharing a store never hold two rooms of one
+// hearing: a join on a node that does not hold the open room is refused with CloseElsewhere;
+// the room's node releases it when it closes, so that another may open it; and a node whose
+// hold lapsed (it stalled, or lost the store) closes its room when it finds another holding it.
+func TestOneRoomAcrossNodes(t *testing.T) {
+	fast := func(c *Config) { c.HoldRenew = 100 * time.Millisecond }
+	e := MustEnv(t, fast)
+	n2 := otherNode(t, e, "node-2", fast)
+
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	if node, until := e.holder(t); node != "node-1" || !until.After(e.clock.Now()) {
+		t.Fatalf("after the first join the hearing is held by %q until %v", node, until)
+	}
+	counsel := dial(t, n2, e.hearing.ID, Message{Token: n2.token(t, "link:c1", "赵律师", RoleCounsel)})
+	if code := counsel.closed(); code != CloseElsewhere {
+		t.Fatalf("a join on node-2 while node-1 holds the room closed with %d, want %d", code, CloseElsewhere)
+	}
+
+	// The room on node-1 closes (the node shuts down): node-2 may open it at once.
+	if err := e.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	judge.closed()
+	if node, until := e.holder(t); node != "node-1" || !until.IsZero() {
+		t.Fatalf("after node-1 closed its room the hearing says %q until %v, want node-1 released", node, until)
+	}
+	judge2 := join(t, n2, "judge", n2.token(t, e.judge.ID, "王法官", RoleJudge))
+	if node, _ := n2.holder(t); node != "node-2" {
+		t.Fatalf("the room opened on node-2, but the hearing says %q", node)
+	}
+
+	// node-2 stalls past its hold (the clock jumps beyond the lease, as if it had not renewed):
+	// node-3 opens the room, and node-2, renewing, finds it held and closes its own.
+	n3 := otherNode(t, e, "node-3", fast)
+	h, err := chuting.Load[chuting.Hearing](context.Background(), e.store, e.hearing.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.NodeUntil = e.clock.Now().Add(-time.Second).UTC() // lapsed
+	if err := chuting.Save(context.Background(), e.store, h); err != nil {
+		t.Fatal(err)
+	}
+	join(t, n3, "judge", n3.token(t, e.judge.ID, "王法官", RoleJudge))
+	if code := judge2.closed(); code != CloseElsewhere {
+		t.Fatalf("node-2's room, whose hold lapsed, closed with %d, want %d", code, CloseElsewhere)
+	}
+	if node, until := n3.holder(t); node != "node-3" || !until.After(e.clock.Now()) {
+		t.Fatalf("the hearing is held by %q until %v, want node-3", node, until)
+	}
+}
