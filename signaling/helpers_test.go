@@ -107,12 +107,16 @@ type env struct {
 func MustEnv(tb testing.TB, tweak func(*Config)) *env {
 	tb.Helper()
 	CheckLeaks(tb)
-	w := MustWorld(tb)
 	clk := &clock{}
-	tokens := NewTokens(testKey, clk.Now)
+	return startNode(tb, MustWorld(tb), NewTokens(testKey, clk.Now), clk, "node-1", tweak)
+}
+
+// startNode starts a Server named node on w's store, and closes it when the test ends.
+func startNode(tb testing.TB, w *world, tokens *Tokens, clk *clock, node string, tweak func(*Config)) *env {
+	tb.Helper()
 	reg := prometheus.NewRegistry()
 	cfg := Config{Records: w.store, Logs: w.store, Tokens: tokens, WebRTC: LoopbackOnly(),
-		Now: clk.Now, Registerer: reg, Node: "node-1",
+		Now: clk.Now, Registerer: reg, Node: node,
 		Logger: slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if tweak != nil {
 		tweak(&cfg)
@@ -121,11 +125,10 @@ func MustEnv(tb testing.TB, tweak func(*Config)) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	mux := httptestMux(srv)
-	hs := httptest.NewServer(mux)
+	hs := httptest.NewServer(httptestMux(srv))
 	tb.Cleanup(func() {
 		if err := srv.Close(); err != nil {
-			tb.Errorf("close server: %v", err)
+			tb.Errorf("close %s: %v", node, err)
 		}
 		hs.Close()
 	})

@@ -2,39 +2,11 @@ package signaling
 
 import (
 	"context"
-	"log/slog"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/chuting/chuting"
-	"github.com/prometheus/client_golang/prometheus"
 )
-
-// otherNode starts a second Server on e's store, as another node sharing a Redis would, and
-// returns an env that dials it.
-func otherNode(tb testing.TB, e *env, node string, tweak func(*Config)) *env {
-	tb.Helper()
-	reg := prometheus.NewRegistry()
-	cfg := Config{Records: e.store, Logs: e.store, Tokens: e.tokens, WebRTC: LoopbackOnly(),
-		Now: e.clock.Now, Registerer: reg, Node: node,
-		Logger: slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	if tweak != nil {
-		tweak(&cfg)
-	}
-	srv, err := New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hs := httptest.NewServer(httptestMux(srv))
-	tb.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			tb.Errorf("close %s: %v", node, err)
-		}
-		hs.Close()
-	})
-	return &env{world: e.world, srv: srv, http: hs, tokens: e.tokens, clock: e.clock, reg: reg}
-}
 
 // holder returns the node holding the hearing's room, and until when.
 func (e *env) holder(tb testing.TB) (string, time.Time) {
@@ -53,7 +25,7 @@ func (e *env) holder(tb testing.TB) (string, time.Time) {
 func TestOneRoomAcrossNodes(t *testing.T) {
 	fast := func(c *Config) { c.HoldRenew = 100 * time.Millisecond }
 	e := MustEnv(t, fast)
-	n2 := otherNode(t, e, "node-2", fast)
+	n2 := startNode(t, e.world, e.tokens, e.clock, "node-2", fast)
 
 	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
 	if node, until := e.holder(t); node != "node-1" || !until.After(e.clock.Now()) {
@@ -79,7 +51,7 @@ func TestOneRoomAcrossNodes(t *testing.T) {
 
 	// node-2 stalls past its hold (the clock jumps beyond the lease, as if it had not renewed):
 	// node-3 opens the room, and node-2, renewing, finds it held and closes its own.
-	n3 := otherNode(t, e, "node-3", fast)
+	n3 := startNode(t, e.world, e.tokens, e.clock, "node-3", fast)
 	h, err := chuting.Load[chuting.Hearing](context.Background(), e.store, e.hearing.ID)
 	if err != nil {
 		t.Fatal(err)
