@@ -414,6 +414,12 @@ func (c *client) mark(target, item string) string {
 // result waits for the ok or error answering the request id: "" for ok, else the code.
 func (c *client) result(id string) string {
 	c.tb.Helper()
+	return c.answer(id).Code
+}
+
+// answer waits for the ok or error answering the request id, and returns it.
+func (c *client) answer(id string) srvMsg {
+	c.tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		c.mu.Lock()
@@ -421,14 +427,14 @@ func (c *client) result(id string) string {
 			if m.Ref == id && (m.Type == TypeOK || m.Type == TypeError) {
 				c.msgs = append(c.msgs[:i:i], c.msgs[i+1:]...)
 				c.mu.Unlock()
-				return m.Code
+				return m
 			}
 		}
 		c.mu.Unlock()
 		time.Sleep(10 * time.Millisecond)
 	}
 	c.tb.Fatalf("%s: no answer to %s", c.name, id)
-	return ""
+	return srvMsg{}
 }
 
 // closed waits for the server to close the connection and returns the close code.

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/chuting/chuting"
@@ -15,17 +16,18 @@ func (r *Room) moderate(actor *participant, m *Message) *ProtocolError {
 		action = TypeMark
 	}
 	if !actor.role.mayModerate(action) {
-		return protoErr(CodeForbidden, "action", "a %s may not %s", actor.role, action)
+		return protoErr(CodeForbidden, "action", "%s无权%s / a %s may not %s", actor.role.chinese(),
+			cmp.Or(actionChinese[action], action), actor.role, action)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed || actor.gone {
-		return protoErr(CodeOutOfOrder, "", "the room is closing")
+		return protoErr(CodeOutOfOrder, "", "庭审室正在关闭 / the room is closing")
 	}
 	var t *participant
 	if m.Target != "" {
 		if t = r.parts[m.Target]; t == nil {
-			return protoErr(CodeNotFound, "target", "no participant %.40q", m.Target)
+			return protoErr(CodeNotFound, "target", "没有该参与人 / no participant %.40q", m.Target)
 		}
 	}
 	if action == ActionEnd { // ok goes before the room closes
@@ -74,12 +76,12 @@ func (r *Room) moderateUnlocked(actor, t *participant, action string, m *Message
 		r.notifyUnlocked(t, "", nil)
 	case ActionRemove:
 		if t.role == RoleJudge {
-			return protoErr(CodeForbidden, "target", "a judge cannot be removed")
+			return protoErr(CodeForbidden, "target", "不能请出法官 / a judge cannot be removed")
 		}
 		r.leaveUnlocked(t, whyRemoved, actor, "")
 	case ActionStart:
 		if r.state != HearingOpen {
-			return protoErr(CodeOutOfOrder, "action", "the hearing is %s", r.state)
+			return protoErr(CodeOutOfOrder, "action", "庭审已开始或已结束 / the hearing is %s", r.state)
 		}
 		r.state = HearingStarted
 		r.recordUnlocked(chuting.AttendanceHearingStarted, actor, nil, "")
@@ -96,7 +98,7 @@ func (r *Room) moderateUnlocked(actor, t *participant, action string, m *Message
 		var u *upTrack
 		if action == ActionShowExhibit {
 			if u = r.trackUnlocked(m.Exhibit); u == nil || u.source != SourceScreen {
-				return protoErr(CodeNotFound, "exhibit", "no shared screen %.40q", m.Exhibit)
+				return protoErr(CodeNotFound, "exhibit", "没有该共享屏幕 / no shared screen %.40q", m.Exhibit)
 			}
 		}
 		if r.exhibit == u {
@@ -128,7 +130,7 @@ func (r *Room) admitUnlocked(actor, t *participant, admit bool) *ProtocolError {
 		return nil
 	}
 	if !admit && t.role.privileged() {
-		return protoErr(CodeForbidden, "target", "a %s cannot be sent to the waiting room", t.role)
+		return protoErr(CodeForbidden, "target", "不能将%s退回等候室 / a %s cannot be sent to the waiting room", t.role.chinese(), t.role)
 	}
 	before := r.viewersUnlocked(t)
 	t.state = want
@@ -159,7 +161,7 @@ func (r *Room) admitUnlocked(actor, t *participant, admit bool) *ProtocolError {
 // pause's time and reason are attendance events, which the recording's manifest includes.
 func (r *Room) pauseUnlocked(actor *participant, pause bool, reason string) *ProtocolError {
 	if r.rec == nil || r.rec.rec == nil {
-		return protoErr(CodeOutOfOrder, "action", "the hearing is not being recorded")
+		return protoErr(CodeOutOfOrder, "action", "本庭审未在录像 / the hearing is not being recorded")
 	}
 	if pause == (r.paused != "") {
 		return nil
@@ -218,7 +220,7 @@ func (r *Room) receive(p *participant, video bool) *ProtocolError {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed || p.gone {
-		return protoErr(CodeOutOfOrder, "", "the room is closing")
+		return protoErr(CodeOutOfOrder, "", "庭审室正在关闭 / the room is closing")
 	}
 	if p.audioOnly == !video {
 		return nil

@@ -49,6 +49,11 @@ func TestModeration(t *testing.T) {
 	if code := clerk.moderate(ActionRemove, counsel.id()); code != CodeForbidden {
 		t.Fatalf("clerk remove: %q, want forbidden", code)
 	}
+	// A refusal says why in Chinese and English, for the page to show the user's language.
+	counsel.send(Message{Type: TypeModerate, ID: "admit-by-counsel", Action: ActionAdmit, Target: app.id()})
+	if m := counsel.answer("admit-by-counsel"); m.Code != CodeForbidden || m.Message != "诉讼代理人无权准许入庭 / a counsel may not admit" {
+		t.Fatalf("counsel admit: %s %q, want forbidden, in Chinese and English", m.Code, m.Message)
+	}
 	if code := judge.moderate(ActionAdmit, app.id()); code != "" {
 		t.Fatal(code)
 	}

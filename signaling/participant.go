@@ -203,7 +203,7 @@ func (p *participant) handleMessage(c *conn, m *Message) {
 	switch m.Type {
 	case TypeOffer:
 		if p.role == RoleObserver {
-			reply(protoErr(CodeForbidden, "pc", "a %s does not publish (#45)", p.role))
+			reply(protoErr(CodeForbidden, "pc", "%s不发送音视频 / a %s does not publish (#45)", p.role.chinese(), p.role))
 			return
 		}
 		p.mmu.Lock()
@@ -219,7 +219,7 @@ func (p *participant) handleMessage(c *conn, m *Message) {
 		}
 	case TypeAnswer:
 		if p.sub == nil {
-			reply(protoErr(CodeOutOfOrder, "pc", "no offer is waiting for an answer"))
+			reply(protoErr(CodeOutOfOrder, "pc", "没有待应答的媒体协商 / no offer is waiting for an answer"))
 			return
 		}
 		if err := p.sub.accept(m.SDP); err != nil {
@@ -229,7 +229,7 @@ func (p *participant) handleMessage(c *conn, m *Message) {
 		pe := p.sub
 		if m.PC == PCPub {
 			if p.role == RoleObserver {
-				reply(protoErr(CodeForbidden, "pc", "an observer does not publish (#45)"))
+				reply(protoErr(CodeForbidden, "pc", "旁听人员不发送音视频 / an observer does not publish (#45)"))
 				return
 			}
 			if p.pub == nil {

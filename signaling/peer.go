@@ -98,16 +98,16 @@ func (pe *peer) sendDesc(typ string) {
 }
 
 func negotiationErr(err error) *ProtocolError {
-	return protoErr(CodeNegotiation, "sdp", "%v", err)
+	return protoErr(CodeNegotiation, "sdp", "媒体协商失败 / negotiation failed: %v", err)
 }
 
 // answer answers a client's offer on pub.
 func (pe *peer) answer(sdp string) *ProtocolError {
 	if pe.pc == nil {
-		return protoErr(CodeInternal, "", "no peer connection")
+		return protoErr(CodeInternal, "", "没有媒体连接 / no peer connection")
 	}
 	if pe.pc.SignalingState() != webrtc.SignalingStateStable {
-		return protoErr(CodeOutOfOrder, "sdp", "an offer is already being answered")
+		return protoErr(CodeOutOfOrder, "sdp", "上一次媒体协商尚未完成 / an offer is already being answered")
 	}
 	if err := pe.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return negotiationErr(err)
@@ -148,7 +148,7 @@ func (pe *peer) negotiate() {
 // accept takes the client's answer to the server's offer on sub.
 func (pe *peer) accept(sdp string) *ProtocolError {
 	if pe.pc == nil || pe.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
-		return protoErr(CodeOutOfOrder, "sdp", "no offer is waiting for an answer")
+		return protoErr(CodeOutOfOrder, "sdp", "没有待应答的媒体协商 / no offer is waiting for an answer")
 	}
 	if err := pe.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
 		return negotiationErr(err)
@@ -163,20 +163,20 @@ func (pe *peer) accept(sdp string) *ProtocolError {
 // addCandidate applies a remote candidate, or keeps it until the remote description is set.
 func (pe *peer) addCandidate(c webrtc.ICECandidateInit) *ProtocolError {
 	if pe.pc == nil {
-		return protoErr(CodeInternal, "", "no peer connection")
+		return protoErr(CodeInternal, "", "没有媒体连接 / no peer connection")
 	}
 	if c.Candidate == "" {
 		return nil // end of candidates
 	}
 	if pe.pc.RemoteDescription() == nil {
 		if len(pe.remotePending) >= maxPendingCandidates {
-			return protoErr(CodeOutOfOrder, "candidate", "too many candidates before the description")
+			return protoErr(CodeOutOfOrder, "candidate", "媒体描述之前的候选地址过多 / too many candidates before the description")
 		}
 		pe.remotePending = append(pe.remotePending, c)
 		return nil
 	}
 	if err := pe.pc.AddICECandidate(c); err != nil {
-		return protoErr(CodeNegotiation, "candidate", "%v", err)
+		return protoErr(CodeNegotiation, "candidate", "候选地址无效 / bad candidate: %v", err)
 	}
 	return nil
 }

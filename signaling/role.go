@@ -34,6 +34,35 @@ func (r Role) Valid() bool {
 
 // waitsFirst reports whether the role starts in the waiting room: witnesses may not follow
 // the hearing before they testify (证人不得旁听, #17).
+// chinese returns the role's name in Chinese, for messages to users ("中文 / English").
+func (r Role) chinese() string {
+	switch r {
+	case RoleJudge:
+		return "法官"
+	case RoleClerk:
+		return "书记员"
+	case RoleAppraiser:
+		return "鉴定人"
+	case RoleCounsel:
+		return "诉讼代理人"
+	case RoleParty:
+		return "当事人"
+	case RoleExpert:
+		return "专家辅助人"
+	case RoleInterpreter:
+		return "翻译"
+	case RoleObserver:
+		return "旁听人员"
+	}
+	return string(r)
+}
+
+// actionChinese names the moderation actions in Chinese, for messages to users.
+var actionChinese = map[string]string{ActionAdmit: "准许入庭", ActionToWaiting: "退回等候室", ActionMute: "静音",
+	ActionUnmute: "取消静音", ActionRemove: "请出庭审室", ActionGrantFloor: "准许发言", ActionRevokeFloor: "收回发言权",
+	ActionStart: "开庭", ActionEnd: "闭庭", ActionShowExhibit: "展示证据", ActionStopExhibit: "停止展示",
+	ActionPause: "暂停录像", ActionResume: "继续录像", TypeMark: "记录核验事项"}
+
 func (r Role) waitsFirst() bool { return r == RoleAppraiser }
 
 // privileged reports whether the role runs the hearing: it sees everyone, including those

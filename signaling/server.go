@@ -270,7 +270,7 @@ func (s *Server) serve(c *conn, h *chuting.Hearing, start time.Time) {
 	}
 	m, err := Parse(data)
 	if err == nil && m.Type != TypeJoin {
-		err = protoErr(CodeOutOfOrder, "type", "the first message must be join")
+		err = protoErr(CodeOutOfOrder, "type", "第一条消息须为 join / the first message must be join")
 	}
 	if err != nil {
 		c.send(errorMsg(m.ID, err.(*ProtocolError)))
@@ -311,11 +311,11 @@ func (s *Server) readLoop(c *conn, p *participant) {
 			c.closeWith(ErrRateLimited)
 			return
 		} else if !ok {
-			c.send(errorMsg("", protoErr(CodeRateLimited, "", "over %d messages a second", msgRate)))
+			c.send(errorMsg("", protoErr(CodeRateLimited, "", "每秒消息超过 %d 条 / over %d messages a second", msgRate, msgRate)))
 			continue
 		}
 		if typ != websocket.TextMessage {
-			c.send(errorMsg("", protoErr(CodeMalformed, "", "messages are text frames")))
+			c.send(errorMsg("", protoErr(CodeMalformed, "", "消息须为文本帧 / messages are text frames")))
 			continue
 		}
 		m, err := Parse(data)
@@ -324,7 +324,7 @@ func (s *Server) readLoop(c *conn, p *participant) {
 			continue
 		}
 		if m.Type == TypeJoin {
-			c.send(errorMsg(m.ID, protoErr(CodeOutOfOrder, "type", "already joined")))
+			c.send(errorMsg(m.ID, protoErr(CodeOutOfOrder, "type", "已加入 / already joined")))
 			continue
 		}
 		if !p.post(event{c: c, msg: &m}) {
