@@ -38,7 +38,7 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 	}
 
 	court := w.court(&chuting.Court{Name: "赣州市中级人民法院", Code: "赣07", TimeZone: "Asia/Shanghai", NoticeDays: 3,
-		Address: "江西省赣州市章贡区长征大道"})
+		TravelDays: 2, Address: "江西省赣州市章贡区长征大道"})
 	district := w.court(&chuting.Court{Name: "赣州市章贡区人民法院", Code: "赣0702", TimeZone: "Asia/Shanghai", NoticeDays: 5,
 		Address: "江西省赣州市章贡区红旗大道"})
 

@@ -180,6 +180,15 @@ func TestE2E(t *testing.T) {
 	court.set("#case-no", "")
 	court.set("#windows-list .window:nth-child(1) .w-date", time.Now().In(chuting.ChinaZone()).AddDate(0, 0, 1).Format(time.DateOnly))
 	court.waitFor("the notice period's error", `document.getElementById("windows-error").textContent.includes("3")`, 5*time.Second)
+	// In person, the court's 2 travel days count too (在途时间, #2): 4 days ahead is too soon,
+	// and the hint says 5; remote, 4 days ahead is fine.
+	court.set("#windows-list .window:nth-child(1) .w-date", time.Now().In(chuting.ChinaZone()).AddDate(0, 0, 4).Format(time.DateOnly))
+	court.set("#mode", "in_person")
+	court.waitFor("the in-person notice period's error", `document.getElementById("windows-error").textContent.includes("不足 5 日") &&
+		document.getElementById("windows-hint").textContent.includes("至少 5 日")`, 5*time.Second)
+	court.set("#mode", "remote")
+	court.waitFor("no error for a remote hearing 4 days ahead", `document.getElementById("windows-error").textContent === "" &&
+		document.getElementById("windows-hint").textContent.includes("至少 3 日")`, 5*time.Second)
 	days := clerkAPI.workdays(time.Now(), 6, 8)
 	serveSummons(court, case1, liming.InstitutionID, liming.AppraiserID, days[:3])
 	if msg := court.text("#case-no-error") + court.text("#windows-error"); msg != "" {

@@ -23,15 +23,16 @@ function checkCaseNo(raw, court) {
   return { error: "", type };
 }
 
-// noticeDays is the court's notice period (at least 3 days, #2).
-function noticeDays(court) {
-  return Math.max(3, court?.notice_days || 3);
+// noticeDays is the notice period of a summons in mode (#2): the court's (at least 3 days),
+// plus its travel days (在途时间) for an appearance in person, as the server counts it.
+function noticeDays(court, mode) {
+  return Math.max(3, court?.notice_days || 3) + (mode === "in_person" ? court?.travel_days || 0 : 0);
 }
 
-// earliestDate is the first date a hearing may be on when served today (#2): today plus the
-// notice period, in the courts' zone.
-function earliestDate(court) {
-  return ymd(Date.now() + noticeDays(court) * 86400e3);
+// earliestDate is the first date a hearing in mode may be on when served today (#2): today
+// plus the notice period, in the courts' zone.
+function earliestDate(court, mode) {
+  return ymd(Date.now() + noticeDays(court, mode) * 86400e3);
 }
 
 function summonsForm(court, look, onServed) {
@@ -56,7 +57,7 @@ function summonsForm(court, look, onServed) {
 
   const addWindow = () => {
     const i = windows.children.length;
-    const date = el("input", { type: "date", min: earliestDate(court), "aria-label": t("summons.window_date", { n: i + 1 }), class: "w-date" });
+    const date = el("input", { type: "date", min: earliestDate(court, mode.value), "aria-label": t("summons.window_date", { n: i + 1 }), class: "w-date" });
     const from = el("input", { type: "time", value: "09:00", step: 900, "aria-label": t("summons.window_from", { n: i + 1 }), class: "w-from" });
     const to = el("input", { type: "time", value: "12:00", step: 900, "aria-label": t("summons.window_to", { n: i + 1 }), class: "w-to" });
     const remove = button("summons.remove_window", { class: "secondary small" }, () => row.remove());
@@ -128,18 +129,23 @@ function summonsForm(court, look, onServed) {
     const c = checkCaseNo(caseNo.value, court);
     form.querySelector("#mode-note").textContent = c.type === "criminal" ? t("summons.criminal_in_person") : "";
     form.querySelector("#remote-fields").hidden = mode.value !== "remote";
+    // In person, the notice period has the court's travel days too.
+    const min = earliestDate(court, mode.value);
+    form.querySelector("#windows-hint").textContent = t("summons.windows_hint", { days: noticeDays(court, mode.value), date: min });
+    for (const d of windows.querySelectorAll(".w-date")) d.min = min;
+    if (windows.querySelector(".w-date")?.value) checkWindows();
   }
   function checkMode() {
     syncMode();
     return mode.value !== "remote" || setError("ground", ground.value ? "" : t("summons.err.ground"));
   }
   function checkWindows() {
-    const min = earliestDate(court);
+    const min = earliestDate(court, mode.value);
     let msg = "";
     const rows = [...windows.querySelectorAll(".window")];
     if (rows.length === 0 || rows.some((r) => !r.querySelector(".w-date").value)) msg = t("summons.err.window_missing");
     else if (rows.some((r) => r.querySelector(".w-from").value >= r.querySelector(".w-to").value)) msg = t("summons.err.window_order");
-    else if (rows.some((r) => r.querySelector(".w-date").value < min)) msg = t("summons.err.notice", { days: noticeDays(court), date: min });
+    else if (rows.some((r) => r.querySelector(".w-date").value < min)) msg = t("summons.err.notice", { days: noticeDays(court, mode.value), date: min });
     return setError("windows", msg);
   }
   caseNo.addEventListener("input", checkCase);
@@ -158,7 +164,7 @@ function summonsForm(court, look, onServed) {
       field("ground-note", "summons.ground_note", groundNote)),
     field("duration", "summons.duration", duration),
     el("fieldset", {}, el("legend", {}, t("summons.windows")), el("p", { class: "hint", id: "windows-hint" },
-      t("summons.windows_hint", { days: noticeDays(court), date: earliestDate(court) })), windows,
+      t("summons.windows_hint", { days: noticeDays(court, mode.value), date: earliestDate(court, mode.value) })), windows,
     el("input", { type: "hidden", id: "windows-anchor" }),
     el("p", { id: "windows-error", class: "field-error", role: "alert" }),
     button("summons.add_window", { class: "secondary small", id: "add-window" }, addWindow)),
