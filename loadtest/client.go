@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chuting/chuting/keyframe"
 	"github.com/gorilla/websocket"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -492,7 +493,7 @@ func (c *client) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		rt.bits[seq>>6].Or(1 << (seq & 63))
 		rt.packets.Add(1)
 		if rt.kind == webrtc.RTPCodecTypeVideo && rt.firstKey.Load() == 0 {
-			if hl, err := h.Unmarshal(buf[:n]); err == nil && vp8Keyframe(buf[hl:n]) {
+			if hl, err := h.Unmarshal(buf[:n]); err == nil && keyframe.VP8(buf[hl:n]) {
 				rt.firstKey.Store(time.Now().UnixNano())
 			} else if time.Since(asked) >= time.Second {
 				// Video that starts without a keyframe cannot be decoded: ask for one, as a
@@ -502,38 +503,6 @@ func (c *client) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			}
 		}
 	}
-}
-
-// vp8Keyframe reports whether an RTP payload of VP8 starts a keyframe (RFC 7741 §4.2-4.3:
-// the first packet of a frame, S=1 and PID=0, whose VP8 header has P=0).
-func vp8Keyframe(b []byte) bool {
-	if len(b) < 1 || b[0]&0x10 == 0 || b[0]&0x07 != 0 {
-		return false
-	}
-	i := 1
-	if b[0]&0x80 != 0 { // X: extensions
-		if len(b) < 2 {
-			return false
-		}
-		x := b[1]
-		i = 2
-		if x&0x80 != 0 { // I: picture ID, one or two bytes
-			if len(b) <= i {
-				return false
-			}
-			if b[i]&0x80 != 0 {
-				i++
-			}
-			i++
-		}
-		if x&0x40 != 0 { // L: TL0PICIDX
-			i++
-		}
-		if x&0x30 != 0 { // T or K
-			i++
-		}
-	}
-	return len(b) > i && b[i]&0x01 == 0
 }
 
 // close leaves the room and closes the connections.

@@ -160,27 +160,6 @@ func TestParseBitrate(t *testing.T) {
 	}
 }
 
-func TestVP8Keyframe(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		b    []byte
-		want bool
-	}{
-		{"OK", []byte{0x10, 0x00}, true},
-		{"Delta", []byte{0x10, 0x01}, false},
-		{"NotStart", []byte{0x00, 0x00}, false},
-		{"PictureID15", []byte{0x90, 0x80, 0x81, 0x02, 0x00}, true},
-		{"PictureID7", []byte{0x90, 0x80, 0x05, 0x01}, false},
-		{"Short", []byte{0x90}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := vp8Keyframe(tc.b); got != tc.want {
-				t.Fatalf("vp8Keyframe(%x) = %v", tc.b, got)
-			}
-		})
-	}
-}
-
 func TestRoles(t *testing.T) {
 	want := []string{roleJudge, roleClerk, roleAppraiser, roleCounsel, roleParty, roleExpert, roleCounsel}
 	for i, w := range want {

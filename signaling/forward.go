@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chuting/chuting/keyframe"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -218,7 +219,7 @@ func (u *upTrack) forward(p *packet, n int) {
 			if cur != u {
 				if key < 0 {
 					key = 0
-					if keyframe(u.codec.MimeType, p.payload) {
+					if keyframe.Starts(u.codec.MimeType, p.payload) {
 						key = 1
 					}
 				}

@@ -1,4 +1,7 @@
-package signaling
+// Package keyframe tells whether an RTP payload starts a keyframe: where a receiver can start
+// decoding. The SFU switches a subscriber to another simulcast layer there (signaling), and
+// the load tool times a subscriber's first decodable frame by it (loadtest).
+package keyframe
 
 import (
 	"strings"
@@ -6,21 +9,22 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// keyframe reports whether an RTP payload of the codec starts a keyframe: where a subscriber
-// can start decoding, so where the server may switch it to another simulcast layer.
-func keyframe(mime string, payload []byte) bool {
+// Starts reports whether an RTP payload of the codec (a MIME type such as video/VP8) starts a
+// keyframe; false for codecs it does not know.
+func Starts(mime string, payload []byte) bool {
 	switch {
 	case strings.EqualFold(mime, webrtc.MimeTypeVP8):
-		return vp8Keyframe(payload)
+		return VP8(payload)
 	case strings.EqualFold(mime, webrtc.MimeTypeH264):
-		return h264Keyframe(payload)
+		return h264(payload)
 	}
 	return false
 }
 
-// vp8Keyframe reads the VP8 payload descriptor (RFC 7741 §4.2) and, at the start of the first
-// partition, the frame header's inverse key frame flag (RFC 6386 §9.1).
-func vp8Keyframe(b []byte) bool {
+// VP8 reports whether a VP8 RTP payload starts a keyframe: it reads the payload descriptor
+// (RFC 7741 §4.2) and, at the start of the first partition, the frame header's inverse key
+// frame flag (RFC 6386 §9.1).
+func VP8(b []byte) bool {
 	if len(b) < 1 {
 		return false
 	}
@@ -62,9 +66,9 @@ const (
 	naluFUA   = 28
 )
 
-// h264Keyframe reports whether the payload carries an SPS or the start of an IDR slice, alone,
+// h264 reports whether the payload carries an SPS or the start of an IDR slice, alone,
 // in a STAP-A aggregate, or as the first fragment of an FU-A.
-func h264Keyframe(b []byte) bool {
+func h264(b []byte) bool {
 	if len(b) < 1 {
 		return false
 	}

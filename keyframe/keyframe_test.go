@@ -1,4 +1,4 @@
-package signaling
+package keyframe
 
 import (
 	"testing"
@@ -23,6 +23,9 @@ func TestKeyframe(t *testing.T) {
 		{"vp8 second partition", webrtc.MimeTypeVP8, []byte{0x11, 0x00}, false},
 		{"vp8 truncated", webrtc.MimeTypeVP8, []byte{0x90, 0x80}, false},
 		{"vp8 empty", webrtc.MimeTypeVP8, nil, false},
+		{"vp8 key, 15-bit picture ID", webrtc.MimeTypeVP8, []byte{0x90, 0x80, 0x81, 0x02, 0x00}, true},
+		{"vp8 delta, 7-bit picture ID, no TL0PICIDX", webrtc.MimeTypeVP8, []byte{0x90, 0x80, 0x05, 0x01}, false},
+		{"vp8 descriptor only", webrtc.MimeTypeVP8, []byte{0x90}, false},
 		{"h264 IDR", webrtc.MimeTypeH264, []byte{0x65, 0x88}, true},
 		{"h264 non-IDR", webrtc.MimeTypeH264, []byte{0x41, 0x9a}, false},
 		{"h264 STAP-A with SPS and PPS", webrtc.MimeTypeH264, []byte{0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xce}, true},
@@ -33,8 +36,8 @@ func TestKeyframe(t *testing.T) {
 		{"opus", webrtc.MimeTypeOpus, []byte{0x10, 0x00}, false},
 	}
 	for _, tc := range tests {
-		if got := keyframe(tc.mime, tc.payload); got != tc.want {
-			t.Errorf("%s: keyframe = %v, want %v", tc.name, got, tc.want)
+		if got := Starts(tc.mime, tc.payload); got != tc.want {
+			t.Errorf("%s: Starts = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
