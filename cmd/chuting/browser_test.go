@@ -227,11 +227,24 @@ func (b *browser) seesNoVideo() {
 // inbound-rtp statistics).
 func (b *browser) videoBytes() float64 {
 	b.t.Helper()
-	if _, err := eval[bool](b, `(window.chutingVideoBytes = null, window.chutingRoom.sub.getStats().then((r) => {
+	return b.videoStat("sub", "inbound-rtp", "bytesReceived")
+}
+
+// videoSent returns the bytes of video the page's pub connection has sent.
+func (b *browser) videoSent() float64 {
+	b.t.Helper()
+	return b.videoStat("pub", "outbound-rtp", "bytesSent")
+}
+
+// videoStat sums a counter of the video RTP streams of a type in a peer connection's
+// statistics.
+func (b *browser) videoStat(pc, typ, counter string) float64 {
+	b.t.Helper()
+	if _, err := eval[bool](b, fmt.Sprintf(`(window.chutingVideoBytes = null, window.chutingRoom[%q].getStats().then((r) => {
 		let n = 0;
-		r.forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") n += s.bytesReceived || 0; });
+		r.forEach((s) => { if (s.type === %q && s.kind === "video") n += s[%q] || 0; });
 		window.chutingVideoBytes = n;
-	}), true)`); err != nil {
+	}), true)`, pc, typ, counter)); err != nil {
 		b.t.Fatalf("%s: statistics: %v", b.name, err)
 	}
 	b.waitFor("the statistics", `window.chutingVideoBytes !== null`, 5*time.Second)
@@ -377,18 +390,21 @@ func TestBrowserHearingRoom(t *testing.T) {
 	judge.waitFor("the appraiser shown on audio only",
 		fmt.Sprintf(`document.querySelector('#participants li[data-participant=%q]')?.dataset.audioOnly === "true"`, appraiserID), 10*time.Second)
 	time.Sleep(500 * time.Millisecond) // what was in flight
-	before := appraiser.videoBytes()
+	before, sent := appraiser.videoBytes(), appraiser.videoSent()
 	time.Sleep(1500 * time.Millisecond)
 	if after := appraiser.videoBytes(); after != before {
 		t.Fatalf("the appraiser on audio only still received video: %.0f → %.0f bytes", before, after)
+	}
+	if after := appraiser.videoSent(); after != sent {
+		t.Fatalf("the appraiser on audio only still sent video: %.0f → %.0f bytes", sent, after)
 	}
 	appraiser.click("#audio-only")
 	judge.waitFor("the appraiser shown on video again",
 		fmt.Sprintf(`document.querySelector('#participants li[data-participant=%q]')?.dataset.audioOnly === "false"`, appraiserID), 10*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
-	for appraiser.videoBytes() <= before {
+	for appraiser.videoBytes() <= before || appraiser.videoSent() <= sent {
 		if time.Now().After(deadline) {
-			t.Fatal("no video at the appraiser 10 s after video back")
+			t.Fatal("video neither received nor sent by the appraiser 10 s after video back")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -257,12 +257,21 @@ class Room {
     this.pub = pc;
     const sources = {};
     for (const track of this.media.getTracks()) {
-      pc.addTransceiver(track, { direction: "sendonly", streams: [this.media] });
+      const tr = pc.addTransceiver(track, { direction: "sendonly", streams: [this.media] });
+      if (track.kind === "video") this.videoSender = tr.sender;
       sources[track.id] = track.kind === "audio" ? "microphone" : "camera";
     }
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     if (this.pub === pc) this.send({ type: "offer", pc: "pub", sdp: pc.localDescription.sdp, sources });
+    if (document.body.classList.contains("audio-only")) await this.sendVideo(false);
+  }
+
+  // sendVideo starts or stops sending our camera on pub, without renegotiating: on audio only
+  // (#47) the uplink carries the sound alone.
+  sendVideo(on) {
+    if (!this.videoSender) return Promise.resolve();
+    return this.videoSender.replaceTrack(on ? this.media?.getVideoTracks()[0] || null : null);
   }
 
   // onOffer answers the server's offer on sub: the tracks we receive changed.
@@ -645,13 +654,14 @@ function wireControls(room) {
   };
   toggle("toggle-mic", "audio", t("room.mic_on"), t("room.mic_off"));
   toggle("toggle-cam", "video", t("room.cam_on"), t("room.cam_off"));
-  // Audio only (#47), one step: our camera stops sending, the server stops sending us the
-  // others' video (which is no longer shown), and the judge sees the switch in our entry; the
-  // microphone and the others' sound go on. The same button brings video back.
+  // Audio only (#47), one step: our camera stops sending (no video goes up), the server stops
+  // sending us the others' video (which is no longer shown), and the judge sees the switch in
+  // our entry; the microphone and the others' sound go on. The same button brings video back.
   $("audio-only").addEventListener("click", () => {
     const on = document.body.classList.toggle("audio-only");
     room.request({ type: "receive", video: !on }).catch((err) => showNotice(err.message || String(err)));
     for (const tr of room.media ? room.media.getVideoTracks() : []) tr.enabled = !on;
+    room.sendVideo(!on).catch((err) => showNotice(err.message || String(err)));
     $("audio-only").setAttribute("aria-pressed", String(on));
     $("audio-only").textContent = on ? t("room.video_back") : t("room.audio_only");
     $("toggle-cam").disabled = on;
