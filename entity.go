@@ -375,6 +375,31 @@ func IsStale(err error) bool {
 	return errors.As(err, &e) && e.Code == ECONFLICT && e.Field == ""
 }
 
+// Update loads the entity of type T with id, applies change and saves it; when another writer
+// saved it meanwhile (IsStale) it loads it again and re-applies change, at most MaxAttempts
+// times. change returns false to leave the entity as it is. Update returns the entity as
+// saved, or nil when change left it; ENOTFOUND when there is none; ECONFLICT when it kept
+// changing.
+func Update[T any, P EntityPtr[T]](ctx context.Context, s Records, id string, change func(P) bool) (P, error) {
+	for range MaxAttempts {
+		e, err := Load[T, P](ctx, s, id)
+		if err != nil {
+			return nil, err
+		}
+		if !change(e) {
+			return nil, nil
+		}
+		if err := Save(ctx, s, e); !IsStale(err) {
+			if err != nil {
+				return nil, err
+			}
+			return e, nil
+		}
+	}
+	kind := P(new(T)).Kind()
+	return nil, Errorf(ECONFLICT, "%s %s 正被他人修改，请重试 / the %s kept changing; try again", kind, id, kind)
+}
+
 // Remove deletes e if it has not changed since it was read.
 // ENOTFOUND, ECONFLICT as for Records.Delete.
 func Remove(ctx context.Context, s Records, e Entity) error {

@@ -62,7 +62,7 @@ func (s *Service) FollowUp(ctx context.Context, summonsID string) (bool, error) 
 		return barred || opened, nil
 	}
 	s.notify(ctx, chuting.SummonsEvent{Summons: sm, FollowUp: ref})
-	err = update(ctx, s.store, ref.ID, func(f *chuting.FeeRefund) bool {
+	_, err = chuting.Update(ctx, s.store, ref.ID, func(f *chuting.FeeRefund) bool {
 		if !f.Notified.IsZero() {
 			return false
 		}
@@ -193,7 +193,7 @@ func (s *Service) CloseRefund(ctx context.Context, p *chuting.Principal, id, not
 	}
 	var out *chuting.FeeRefund
 	var closedAlready bool
-	err := update(ctx, s.store, id, func(f *chuting.FeeRefund) bool {
+	_, err := chuting.Update(ctx, s.store, id, func(f *chuting.FeeRefund) bool {
 		out = f
 		if closedAlready = f.State == chuting.RefundDone; closedAlready {
 			return false
@@ -212,28 +212,10 @@ func (s *Service) CloseRefund(ctx context.Context, p *chuting.Principal, id, not
 
 var errBusy = errors.New("the record kept changing")
 
-// update applies change to the record of type T with id and saves it, retrying on a
-// concurrent write; change returns false to leave it as it is. ENOTFOUND when there is none.
-func update[T any, P chuting.EntityPtr[T]](ctx context.Context, store chuting.Records, id string, change func(P) bool) error {
-	for range chuting.MaxAttempts {
-		e, err := chuting.Load[T, P](ctx, store, id)
-		if err != nil {
-			return err
-		}
-		if !change(e) {
-			return nil
-		}
-		if err := chuting.Save(ctx, store, e); !chuting.IsStale(err) {
-			return err
-		}
-	}
-	return fmt.Errorf("%s %s: %w", P(new(T)).Kind(), id, errBusy)
-}
-
-// updateOpinion is update for the summons's opinion; an opinion removed from the registry
-// is nothing to bar or lift.
+// updateOpinion is chuting.Update for the summons's opinion; an opinion removed from the
+// registry is nothing to bar or lift.
 func (s *Service) updateOpinion(ctx context.Context, id string, change func(*chuting.Opinion) bool) error {
-	err := update(ctx, s.store, id, change)
+	_, err := chuting.Update(ctx, s.store, id, change)
 	if chuting.ErrorCode(err) == chuting.ENOTFOUND {
 		return nil
 	}

@@ -565,26 +565,21 @@ func (s *Server) revokeGrant(w http.ResponseWriter, r *http.Request) error {
 	}
 	setTarget(r, "recording:"+h.ID+"/grant:"+id)
 	p := chuting.UserFromContext(r.Context())
-	for range 5 {
-		g, err := chuting.Load[chuting.RecordingGrant](r.Context(), s.store, id)
-		if chuting.ErrorCode(err) == chuting.ENOTFOUND || err == nil && g.HearingID != h.ID {
-			return chuting.Errorf(chuting.ENOTFOUND, "没有此授权 / no such grant")
-		} else if err != nil {
-			return err
-		}
-		if !g.Revoked.IsZero() {
-			w.WriteHeader(http.StatusNoContent)
-			return nil
+	other := false // a grant of another hearing: not found here
+	_, err = chuting.Update(r.Context(), s.store, id, func(g *chuting.RecordingGrant) bool {
+		if other = g.HearingID != h.ID; other || !g.Revoked.IsZero() {
+			return false
 		}
 		g.Revoked, g.RevokedBy = s.now().UTC(), p.UserID
-		if err = chuting.Save(r.Context(), s.store, g); err == nil {
-			w.WriteHeader(http.StatusNoContent)
-			return nil
-		} else if chuting.ErrorCode(err) != chuting.ECONFLICT {
-			return err
-		}
+		return true
+	})
+	if chuting.ErrorCode(err) == chuting.ENOTFOUND || other {
+		return chuting.Errorf(chuting.ENOTFOUND, "没有此授权 / no such grant")
+	} else if err != nil {
+		return err
 	}
-	return chuting.Errorf(chuting.ECONFLICT, "授权正被他人修改，请重试 / the grant is being changed; try again")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // deletionInput is the body of POST /api/v1/recordings/{hearing_id}/deletion.

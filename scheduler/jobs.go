@@ -3,7 +3,6 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -47,7 +46,7 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 		if due == "" || slices.Contains(sm.Reminders, due) {
 			return nil
 		}
-		changed, err := s.update(ctx, sm.ID, func(sm *chuting.Summons) bool {
+		changed, err := chuting.Update(ctx, s.store, sm.ID, func(sm *chuting.Summons) bool {
 			if sm.State != chuting.SummonsScheduled || slices.Contains(sm.Reminders, due) {
 				return false
 			}
@@ -97,7 +96,7 @@ func (s *Service) DetectNoShows(ctx context.Context, grace time.Duration) (int, 
 			return nil
 		}
 		now := s.now()
-		changed, err := s.update(ctx, sm.ID, func(sm *chuting.Summons) bool {
+		changed, err := chuting.Update(ctx, s.store, sm.ID, func(sm *chuting.Summons) bool {
 			if !sm.NoShow.IsZero() {
 				return false
 			}
@@ -264,22 +263,3 @@ func (s *Service) eachInState(ctx context.Context, state chuting.SummonsState, f
 	}
 }
 
-// update applies change to the summons with id and saves it, retrying on a concurrent
-// write. change returns false to leave it as it is; update then returns nil.
-func (s *Service) update(ctx context.Context, id string, change func(*chuting.Summons) bool) (*chuting.Summons, error) {
-	for range chuting.MaxAttempts {
-		sm, err := chuting.Load[chuting.Summons](ctx, s.store, id)
-		if err != nil {
-			return nil, err
-		}
-		if !change(sm) {
-			return nil, nil
-		}
-		err = chuting.Save(ctx, s.store, sm)
-		if isStale(err) {
-			continue
-		}
-		return sm, err
-	}
-	return nil, errors.New("summons " + id + " kept changing")
-}

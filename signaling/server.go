@@ -441,49 +441,39 @@ func elsewhere(node string) *CloseError {
 }
 
 // claimNode takes or renews this node's hold on the hearing's room (Hearing.Node and
-// NodeUntil); elsewhere if another node holds it and its hold has not lapsed. It retries when
-// another writer got there first.
+// NodeUntil); elsewhere if another node holds it and its hold has not lapsed.
 func (s *Server) claimNode(ctx context.Context, id string) error {
-	for range chuting.MaxAttempts {
-		h, err := chuting.Load[chuting.Hearing](ctx, s.cfg.Records, id)
-		if err != nil {
-			return fmt.Errorf("claim the room of hearing %s: %w", id, err)
-		}
+	var refused *CloseError
+	_, err := chuting.Update(ctx, s.cfg.Records, id, func(h *chuting.Hearing) bool {
 		now := s.cfg.Now()
 		if h.Node != s.cfg.Node && h.Node != "" && now.Before(h.NodeUntil) {
-			return elsewhere(h.Node)
+			refused = elsewhere(h.Node)
+			return false
 		}
 		h.Node, h.NodeUntil = s.cfg.Node, now.Add(roomLease).UTC()
-		err = chuting.Save(ctx, s.cfg.Records, h)
-		if chuting.IsStale(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("claim the room of hearing %s: %w", id, err)
-		}
-		return nil
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("claim the room of hearing %s: %w", id, err)
 	}
-	return fmt.Errorf("claim the room of hearing %s: %w", id, chuting.Errorf(chuting.ECONFLICT, "too many concurrent writes"))
+	if refused != nil {
+		return refused
+	}
+	return nil
 }
 
 // releaseNode ends this node's hold on the hearing's room, which has closed, so that another
 // node may open it at once. Node stays: the node that last held it.
 func (s *Server) releaseNode(ctx context.Context, id string) {
-	for range chuting.MaxAttempts {
-		h, err := chuting.Load[chuting.Hearing](ctx, s.cfg.Records, id)
-		if err != nil || h.Node != s.cfg.Node || h.NodeUntil.IsZero() {
-			if err != nil {
-				s.log.Warn("release the room's hold", "hearing", id, "err", err)
-			}
-			return
+	_, err := chuting.Update(ctx, s.cfg.Records, id, func(h *chuting.Hearing) bool {
+		if h.Node != s.cfg.Node || h.NodeUntil.IsZero() {
+			return false
 		}
 		h.NodeUntil = time.Time{}
-		if err = chuting.Save(ctx, s.cfg.Records, h); !chuting.IsStale(err) {
-			if err != nil {
-				s.log.Warn("release the room's hold", "hearing", id, "err", err)
-			}
-			return
-		}
+		return true
+	})
+	if err != nil {
+		s.log.Warn("release the room's hold", "hearing", id, "err", err)
 	}
 }
 

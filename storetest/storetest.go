@@ -151,6 +151,43 @@ func testCRUD(t *testing.T, open Opener) {
 		}
 		wantCode(t, s.Delete(ctx, chuting.KindCourt, c.ID, 1), chuting.ECONFLICT, "")
 	})
+	t.Run("Update", func(t *testing.T) {
+		// Another writer saves between Update's load and its save: Update loads again and
+		// applies the change to the other's version, losing neither write.
+		calls := 0
+		got, err := chuting.Update(ctx, s, c.ID, func(x *chuting.Court) bool {
+			calls++
+			if calls == 1 {
+				other, err := chuting.Load[chuting.Court](ctx, s, c.ID)
+				must(t, err)
+				other.Address = "meanwhile"
+				must(t, chuting.Save(ctx, s, other))
+			}
+			x.NoticeDays = 7
+			return true
+		})
+		must(t, err)
+		if calls != 2 || got == nil || got.NoticeDays != 7 || got.Address != "meanwhile" {
+			t.Fatalf("Update after a concurrent write: %d calls, %+v", calls, got)
+		}
+		stored, err := chuting.Load[chuting.Court](ctx, s, c.ID)
+		must(t, err)
+		if stored.NoticeDays != 7 || stored.Address != "meanwhile" || stored.Version != got.Version {
+			t.Fatalf("stored after Update: %+v", stored)
+		}
+		if unchanged, err := chuting.Update(ctx, s, c.ID, func(*chuting.Court) bool { return false }); err != nil || unchanged != nil {
+			t.Fatalf("Update that changes nothing: %v, %v", unchanged, err)
+		}
+		_, err = chuting.Update(ctx, s, chuting.NewID(), func(*chuting.Court) bool { return true })
+		wantCode(t, err, chuting.ENOTFOUND, "")
+		_, err = chuting.Update(ctx, s, c.ID, func(x *chuting.Court) bool { // always beaten
+			other, err := chuting.Load[chuting.Court](ctx, s, c.ID)
+			must(t, err)
+			must(t, chuting.Save(ctx, s, other))
+			return true
+		})
+		wantCode(t, err, chuting.ECONFLICT, "")
+	})
 	t.Run("Delete", func(t *testing.T) {
 		got, err := chuting.Load[chuting.Court](ctx, s, c.ID)
 		must(t, err)
