@@ -65,8 +65,7 @@ type trackRecorder struct {
 	ref        uint32          // the last RTP timestamp seen, and its distance from the anchor
 	refU       int64
 	lastAt     time.Time // when the latest packet arrived
-	lastSN     uint16    // the highest sequence number pushed (haveSN: one was)
-	haveSN     bool
+	lastSN     uint16    // the highest sequence number pushed (once anchored)
 
 	p        params
 	seg      *segmentWriter
@@ -101,24 +100,26 @@ func (t *trackRecorder) WriteRTP(at time.Time, h *rtp.Header, payload []byte) er
 	if t.closed {
 		return errClosed
 	}
-	if !t.anchored {
-		t.anchored, t.anchorAt, t.ref, t.refU, t.calibUntil = true, at, h.Timestamp, 0, at.Add(calibration)
-		t.askKeyUnlocked(at) // at once, rather than when the first frame is found not to be one
-	} else if at.Sub(t.lastAt) > gapCut {
-		t.flushUnlocked()
-		t.cutUnlocked()
-		t.sb = t.newSampleBuilder() // see below
-	} else if d := h.SequenceNumber - t.lastSN; d > t.c.maxLate && d < 1<<15 {
-		t.flushUnlocked()
-		t.sb = t.newSampleBuilder()
-	}
 	// A stream that starts again with its sequence numbers far on (the publisher went on
 	// sending while the recording was paused, or a burst was lost) goes to a new sample
-	// builder: pion's waits for the skipped packets as if late, building no frame until it
-	// holds maxLate more, and once flushed may never build one again (1.5 Mb/s video paused
-	// for 8 s in a real room was not recorded after the resume; TestSegments/LongGapHighRate).
-	if d := h.SequenceNumber - t.lastSN; !t.haveSN || d < 1<<15 {
-		t.lastSN, t.haveSN = h.SequenceNumber, true
+	// builder, as one after a long gap does: pion's waits for the skipped packets as if late,
+	// building no frame until it holds maxLate more, and once flushed may never build one again
+	// (1.5 Mb/s video paused for 8 s in a real room was not recorded after the resume;
+	// TestSegments/LongGapHighRate).
+	d := h.SequenceNumber - t.lastSN
+	if !t.anchored {
+		t.anchored, t.anchorAt, t.ref, t.refU, t.calibUntil = true, at, h.Timestamp, 0, at.Add(calibration)
+		t.lastSN, d = h.SequenceNumber, 0
+		t.askKeyUnlocked(at) // at once, rather than when the first frame is found not to be one
+	} else if gap := at.Sub(t.lastAt) > gapCut; gap || d > t.c.maxLate && d < 1<<15 {
+		t.flushUnlocked()
+		if gap {
+			t.cutUnlocked()
+		}
+		t.sb = t.newSampleBuilder()
+	}
+	if d < 1<<15 {
+		t.lastSN = h.SequenceNumber
 	}
 	t.lastAt = at
 	if at.Before(t.calibUntil) {
