@@ -376,7 +376,7 @@ func (r *runner) run(ctx context.Context, world *World, pid int) (*Result, error
 	}
 	var cpu0 time.Duration
 	if pid > 0 {
-		if cpu0, err = cpuTime(pid); err != nil {
+		if cpu0, err = CPUTime(pid); err != nil {
 			return nil, fmt.Errorf("server process %d: %w", pid, err)
 		}
 	}
@@ -422,7 +422,7 @@ func (r *runner) run(ctx context.Context, world *World, pid int) (*Result, error
 	toolCPU, busy := selfCPU()-tool0, machineBusy()-busy0
 	var serverCPU time.Duration
 	if pid > 0 {
-		if cpu1, err := cpuTime(pid); err == nil {
+		if cpu1, err := CPUTime(pid); err == nil {
 			serverCPU = cpu1 - cpu0
 		}
 	}

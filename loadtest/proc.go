@@ -15,8 +15,8 @@ import (
 // clockTicks is the unit of utime and stime in /proc/PID/stat (USER_HZ, 100 on Linux).
 const clockTicks = 100
 
-// cpuTime returns the user+system CPU time process pid has used.
-func cpuTime(pid int) (time.Duration, error) {
+// CPUTime returns the user+system CPU time process pid has used (Linux).
+func CPUTime(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err

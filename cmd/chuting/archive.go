@@ -3,23 +3,17 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"fmt"
-	"path/filepath"
 
 	"github.com/chuting/chuting/recordings"
 	"github.com/chuting/chuting/scheduler"
 )
 
 // openArchive returns the read side of the hearings' recordings for the playback API
-// (recordings/archive.go), over <data>/recordings, verified against the key the recorder signs
-// with (recordingKey).
-func (m *Main) openArchive() (*recordings.Archive, error) {
-	key, err := recordingKey(m.Config.Data)
-	if err != nil {
-		return nil, fmt.Errorf("recordings archive: %w", err)
-	}
-	return recordings.NewArchive(recordings.ArchiveConfig{Dir: filepath.Join(m.Config.Data, recordingsDir), Records: m.Store,
-		Logs: m.Store, PublicKey: key.Public().(ed25519.PublicKey), Now: m.clock()})
+// (recordings/archive.go), over the recorder's folder, verified against the key the recorder
+// signs with.
+func (m *Main) openArchive(rc recordings.Config) (*recordings.Archive, error) {
+	return recordings.NewArchive(recordings.ArchiveConfig{Dir: rc.Dir, Records: m.Store,
+		Logs: m.Store, PublicKey: rc.Key.Public().(ed25519.PublicKey), Now: m.clock()})
 }
 
 // retentionJob is the daily job of the recordings' retention policy (issue 5 §7): it marks

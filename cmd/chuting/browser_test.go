@@ -145,10 +145,10 @@ func startBrowsers(t *testing.T, exe, name1, name2 string) (*browser, *browser) 
 }
 
 // eval evaluates a JavaScript expression in the page.
-func eval[T any](b *browser, expr string) (T, error) {
+func eval[T any](b *browser, expr string, opts ...chromedp.EvaluateOption) (T, error) {
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()
-	return chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	return chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
 }
 
 // do runs actions in the page, failing the test on an error.
@@ -221,8 +221,6 @@ func (b *browser) seesNoVideo() {
 	}
 }
 
-// waitFrames waits until the page plays the video of participant from: a remote <video>
-// with a width, whose time advances between two looks half a second apart.
 // videoBytes returns the bytes of video the page's sub connection has received (its
 // inbound-rtp statistics).
 func (b *browser) videoBytes() float64 {
@@ -240,15 +238,11 @@ func (b *browser) videoSent() float64 {
 // statistics.
 func (b *browser) videoStat(pc, typ, counter string) float64 {
 	b.t.Helper()
-	if _, err := eval[bool](b, fmt.Sprintf(`(window.chutingVideoBytes = null, window.chutingRoom[%q].getStats().then((r) => {
+	n, err := eval[float64](b, fmt.Sprintf(`window.chutingRoom[%q].getStats().then((r) => {
 		let n = 0;
 		r.forEach((s) => { if (s.type === %q && s.kind === "video") n += s[%q] || 0; });
-		window.chutingVideoBytes = n;
-	}), true)`, pc, typ, counter)); err != nil {
-		b.t.Fatalf("%s: statistics: %v", b.name, err)
-	}
-	b.waitFor("the statistics", `window.chutingVideoBytes !== null`, 5*time.Second)
-	n, err := eval[float64](b, `window.chutingVideoBytes`)
+		return n;
+	})`, pc, typ, counter), chromedp.EvalAwaitPromise)
 	if err != nil {
 		b.t.Fatalf("%s: statistics: %v", b.name, err)
 	}

@@ -59,7 +59,8 @@ func recordingKey(data string) (ed25519.PrivateKey, error) {
 	return key, nil
 }
 
-// recordingConfig is the recorder's configuration under the data folder.
+// recordingConfig is the recorder's configuration under the data folder: its signing key and
+// the node's name, which the rooms and the archive use too (Run reads them once).
 func (m *Main) recordingConfig() (recordings.Config, error) {
 	key, err := recordingKey(m.Config.Data)
 	if err != nil {
@@ -77,11 +78,7 @@ func (m *Main) recordingConfig() (recordings.Config, error) {
 // the rooms feed. It runs before any room opens, so no hearing is recorded into a folder still
 // being recovered. Nothing is deleted (#30); a folder that cannot be recovered is logged and
 // the server starts anyway: the others, and new hearings, must not wait on it.
-func (m *Main) startRecorder() (*recordings.Recorder, error) {
-	cfg, err := m.recordingConfig()
-	if err != nil {
-		return nil, fmt.Errorf("recordings: %w", err)
-	}
+func (m *Main) startRecorder(cfg recordings.Config) (*recordings.Recorder, error) {
 	rec, err := recordings.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("recordings: %w", err)

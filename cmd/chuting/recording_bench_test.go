@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/chuting/chuting/loadtest"
 	"github.com/chuting/chuting/recordings"
 	"github.com/chuting/chuting/recordings/recordingstest"
 	"github.com/chuting/chuting/signaling"
@@ -62,7 +59,7 @@ func BenchmarkRecordingCPU(b *testing.B) {
 	time.Sleep(2 * time.Second) // the first keyframes and segments
 
 	var recording, idle time.Duration // server CPU in each kind of window
-	var elapsed time.Duration
+	const elapsed = pairs * window
 	b.ResetTimer()
 	for range pairs {
 		c0 := cpuOf(b, p.cmd.Process.Pid)
@@ -74,27 +71,24 @@ func BenchmarkRecordingCPU(b *testing.B) {
 		moderate(signaling.ActionResume, "")
 		recording += c1 - c0
 		idle += c2 - c1
-		elapsed += window
 	}
 	b.StopTimer()
-	dir := filepath.Join(data, "recordings", hearing)
+	dir := filepath.Join(data, recordingsDir, hearing)
 	written := dirSize(b, dir)
 	moderate(signaling.ActionEnd, "") // the manifest is written when the recording closes
+	var m *recordings.Manifest
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err == nil {
+		var err error
+		if m, _, err = recordings.ReadManifest(dir); err == nil {
 			break
 		} else if time.Now().After(deadline) {
-			b.Fatal("no manifest 15 s after the end")
+			b.Fatalf("no manifest 15 s after the end: %v", err)
 		}
 	}
 	// What the recording holds of the video: its bit rate and frame rate, against what was sent.
 	var vBytes int64
 	var vSecs float64
 	var vFrames int
-	m, _, err := recordings.ReadManifest(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
 	for _, e := range m.Entries {
 		if e.Kind == "video" && e.Status != recordings.StatusOriginal {
 			vBytes, vSecs, vFrames = vBytes+e.Size, vSecs+e.End.Sub(e.Start).Seconds(), vFrames+e.Frames
@@ -118,28 +112,14 @@ func BenchmarkRecordingCPU(b *testing.B) {
 		"video %.0f kb/s; %d bytes recorded", elapsed, recording, rec, elapsed, idle, not, rec/not, kbps, written)
 }
 
-// cpuOf returns the user and system CPU time a process has used, from /proc/PID/stat.
+// cpuOf returns the user and system CPU time a process has used.
 func cpuOf(tb testing.TB, pid int) time.Duration {
 	tb.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	d, err := loadtest.CPUTime(pid)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	// The command name, in parentheses, may hold spaces: count fields after its end.
-	f := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
-	if len(f) < 13 {
-		tb.Fatalf("/proc/%d/stat: %q", pid, b)
-	}
-	var ticks int64
-	for _, s := range f[11:13] { // utime and stime, fields 14 and 15 of stat(5)
-		n, err := strconv.ParseInt(string(s), 10, 64)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ticks += n
-	}
-	const userHZ = 100 // sysconf(_SC_CLK_TCK) on Linux
-	return time.Duration(ticks) * time.Second / userHZ
+	return d
 }
 
 // dirSize returns the bytes of the files under dir.

@@ -113,7 +113,7 @@ func (r *rooms) close() error {
 const turnTTL = 8 * time.Hour
 
 // startRooms opens the ICE ports and the relay, and the SFU over them.
-func (m *Main) startRooms(reg prometheus.Registerer) (*rooms, error) {
+func (m *Main) startRooms(reg prometheus.Registerer, rc recordings.Config) (*rooms, error) {
 	c := &m.Config
 	roomKey, err := readKey(filepath.Join(c.Data, "keys", "room.key"), 32)
 	if err != nil {
@@ -129,13 +129,9 @@ func (m *Main) startRooms(reg prometheus.Registerer) (*rooms, error) {
 	for _, ip := range public {
 		rtc.PublicIPs = append(rtc.PublicIPs, ip.String())
 	}
-	node, err := nodeID(m.Config.Data)
-	if err != nil {
-		return nil, err
-	}
 	r := &rooms{}
 	// Before the rooms open: what a crash left is recovered before any hearing records again.
-	if r.recorder, err = m.startRecorder(); err != nil {
+	if r.recorder, err = m.startRecorder(rc); err != nil {
 		return nil, err
 	}
 	if c.TURNUDP != "" || c.TURNTCP != "" {
@@ -160,7 +156,7 @@ func (m *Main) startRooms(reg prometheus.Registerer) (*rooms, error) {
 		}
 	}
 	cfg := signaling.Config{Records: m.Store, Logs: m.Store, Tokens: signaling.NewTokens(roomKey, m.clock()),
-		WebRTC: rtc, AllowedOrigins: c.allowedOrigins(), Logger: m.Logger, Registerer: reg, Node: node, Now: m.clock(),
+		WebRTC: rtc, AllowedOrigins: c.allowedOrigins(), Logger: m.Logger, Registerer: reg, Node: rc.Node, Now: m.clock(),
 		Recorder: r.recorder}
 	if r.relay != nil {
 		host := "127.0.0.1"

@@ -104,11 +104,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	if m.media, err = m.startRooms(reg); err != nil {
+	rc, err := m.recordingConfig()
+	if err != nil {
+		return fmt.Errorf("recordings: %w", err)
+	}
+	if m.media, err = m.startRooms(reg, rc); err != nil {
 		return err
 	}
 	m.Rooms = m.media.sfu
-	archive, err := m.openArchive()
+	archive, err := m.openArchive(rc)
 	if err != nil {
 		return err
 	}
@@ -292,15 +296,11 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 // (docs/perf.md).
 const gcPercent = 70
 
-// setGCPercent applies gcPercent unless GOGC is set, and returns the target in force.
-func setGCPercent(getenv func(string) string) int {
-	if getenv("GOGC") != "" {
-		cur := debug.SetGCPercent(-1) // read the target the runtime took from GOGC, and keep it
-		debug.SetGCPercent(cur)
-		return cur
+// setGCPercent applies gcPercent unless GOGC is set (the runtime applied that at start).
+func setGCPercent(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
-	debug.SetGCPercent(gcPercent)
-	return gcPercent
 }
 
 func runServe(ctx context.Context, args []string, io *stdio, getenv func(string) string) error {

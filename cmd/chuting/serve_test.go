@@ -159,9 +159,7 @@ func TestGCPercent(t *testing.T) {
 	prev := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(prev) })
 
-	if got := setGCPercent(func(string) string { return "" }); got != gcPercent {
-		t.Errorf("without GOGC: setGCPercent = %d, want %d", got, gcPercent)
-	}
+	setGCPercent(func(string) string { return "" })
 	if got := debug.SetGCPercent(100); got != gcPercent {
 		t.Errorf("without GOGC the runtime's target is %d, want %d", got, gcPercent)
 	}
@@ -171,9 +169,7 @@ func TestGCPercent(t *testing.T) {
 		}
 		return ""
 	}
-	if got := setGCPercent(env); got != 100 {
-		t.Errorf("with GOGC set: setGCPercent = %d, want the target in force, 100", got)
-	}
+	setGCPercent(env)
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("with GOGC set the target was changed to %d", got)
 	}
