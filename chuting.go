@@ -6,6 +6,7 @@ package chuting
 
 import (
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -81,13 +82,22 @@ type Court struct {
 // Location returns the time zone the court's hearings are held in: its TimeZone, or China
 // Standard Time when it has none (or c is nil) or the name is unknown here.
 func (c *Court) Location() *time.Location {
-	if c != nil && c.TimeZone != "" {
-		if loc, err := time.LoadLocation(c.TimeZone); err == nil {
-			return loc
-		}
+	if c == nil || c.TimeZone == "" {
+		return ChinaZone()
 	}
-	return ChinaZone()
+	if loc, ok := zones.Load(c.TimeZone); ok { // LoadLocation reads and parses zoneinfo each time
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		loc = ChinaZone()
+	}
+	zones.Store(c.TimeZone, loc)
+	return loc
 }
+
+// zones holds the time zones Court.Location has loaded, by name.
+var zones sync.Map
 
 // Institution is a forensic appraisal institution (司法鉴定机构).
 type Institution struct {

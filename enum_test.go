@@ -168,7 +168,7 @@ func TestRoles(t *testing.T) {
 // errors, none left to fall back on the wire name.
 func TestSummonsStateChinese(t *testing.T) {
 	seen := map[string]chuting.SummonsState{}
-	for s := chuting.SummonsUnknown; s <= chuting.SummonsCancelled; s++ {
+	for s := chuting.SummonsUnknown; !strings.HasPrefix(s.String(), "unknown("); s++ { // every state, one added later too
 		zh := s.Chinese()
 		if !unicode.Is(unicode.Han, []rune(zh)[0]) {
 			t.Errorf("%v: Chinese() = %q, not a Chinese name", s, zh)

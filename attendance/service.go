@@ -242,7 +242,8 @@ func (s *Service) Correct(ctx context.Context, p *chuting.Principal, h *chuting.
 	if strings.TrimSpace(reason) == "" {
 		return nil, chuting.FieldError("reason", "更正须说明理由 / a correction needs a reason")
 	}
-	if _, err := s.markable(ctx, h, appraiserID, now); err != nil {
+	sm, err := s.markable(ctx, h, appraiserID, now)
+	if err != nil {
 		return nil, err
 	}
 	e := chuting.AttendanceEvent{Time: now.UTC(), HearingID: h.ID, Type: chuting.AttendanceCorrected, ActorID: p.UserID,
@@ -254,7 +255,7 @@ func (s *Service) Correct(ctx context.Context, p *chuting.Principal, h *chuting.
 		// The correction stands; the sweep opens the follow-ups.
 		s.logger.Error("attendance follow-up after a correction", "hearing", h.ID, "err", err)
 	}
-	return s.OfHearing(ctx, h)
+	return s.ofHearing(ctx, h, sm) // the follow-ups do not change the summons
 }
 
 // markable checks that the court may add to the attendance of appraiserID at h now, and

@@ -262,4 +262,3 @@ func (s *Service) eachInState(ctx context.Context, state chuting.SummonsState, f
 		q.After = next
 	}
 }
-

@@ -192,12 +192,3 @@ func allowedHan(s string) bool {
 	// The case number's procedure characters and brackets, and its example.
 	return regexp.MustCompile(`^["'` + "`" + `](?:[民刑行（）〔〕、]|\(\$\{[^}]+\}\)\$\{[^}]+\}民初123号|（\$\{p\.role\}）|\$\{p\.name\}（\$\{p\.role\}）)["'` + "`" + `]$`).MatchString(s)
 }
-
-// TestCatalogueServed checks that both catalogues are served where page.js fetches them.
-func TestCatalogueServed(t *testing.T) {
-	for _, lang := range languages {
-		if _, err := fs.Stat(static, "static/i18n/"+lang+".json"); err != nil {
-			t.Error(err)
-		}
-	}
-}
