@@ -200,15 +200,20 @@ func (d *downTrack) switchTo(u *upTrack, now time.Time, up bool) {
 	u.requestKeyframe()
 }
 
-// estimators holds the bandwidth estimator of each peer connection from its creation (in the
-// interceptor chain) until its peer takes it, by the connection's ID.
-type estimators struct{ m sync.Map }
+// byConn holds what the interceptor chain made for a peer connection (its bandwidth
+// estimator, its resender) from the connection's creation until its peer takes it, by the
+// connection's ID.
+type byConn[T any] struct{ m sync.Map }
 
-func (e *estimators) put(id string, est cc.BandwidthEstimator) { e.m.Store(id, est) }
+func (b *byConn[T]) put(id string, v T) { b.m.Store(id, v) }
 
-func (e *estimators) take(id string) cc.BandwidthEstimator {
-	if est, ok := e.m.LoadAndDelete(id); ok {
-		return est.(cc.BandwidthEstimator)
+// take returns what id's connection was given and forgets it; the zero value if nothing.
+func (b *byConn[T]) take(id string) (v T) {
+	if x, ok := b.m.LoadAndDelete(id); ok {
+		v = x.(T)
 	}
-	return nil
+	return v
 }
+
+// estimators holds each connection's bandwidth estimator.
+type estimators = byConn[cc.BandwidthEstimator]

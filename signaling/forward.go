@@ -617,48 +617,30 @@ func (w *writer) resend(d *downTrack, pair rtcp.NackPair, bps int) {
 	if h == nil || b == nil || !d.allowed() {
 		return
 	}
-	var now int64
-	for i := -1; i < 16; i++ {
-		sn := pair.PacketID
-		if i >= 0 {
-			if pair.LostPackets&(1<<i) == 0 {
-				continue
-			}
-			sn += uint16(i) + 1
-		}
+	below := d.rs.writer(b.ssrc)
+	if below == nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	pair.Range(func(sn uint16) bool {
 		e := &h[sn%nackHistory]
-		if e.p == nil || e.sn != sn {
-			continue
-		}
-		if now == 0 {
-			now = time.Now().UnixNano()
-		}
-		if now-e.resent < int64(resendInterval) {
-			continue
+		if e.p == nil || e.sn != sn || now-e.resent < int64(resendInterval) {
+			return true
 		}
 		if !w.allowResend(now, rtpHeaderSize+len(e.p.payload), bps) {
-			return
+			return false
 		}
 		e.resent = now
 		w.hdr = e.p.hdr
 		w.hdr.SequenceNumber, w.hdr.Timestamp = e.sn, e.ts
 		w.hdr.SSRC, w.hdr.PayloadType = b.ssrc, b.pt
 		w.hdr.Extension, w.hdr.ExtensionProfile, w.hdr.Extensions = false, 0, w.ext[:0]
-		var err error
-		if d.rs == nil { // a writer without a connection (tests)
-			_, err = b.stream.WriteRTP(&w.hdr, e.p.payload)
-		} else if below := d.rs.writer(b.ssrc); below != nil {
-			if e.hasExt && b.twcc != 0 {
-				if err := w.hdr.SetExtension(b.twcc, e.ext[:]); err != nil {
-					return
-				}
-			}
-			_, err = below.Write(&w.hdr, e.p.payload, nil)
-		} else {
-			return
+		if e.hasExt && b.twcc != 0 && w.hdr.SetExtension(b.twcc, e.ext[:]) != nil {
+			return false
 		}
-		if err == nil {
+		if _, err := below.Write(&w.hdr, e.p.payload, nil); err == nil {
 			w.m.resent.Inc()
 		}
-	}
+		return true
+	})
 }

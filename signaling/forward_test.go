@@ -77,7 +77,12 @@ func newFanout(tb testing.TB, delays ...time.Duration) *fanout {
 		sub.receiving.Store(true)
 		w := newWriter(512, m)
 		s := newSink(d)
-		dt := &downTrack{up: f.up, sub: sub, w: w}
+		// Resends go below the connection's interceptors (resend.go): here, to the sink too.
+		rs := &resender{writers: map[uint32]interceptor.RTPWriter{1234: interceptor.RTPWriterFunc(
+			func(h *rtp.Header, payload []byte, _ interceptor.Attributes) (int, error) {
+				return s.WriteRTP(h, payload)
+			})}}
+		dt := &downTrack{up: f.up, sub: sub, w: w, rs: rs}
 		dt.bound.Store(&binding{ssrc: 1234, pt: 96, nack: true, stream: s})
 		f.up.addDown(dt)
 		f.sinks, f.ws = append(f.sinks, s), append(f.ws, w)

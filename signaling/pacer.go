@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"fmt"
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -38,10 +39,7 @@ func newPacer() *pacer {
 func (p *pacer) AddStream(ssrc uint32, w interceptor.RTPWriter) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	next := make(map[uint32]interceptor.RTPWriter, len(*p.writers.Load())+1)
-	for k, v := range *p.writers.Load() {
-		next[k] = v
-	}
+	next := maps.Clone(*p.writers.Load())
 	next[ssrc] = w
 	p.writers.Store(&next)
 }

@@ -45,20 +45,12 @@ func (r *resender) UnbindLocalStream(info *interceptor.StreamInfo) {
 	delete(r.writers, info.SSRC)
 }
 
-// resenders makes a resender for each peer connection and holds it from its creation (in the
-// interceptor chain) until its peer takes it, by the connection's ID, as estimators does.
-type resenders struct{ m sync.Map }
+// resenders makes a resender for each peer connection and holds it until its peer takes it.
+type resenders struct{ byConn[*resender] }
 
 // NewInterceptor implements interceptor.Factory.
 func (rs *resenders) NewInterceptor(id string) (interceptor.Interceptor, error) {
 	r := &resender{writers: map[uint32]interceptor.RTPWriter{}}
-	rs.m.Store(id, r)
+	rs.put(id, r)
 	return r, nil
-}
-
-func (rs *resenders) take(id string) *resender {
-	if r, ok := rs.m.LoadAndDelete(id); ok {
-		return r.(*resender)
-	}
-	return nil
 }
