@@ -223,20 +223,36 @@ func (s *Service) MonthlyReports(ctx context.Context, month time.Time) (int, err
 	from := Month(month)
 	to := from.AddDate(0, 1, 0)
 	period := from.Format("2006-01")
-	units, err := s.Units(ctx, from, to, nil)
+	insts, err := chuting.FindAll[chuting.Institution](ctx, s.store, chuting.Query{})
 	if err != nil {
 		return 0, err
 	}
-	insts, err := chuting.FindAll[chuting.Institution](ctx, s.store, chuting.Query{})
+	// The reports made already are not worked out again (asked twice, the month costs once).
+	made, err := chuting.FindAll[chuting.Report](ctx, s.store, chuting.Equal(chuting.KindReport, chuting.IndexPeriod, period))
+	if err != nil {
+		return 0, err
+	}
+	have := map[string]bool{}
+	for _, r := range made {
+		have[r.ID] = true
+	}
+	if len(have) > len(insts) && have[chuting.ReportID(chuting.ReportBureau, "", period)] {
+		return 0, nil // every institution's and the bureau's
+	}
+	units, err := s.Units(ctx, from, to, nil)
 	if err != nil {
 		return 0, err
 	}
 	stored := 0
 	var errs []error
-	save := func(r *chuting.Report, tables []Table, title string) {
+	save := func(r *chuting.Report, tables func() []Table, title string) {
+		if have[r.ID] {
+			return
+		}
 		about := append([][]string{{"报表 / Report", title}, {"期间 / Period", period},
 			{"生成时间 / Generated", s.now().In(chuting.ChinaZone()).Format("2006-01-02 15:04 MST")}}, definitions...)
-		grid := Grid(tables...)
+		ts := tables()
+		grid := Grid(ts...)
 		var err error
 		if r.CSV, err = CSV(grid); err == nil {
 			r.XLSX, err = XLSX(grid, about)
@@ -245,7 +261,7 @@ func (s *Service) MonthlyReports(ctx context.Context, month time.Time) (int, err
 			errs = append(errs, fmt.Errorf("report %s: %w", r.ID, err))
 			return
 		}
-		r.Served, r.Appeared = tables[0].Total.Served, tables[0].Total.Appeared
+		r.Served, r.Appeared = ts[0].Total.Served, ts[0].Total.Appeared
 		switch err := chuting.Create(ctx, s.store, r); chuting.ErrorCode(err) {
 		case "":
 			stored++
@@ -255,20 +271,24 @@ func (s *Service) MonthlyReports(ctx context.Context, month time.Time) (int, err
 		}
 	}
 	for _, in := range insts {
-		var mine []Unit
-		for _, u := range units {
-			if u.Summons.InstitutionID == in.ID {
-				mine = append(mine, u)
-			}
-		}
 		r := &chuting.Report{Meta: chuting.Meta{ID: chuting.ReportID(chuting.ReportInstitution, in.ID, period)},
 			Scope: chuting.ReportInstitution, InstitutionID: in.ID, Period: period, From: from.UTC(), To: to.UTC()}
-		save(r, []Table{s.Group(ctx, mine, ByAppraiser, from, to)}, in.Name+" 出庭作证统计 / appearance statistics")
+		save(r, func() []Table {
+			var mine []Unit
+			for _, u := range units {
+				if u.Summons.InstitutionID == in.ID {
+					mine = append(mine, u)
+				}
+			}
+			return []Table{s.Group(ctx, mine, ByAppraiser, from, to)}
+		}, in.Name+" 出庭作证统计 / appearance statistics")
 	}
 	r := &chuting.Report{Meta: chuting.Meta{ID: chuting.ReportID(chuting.ReportBureau, "", period)},
 		Scope: chuting.ReportBureau, Period: period, From: from.UTC(), To: to.UTC()}
-	save(r, []Table{s.Group(ctx, units, ByInstitution, from, to), s.Group(ctx, units, ByCourt, from, to),
-		s.Group(ctx, units, ByCategory, from, to)}, "司法鉴定人出庭作证统计 / appraisers' appearance statistics")
+	save(r, func() []Table {
+		return []Table{s.Group(ctx, units, ByInstitution, from, to), s.Group(ctx, units, ByCourt, from, to),
+			s.Group(ctx, units, ByCategory, from, to)}
+	}, "司法鉴定人出庭作证统计 / appraisers' appearance statistics")
 	return stored, errors.Join(errs...)
 }
 

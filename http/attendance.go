@@ -29,7 +29,7 @@ func (s *Server) hearingAttendance(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if p := chuting.UserFromContext(r.Context()); p.Role != chuting.RoleBureauAdmin && courtOf(p, h) != nil {
+	if p := chuting.UserFromContext(r.Context()); p.Role != chuting.RoleBureauAdmin && !hearingCourt(p, h) {
 		out.Redact()
 	}
 	writeJSON(w, http.StatusOK, out)

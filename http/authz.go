@@ -153,10 +153,15 @@ func scope(p *chuting.Principal, kind chuting.Kind) (index, value string, ok boo
 // courtOf checks that the caller is the judge or clerk of the hearing's court: the one who
 // manages its personal links and records its attendance.
 func courtOf(p *chuting.Principal, h *chuting.Hearing) error {
-	if courtUser(p) && p.CourtID == h.CourtID {
+	if hearingCourt(p, h) {
 		return nil
 	}
 	return chuting.Errorf(chuting.EFORBIDDEN, "只有本案法院可以这样做 / only the hearing's court may do this")
+}
+
+// hearingCourt reports whether p is a judge or clerk of h's court.
+func hearingCourt(p *chuting.Principal, h *chuting.Hearing) bool {
+	return courtUser(p) && p.CourtID == h.CourtID
 }
 
 // loadCourtHearing is load of the {id} hearing for its court alone (courtOf), with the caller.

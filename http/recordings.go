@@ -151,7 +151,7 @@ func (s *Server) recordingHearing(r *http.Request) (*chuting.Hearing, error) {
 		return nil, err
 	}
 	p := chuting.UserFromContext(r.Context())
-	if courtUser(p) && p.CourtID == h.CourtID {
+	if hearingCourt(p, h) {
 		return h, nil
 	}
 	granted, err := s.granted(r.Context(), p)
