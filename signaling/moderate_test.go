@@ -1,8 +1,10 @@
 package signaling
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -379,4 +381,28 @@ func TestAudioOnly(t *testing.T) {
 	if want := []string{chuting.AttendanceAudioOnly, chuting.AttendanceVideoBack}; !slices.Equal(got, want) {
 		t.Fatalf("counsel's own entries in the log: %v, want %v", got, want)
 	}
+}
+
+// TestRevokedElsewhere checks that the node holding the room removes the holder of a personal
+// link revoked through another node (whose Server.Remove finds no room to act on), at its next
+// renewal of the hold (#49).
+func TestRevokedElsewhere(t *testing.T) {
+	var revoked atomic.Bool
+	e := MustEnv(t, func(c *Config) {
+		c.HoldRenew = 100 * time.Millisecond
+		c.Revoked = func(_ context.Context, cl Claims) (bool, error) {
+			return cl.Subject == "link:c1" && revoked.Load(), nil
+		}
+	})
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	counsel := join(t, e, "counsel", e.token(t, "link:c1", "赵律师", RoleCounsel))
+	time.Sleep(300 * time.Millisecond) // renewals pass: nothing is revoked yet
+	if _, ok := judge.participant(counsel.id()); !ok {
+		t.Fatal("counsel removed before the link was revoked")
+	}
+	revoked.Store(true) // as the court's revocation, stored through another node, reads here
+	if code := counsel.closed(); code != CloseRemoved {
+		t.Fatalf("counsel closed with %d, want %d", code, CloseRemoved)
+	}
+	judge.wait(TypeLeft, func(m srvMsg) bool { return m.id() == counsel.id() && m.Why == whyRemoved })
 }

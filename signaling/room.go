@@ -453,7 +453,46 @@ func (r *Room) keepHold() {
 		if err != nil {
 			r.s.log.Warn("renew the room's hold", "hearing", r.hearing.ID, "err", err)
 		}
+		r.dropRevoked()
 	}
+}
+
+// revokedReason is the removal's reason in the log when the room finds a revocation itself.
+const revokedReason = "personal link revoked by the court"
+
+// dropRevoked removes the participants whose token the room would refuse now (Config.Revoked:
+// the holders of personal links the court revoked), so that a revocation that reached another
+// node, which cannot remove them (Server.Remove), takes effect here too (#49).
+func (r *Room) dropRevoked() {
+	r.mu.Lock()
+	claims := make([]Claims, 0, len(r.parts))
+	for _, p := range r.parts {
+		claims = append(claims, p.claims)
+	}
+	r.mu.Unlock()
+	for _, c := range claims {
+		ctx, cancel := context.WithTimeout(context.Background(), r.s.cfg.HoldRenew)
+		revoked, err := r.s.cfg.Revoked(ctx, c)
+		cancel()
+		if err == nil && revoked {
+			r.removeSubject(c.Subject, revokedReason)
+		}
+	}
+}
+
+// removeSubject takes every participant who joined as subject out of the room for good, as
+// the judge's remove does, and reports how many there were.
+func (r *Room) removeSubject(subject, reason string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, p := range r.sortedUnlocked() {
+		if p.claims.Subject == subject && !p.gone {
+			r.leaveUnlocked(p, whyRemoved, nil, reason)
+			n++
+		}
+	}
+	return n
 }
 
 // janitorTick is how often the room checks its window, the resume deadlines and the active

@@ -558,7 +558,8 @@ func (s *Server) Close() error {
 // as the judge's remove does (closed with CloseRemoved, a removed event with reason in the
 // log), and reports how many there were. The API calls it when the court revokes a personal
 // link (#49): its holder may not resume or join again (the Revoked check), and must not stay.
-// It is a no-op when the room is not open on this node.
+// It is a no-op when the room is not open on this node; the node that holds the room finds
+// the revocation itself within HoldRenew (Room.dropRevoked).
 func (s *Server) Remove(hearingID, subject, reason string) int {
 	s.mu.Lock()
 	r := s.rooms[hearingID]
@@ -566,14 +567,5 @@ func (s *Server) Remove(hearingID, subject, reason string) int {
 	if r == nil {
 		return 0
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, p := range r.sortedUnlocked() {
-		if p.claims.Subject == subject {
-			r.leaveUnlocked(p, whyRemoved, nil, reason)
-			n++
-		}
-	}
-	return n
+	return r.removeSubject(subject, reason)
 }
