@@ -117,13 +117,9 @@ func (m *StoreMatcher) plan(ctx context.Context, instID string, free []*chuting.
 	var first, last time.Time
 	var placing []*chuting.Summons
 	for _, sm := range free {
-		court, ok := courts[sm.CourtID]
-		if !ok {
-			var err error
-			if court, err = chuting.Load[chuting.Court](ctx, m.store, sm.CourtID); err != nil {
-				return nil, fmt.Errorf("court of the summons: %w", err)
-			}
-			courts[sm.CourtID] = court
+		court, err := cachedCourt(ctx, m.store, courts, sm.CourtID)
+		if err != nil {
+			return nil, fmt.Errorf("court of the summons: %w", err)
 		}
 		earliest := EarliestStart(court, sm.Mode, now)
 		ws := usableWindows(sm, earliest)
@@ -266,8 +262,9 @@ func (m *StoreMatcher) pickable(ctx context.Context, sm *chuting.Summons, inst *
 
 // fits reports whether slot is still free for sm given what the store holds now: the check a
 // planned move must pass before it is written, since others may have booked meanwhile.
-func (m *StoreMatcher) fits(ctx context.Context, sm *chuting.Summons, slot *chuting.Slot) (bool, error) {
-	pl, err := m.plan(ctx, sm.InstitutionID, []*chuting.Summons{sm}, nil)
+// courts are the courts loaded already, as for plan.
+func (m *StoreMatcher) fits(ctx context.Context, sm *chuting.Summons, slot *chuting.Slot, courts map[string]*chuting.Court) (bool, error) {
+	pl, err := m.plan(ctx, sm.InstitutionID, []*chuting.Summons{sm}, courts)
 	if err != nil || len(pl.excluded) > 0 {
 		return false, err
 	}
@@ -361,4 +358,17 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// cachedCourt returns the court with id from courts, loading it into courts the first time.
+func cachedCourt(ctx context.Context, store chuting.Records, courts map[string]*chuting.Court, id string) (*chuting.Court, error) {
+	if c, ok := courts[id]; ok {
+		return c, nil
+	}
+	c, err := chuting.Load[chuting.Court](ctx, store, id)
+	if err != nil {
+		return nil, err
+	}
+	courts[id] = c
+	return c, nil
 }

@@ -80,12 +80,9 @@ func (s *Service) optimiseInstitution(ctx context.Context, id string, budget tim
 	var free []*chuting.Summons
 	courts := map[string]*chuting.Court{}
 	for _, sm := range all {
-		court, ok := courts[sm.CourtID]
-		if !ok {
-			if court, err = chuting.Load[chuting.Court](ctx, s.store, sm.CourtID); err != nil {
-				return rep, err
-			}
-			courts[sm.CourtID] = court
+		court, err := cachedCourt(ctx, s.store, courts, sm.CourtID)
+		if err != nil {
+			return rep, err
 		}
 		if open(sm, court, now) {
 			free = append(free, sm)
@@ -128,7 +125,7 @@ func (s *Service) optimiseInstitution(ctx context.Context, id string, budget tim
 		}
 		// The plan assumed every open proposal would move; one answered meanwhile keeps its
 		// slot, so each move is checked against what is booked now before it is written.
-		if fits, err := m.fits(ctx, sm, slot); err != nil || !fits {
+		if fits, err := m.fits(ctx, sm, slot, courts); err != nil || !fits {
 			s.logger.Info("optimised slot no longer free; summons keeps its slot", "summons", sm.ID, "err", err)
 			continue
 		}

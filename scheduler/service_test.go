@@ -473,12 +473,12 @@ func TestFits(t *testing.T) {
 	second := w.serve(req)
 	m := w.svc.planner
 	taken := *first.Slot
-	if ok, err := m.fits(w.ctx, second, &taken); err != nil || ok {
+	if ok, err := m.fits(w.ctx, second, &taken, nil); err != nil || ok {
 		t.Fatalf("the first summons's slot fits the second: %v %v", ok, err)
 	}
 	free := chuting.Slot{Start: time.Date(2026, 12, 15, 14, 0, 0, 0, cst), End: time.Date(2026, 12, 15, 15, 30, 0, 0, cst),
 		RoomID: w.rooms[0].ID, AppraiserIDs: second.Slot.AppraiserIDs}
-	if ok, err := m.fits(w.ctx, second, &free); err != nil || !ok {
+	if ok, err := m.fits(w.ctx, second, &free, nil); err != nil || !ok {
 		t.Fatalf("a free slot does not fit: %v %v", ok, err)
 	}
 }
