@@ -93,7 +93,7 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 	// Accounts are made below; their IDs are stable, so the summons can name them here.
 	judgeID, clerkID := demoID(chuting.KindUser, "judge"), demoID(chuting.KindUser, "clerk")
 	// So is the scheduled summons's, and the hearing's made from it.
-	scheduledID := demoID(chuting.KindSummons, handwriting.CaseNo+"/"+district.ID)
+	scheduledID := summonsID(handwriting.CaseNo, district.ID)
 	hearingID := demoID(chuting.KindHearing, scheduledID)
 	contact := chuting.Contact{Name: "周书记员", Phone: "0797-8999001"}
 	w.summons(&chuting.Summons{CourtID: court.ID, CaseNo: injury.CaseNo, CaseType: chuting.CaseTypeCivil,
@@ -146,7 +146,7 @@ func Seed(ctx context.Context, s chuting.Records, passwordHash string, now time.
 		Slot:      &chuting.Slot{Start: practiceStart, End: practiceStart.Add(time.Hour), RoomID: centerRoom.ID, AppraiserIDs: []string{li.ID}},
 		Responses: []chuting.Response{{AppraiserID: li.ID, Confirmed: true, By: demoID(chuting.KindUser, "liming"), At: now.UTC()}},
 		State:     chuting.SummonsScheduled}
-	practice.HearingID = demoID(chuting.KindHearing, demoID(chuting.KindSummons, PracticeCaseNo+"/"+court.ID))
+	practice.HearingID = demoID(chuting.KindHearing, summonsID(PracticeCaseNo, court.ID))
 	w.summons(practice)
 	w.create(&chuting.Hearing{SummonsID: practice.ID, CourtID: court.ID, InstitutionID: center.ID,
 		RoomID: centerRoom.ID, AppraiserIDs: []string{li.ID}, Mode: chuting.ModeRemote,
@@ -180,7 +180,7 @@ const PracticeCaseNo = "(2026)赣07民初200号"
 // It reports the hearing's ID, "" when the store holds no practice hearing.
 func Practice(ctx context.Context, s chuting.Records, now time.Time) (string, error) {
 	court := demoID(chuting.KindCourt, "赣07")
-	sm, err := chuting.Load[chuting.Summons](ctx, s, demoID(chuting.KindSummons, PracticeCaseNo+"/"+court))
+	sm, err := chuting.Load[chuting.Summons](ctx, s, summonsID(PracticeCaseNo, court))
 	if chuting.ErrorCode(err) == chuting.ENOTFOUND {
 		return "", nil
 	} else if err != nil {
@@ -271,7 +271,7 @@ func naturalKey(e chuting.Entity) (string, bool) {
 	case *chuting.Opinion:
 		return e.DocumentNo, true
 	case *chuting.Summons:
-		return e.CaseNo + "/" + e.CourtID, true
+		return summonsKey(e.CaseNo, e.CourtID), true
 	case *chuting.User:
 		return e.Username, true
 	case *chuting.Hearing:
@@ -279,6 +279,13 @@ func naturalKey(e chuting.Entity) (string, bool) {
 	}
 	return "", false
 }
+
+// summonsID is the ID of the demo summons of case caseNo at court courtID.
+func summonsID(caseNo, courtID string) string {
+	return demoID(chuting.KindSummons, summonsKey(caseNo, courtID))
+}
+
+func summonsKey(caseNo, courtID string) string { return caseNo + "/" + courtID }
 
 func (w *world) court(c *chuting.Court) *chuting.Court                   { w.create(c); return c }
 func (w *world) institution(i *chuting.Institution) *chuting.Institution { w.create(i); return i }
