@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chuting/chuting/transportcc"
+	"github.com/chuting/chuting/udpbatch"
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -16,7 +17,8 @@ import (
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
-	"github.com/pion/transport/v5/udp"
+	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -267,18 +269,25 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	}
 	if c.UDPPort >= 0 && c.hasNetwork(webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6) {
 		if c.ListenIP != "" {
-			pc, err := net.ListenPacket("udp", net.JoinHostPort(c.ListenIP, strconv.Itoa(c.UDPPort)))
+			la, err := net.ResolveUDPAddr("udp", net.JoinHostPort(c.ListenIP, strconv.Itoa(c.UDPPort)))
 			if err != nil {
 				return nil, fmt.Errorf("ICE UDP port: %w", err)
 			}
-			if uc, ok := pc.(*net.UDPConn); ok {
-				_ = uc.SetReadBuffer(udpBuffer)
-				_ = uc.SetWriteBuffer(udpBuffer)
-				m.readBuf, m.writeBuf = socketBuffers(uc)
+			uc, err := net.ListenUDP("udp", la)
+			if err != nil {
+				return nil, fmt.Errorf("ICE UDP port: %w", err)
 			}
-			m.udp = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), udp.NewBatchConn(pc, 64, time.Millisecond))
+			_ = uc.SetReadBuffer(udpBuffer)
+			_ = uc.SetWriteBuffer(udpBuffer)
+			m.readBuf, m.writeBuf = socketBuffers(uc)
+			m.udp = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), batching(uc))
 		} else {
+			sn, err := stdnet.NewNet()
+			if err != nil {
+				return nil, fmt.Errorf("ICE UDP port: %w", err)
+			}
 			opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithLogger(lf.NewLogger("udpmux")),
+				ice.UDPMuxFromPortWithNet(batchingNet{sn}),
 				ice.UDPMuxFromPortWithReadBufferSize(udpBuffer), ice.UDPMuxFromPortWithWriteBufferSize(udpBuffer)}
 			if f := c.interfaceFilter(); f != nil {
 				opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(f))
@@ -310,6 +319,32 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	m.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir),
 		webrtc.WithSettingEngine(se))
 	return m, nil
+}
+
+// Batched writes on the ICE UDP ports: each batch (up to batchSize packets, at least every
+// batchInterval) leaves in one system call, and the packets of a frame to one subscriber as one
+// segmented datagram (udpbatch, docs/perf.md).
+const (
+	batchSize     = 64
+	batchInterval = time.Millisecond
+)
+
+func batching(uc *net.UDPConn) *udpbatch.Conn { return udpbatch.New(uc, batchSize, batchInterval) }
+
+// batchingNet is the network of ICE UDP ports opened on every address: its sockets batch
+// their writes.
+type batchingNet struct{ *stdnet.Net }
+
+// ListenUDP implements transport.Net.
+func (n batchingNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	uc, err := n.Net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := uc.(*net.UDPConn); ok {
+		return batching(c), nil
+	}
+	return uc, nil
 }
 
 // Addrs returns the addresses of the ICE UDP and TCP ports (nil when off).

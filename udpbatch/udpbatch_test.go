@@ -1,0 +1,312 @@
+package udpbatch
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"runtime"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// listen opens a UDP socket on loopback.
+func listen(t testing.TB, network, addr string) *net.UDPConn {
+	t.Helper()
+	pc, err := net.ListenPacket(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uc := pc.(*net.UDPConn)
+	_ = uc.SetReadBuffer(8 << 20)
+	return uc
+}
+
+// frame returns the sizes of a video frame's packets as an SFU forwards them: five full ones
+// and a shorter last one, then an audio packet.
+func frame() []int { return []int{1100, 1100, 1100, 1100, 1100, 700, 120} }
+
+// receive reads n packets from rx and returns the sequence numbers they carry, checking that
+// each packet is intact (its bytes after the number repeat the number's low byte).
+func receive(t *testing.T, rx *net.UDPConn, n int) []uint32 {
+	t.Helper()
+	var seqs []uint32
+	buf := make([]byte, 2048)
+	for len(seqs) < n {
+		_ = rx.SetReadDeadline(time.Now().Add(5 * time.Second))
+		m, _, err := rx.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("after %d of %d packets: %v", len(seqs), n, err)
+		}
+		seq := binary.BigEndian.Uint32(buf)
+		for i, b := range buf[4:m] {
+			if b != byte(seq) {
+				t.Fatalf("packet %d byte %d is %d, want %d", seq, i+4, b, byte(seq))
+			}
+		}
+		seqs = append(seqs, seq)
+	}
+	return seqs
+}
+
+// sendFrames writes frames of packets to each receiver in turn, interleaved as the writers
+// of several subscribers interleave, and returns the sequence numbers sent to each.
+func sendFrames(t *testing.T, c *Conn, rxs []*net.UDPConn, frames int) [][]uint32 {
+	t.Helper()
+	sent := make([][]uint32, len(rxs))
+	var seq uint32
+	for range frames {
+		for _, size := range frame() {
+			for r, rx := range rxs {
+				p := make([]byte, size)
+				binary.BigEndian.PutUint32(p, seq)
+				for i := 4; i < size; i++ {
+					p[i] = byte(seq)
+				}
+				if _, err := c.WriteTo(p, rx.LocalAddr()); err != nil {
+					t.Fatal(err)
+				}
+				sent[r] = append(sent[r], seq)
+				seq++
+			}
+		}
+	}
+	return sent
+}
+
+// check sends frames through c and checks that every receiver gets its packets, intact and
+// in the order written.
+func check(t *testing.T, c *Conn, rxs []*net.UDPConn, frames int) {
+	t.Helper()
+	sent := sendFrames(t, c, rxs, frames)
+	for r, rx := range rxs {
+		if got := receive(t, rx, len(sent[r])); !slices.Equal(got, sent[r]) {
+			t.Fatalf("receiver %d got %v, want %v", r, got, sent[r])
+		}
+	}
+}
+
+func TestSegmented(t *testing.T) {
+	tx := listen(t, "udp4", "127.0.0.1:0")
+	c := New(tx, 64, time.Millisecond)
+	defer c.Close()
+	rxs := []*net.UDPConn{listen(t, "udp4", "127.0.0.1:0"), listen(t, "udp4", "127.0.0.1:0"),
+		listen(t, "udp4", "127.0.0.1:0")}
+	if runtime.GOOS == "linux" && !c.Segmenting() {
+		t.Fatal("the kernel does not segment UDP (Linux 4.18 and later do)")
+	}
+	check(t, c, rxs, 200)
+	s := c.Stats()
+	t.Logf("%+v", s)
+	if s.Packets != uint64(200*len(frame())*len(rxs)) || s.Failed != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	// Most packets of a frame leave in one datagram: a frame's 7 packets to one receiver
+	// are at most 2 datagrams when its packets share a batch.
+	if runtime.GOOS == "linux" && (s.Segmented < s.Packets/2 || s.Datagrams > s.Packets/2) {
+		t.Fatalf("segmentation did not happen enough: %+v", s)
+	}
+}
+
+func TestUnsegmented(t *testing.T) {
+	tx := listen(t, "udp4", "127.0.0.1:0")
+	c := New(tx, 64, time.Millisecond)
+	defer c.Close()
+	c.gso.Store(false)
+	rxs := []*net.UDPConn{listen(t, "udp4", "127.0.0.1:0"), listen(t, "udp4", "127.0.0.1:0")}
+	check(t, c, rxs, 50)
+	if s := c.Stats(); s.Segmented != 0 || s.Datagrams != s.Packets {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+// TestDualStack sends from a socket on the IPv6 wildcard (which also takes IPv4) to an IPv4
+// receiver, as a server listening on all addresses does.
+func TestDualStack(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "[::]:0")
+	if err != nil {
+		t.Skipf("no IPv6 socket here: %v", err)
+	}
+	c := New(pc.(*net.UDPConn), 64, time.Millisecond)
+	defer c.Close()
+	rx := listen(t, "udp4", "127.0.0.1:0")
+	port := rx.LocalAddr().(*net.UDPAddr).Port
+	// The address as a dual-stack socket reads it: IPv4-mapped.
+	to := &net.UDPAddr{IP: net.ParseIP("::ffff:127.0.0.1"), Port: port}
+	sent := sendFramesTo(t, c, to, 20)
+	if got := receive(t, rx, len(sent)); !slices.Equal(got, sent) {
+		t.Fatalf("got %v, want %v", got, sent)
+	}
+}
+
+func sendFramesTo(t *testing.T, c *Conn, to *net.UDPAddr, frames int) []uint32 {
+	t.Helper()
+	var sent []uint32
+	var seq uint32
+	for range frames {
+		for _, size := range frame() {
+			p := make([]byte, size)
+			binary.BigEndian.PutUint32(p, seq)
+			for i := 4; i < size; i++ {
+				p[i] = byte(seq)
+			}
+			if _, err := c.WriteToAddrPort(p, to.AddrPort()); err != nil {
+				t.Fatal(err)
+			}
+			sent = append(sent, seq)
+			seq++
+		}
+	}
+	return sent
+}
+
+// TestClose: what was written before Close is sent; writes after it fail.
+func TestClose(t *testing.T) {
+	tx := listen(t, "udp4", "127.0.0.1:0")
+	c := New(tx, 64, time.Hour) // only Close flushes
+	rx := listen(t, "udp4", "127.0.0.1:0")
+	sent := sendFramesTo(t, c, rx.LocalAddr().(*net.UDPAddr), 3)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(t, rx, len(sent)); !slices.Equal(got, sent) {
+		t.Fatalf("got %v, want %v", got, sent)
+	}
+	if _, err := c.WriteTo([]byte{1}, rx.LocalAddr()); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("write after close: %v", err)
+	}
+	if err := c.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("second close: %v", err)
+	}
+}
+
+// TestKernelRefuses: a segmented datagram the kernel refuses is sent again packet by packet.
+// Two segments of 40,000 bytes make a datagram beyond UDP's 64 KiB (EMSGSIZE); runEnd keeps
+// runs within the limit, so the test builds the batch itself.
+func TestKernelRefuses(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("segmentation is Linux's")
+	}
+	tx := listen(t, "udp4", "127.0.0.1:0")
+	c := New(tx, 64, time.Hour)
+	defer c.Close()
+	rx := listen(t, "udp4", "127.0.0.1:0")
+	ap := rx.LocalAddr().(*net.UDPAddr).AddrPort()
+	b := newBatch(4)
+	for i := range 2 {
+		p := make([]byte, 40000)
+		binary.BigEndian.PutUint32(p, uint32(i))
+		for k := 4; k < len(p); k++ {
+			p[k] = byte(i)
+		}
+		b.pkts[i] = packet{buf: p, addr: ap}
+	}
+	b.n = 2
+	c.send(b)
+	if got := receive(t, rx, 2); !slices.Equal(got, []uint32{0, 1}) {
+		t.Fatalf("got %v", got)
+	}
+	if s := c.Stats(); s.Failed != 0 || s.Segmented != 0 || s.Datagrams != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestRunEnd(t *testing.T) {
+	a := netip.MustParseAddrPort("127.0.0.1:1000")
+	b := netip.MustParseAddrPort("127.0.0.1:1001")
+	pk := func(addr netip.AddrPort, sizes ...int) []packet {
+		var out []packet
+		for _, s := range sizes {
+			out = append(out, packet{buf: make([]byte, s), addr: addr})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		pkts []packet
+		want int
+	}{
+		{"one", pk(a, 100), 1},
+		{"equal then shorter ends", pk(a, 100, 100, 50, 50), 3},
+		{"larger ends", pk(a, 100, 100, 200), 2},
+		{"other address ends", append(pk(a, 100, 100), pk(b, 100)...), 2},
+		{"segment limit", pk(a, slices.Repeat([]int{10}, 70)...), maxSegments},
+		{"byte limit", pk(a, slices.Repeat([]int{1200}, 60)...), maxGSOBytes / 1200},
+	} {
+		if got := runEnd(tc.pkts, 0); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkSend writes frames to 4 receivers that read them in this process and reports the
+// process's CPU time (user and system, both sides) per packet, segmented or not.
+func BenchmarkSend(b *testing.B) {
+	for _, seg := range []bool{false, true} {
+		name := "plain"
+		if seg {
+			name = "segmented"
+		}
+		b.Run(name, func(b *testing.B) {
+			tx := listen(b, "udp4", "127.0.0.1:0")
+			c := New(tx, 64, time.Millisecond)
+			defer c.Close()
+			if seg && !c.Segmenting() {
+				b.Skip("no segmentation here")
+			}
+			c.gso.Store(seg)
+			var to []netip.AddrPort
+			done := make(chan int)
+			for range 4 {
+				rx := listen(b, "udp4", "127.0.0.1:0")
+				defer rx.Close()
+				to = append(to, rx.LocalAddr().(*net.UDPAddr).AddrPort())
+				go func() {
+					buf := make([]byte, 2048)
+					n := 0
+					for {
+						_ = rx.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+						if _, _, err := rx.ReadFrom(buf); err != nil {
+							done <- n
+							return
+						}
+						n++
+					}
+				}()
+			}
+			sizes := frame()
+			bufs := make([][]byte, len(sizes))
+			for i, s := range sizes {
+				bufs[i] = make([]byte, s)
+			}
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for i := range b.N {
+				for _, ap := range to {
+					if _, err := c.WriteToAddrPort(bufs[i%len(bufs)], ap); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if i%64 == 63 {
+					time.Sleep(50 * time.Microsecond) // about the rate of a loaded server, not a flood
+				}
+			}
+			got := 0
+			for range to {
+				got += <-done
+			}
+			b.StopTimer()
+			cpu := cpuTime() - cpu0 - 0
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*len(to)), "cpu-ns/pkt")
+			b.ReportMetric(1-float64(got)/float64(b.N*len(to)), "lost")
+		})
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
