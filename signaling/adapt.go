@@ -16,7 +16,7 @@ import (
 // carries: a court on a weak line gets the small picture, the others the full one.
 //
 // What a link carries comes from a send-side bandwidth estimator per subscriber connection
-// (Google Congestion Control, pion/interceptor/pkg/gcc, fed by the subscriber's transport-wide
+// (Google Congestion Control, transportcc.Estimator, fed by the subscriber's transport-wide
 // congestion control feedback): it falls on loss and on growing queueing delay. Each second a
 // subscriber's loop gives each simulcast video its share of the estimate and picks the layer:
 //

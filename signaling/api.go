@@ -13,7 +13,6 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
@@ -134,16 +133,15 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 }
 
 // newInterceptors adds the RTP/RTCP pipeline: a send-side bandwidth estimator per connection
-// (adapt.go); the simulcast header extensions (MID, RTP stream ID); NACK generator (towards
+// (adapt.go, transportcc.Estimator); the simulcast header extensions (MID, RTP stream ID); NACK generator (towards
 // publishers) and responder (towards subscribers), sender and receiver reports, TWCC feedback
 // for what the server receives and the transport-wide sequence number on what it sends.
-func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, rs *resenders, lf logging.LoggerFactory) (*interceptor.Registry, error) {
+func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, rs *resenders) (*interceptor.Registry, error) {
 	r := &interceptor.Registry{}
 	// First, so that it sees the packets last, with their transport-wide sequence numbers.
 	congestion, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initialBitrate),
-			gcc.SendSideBWEMinBitrate(30_000), gcc.SendSideBWEMaxBitrate(20_000_000),
-			gcc.SendSideBWEPacer(newPacer()), gcc.WithLoggerFactory(lf))
+		return transportcc.NewEstimator(transportcc.EstimatorOptions{Initial: initialBitrate,
+			Min: 30_000, Max: 20_000_000}), nil
 	})
 	if err != nil {
 		return nil, err
@@ -257,7 +255,7 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	// clients without GCM.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	m := &media{}
-	ir, err := newInterceptors(me, &m.bwe, &m.rs, lf)
+	ir, err := newInterceptors(me, &m.bwe, &m.rs)
 	if err != nil {
 		return nil, err
 	}

@@ -8,39 +8,41 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chuting/chuting/transportcc"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // sink is a TrackLocalWriter that marshals what it is given, as SRTP would, into its own
-// buffer; delay makes it a slow subscriber. It writes through a pacer, as pion's bandwidth
-// estimator does (setting the transport-wide sequence number's extension ID in the
-// attributes), so that the forwarding benchmark and allocation check cover the pacer too.
+// buffer; delay makes it a slow subscriber. It writes through the connection's bandwidth
+// estimator, as the interceptor chain does, so that the forwarding benchmark and allocation
+// check cover it too.
 type sink struct {
 	delay time.Duration
 	buf   [mtu]byte
 	n     atomic.Int64
 	last  atomic.Uint32 // the sequence number last written
-	p     *pacer
+	w     interceptor.RTPWriter
 }
 
 func newSink(delay time.Duration) *sink {
-	s := &sink{delay: delay, p: newPacer()}
-	s.p.AddStream(1234, interceptor.RTPWriterFunc(s.write))
+	s := &sink{delay: delay}
+	est := transportcc.NewEstimator(transportcc.EstimatorOptions{Initial: initialBitrate, Min: 30_000, Max: 20_000_000})
+	s.w = est.AddStream(&interceptor.StreamInfo{SSRC: 1234,
+		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}},
+		interceptor.RTPWriterFunc(s.write))
 	return s
 }
 
 func (s *sink) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
-	return s.p.Write(h, payload, nil)
+	return s.w.Write(h, payload, nil)
 }
 
-type twccKey struct{}
-
-func (s *sink) write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-	a.Set(twccKey{}, uint8(5)) // as gcc sets the extension ID, under a key of its own
+func (s *sink) write(h *rtp.Header, payload []byte, _ interceptor.Attributes) (int, error) {
 	n, err := h.MarshalTo(s.buf[:])
 	if err != nil {
 		return 0, err

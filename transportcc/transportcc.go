@@ -1,9 +1,10 @@
-// Package transportcc is the receiving side of transport-wide congestion control
-// (draft-holmer-rmcat-transport-wide-cc-extensions-01): it notes when each RTP packet that
-// carries a transport-wide sequence number arrives, and reports the arrivals to the sender in
-// RTCP feedback at a fixed interval, for the sender's bandwidth estimate.
+// Package transportcc is transport-wide congestion control
+// (draft-holmer-rmcat-transport-wide-cc-extensions-01), both sides of it. The receiving side
+// notes when each RTP packet that carries a transport-wide sequence number arrives, and
+// reports the arrivals to the sender in RTCP feedback at a fixed interval; the sending side,
+// Estimator (estimator.go), turns that feedback into a bandwidth estimate.
 //
-// It replaces pion's twcc.SenderInterceptor, with the same feedback (built by pion's
+// The receiving side replaces pion's twcc.SenderInterceptor, with the same feedback (built by pion's
 // twcc.Recorder): that interceptor hands every packet received to its own goroutine over an
 // unbuffered channel, so each packet read costs a goroutine switch, and parses the whole RTP
 // header into a new map of attributes. Here the reading goroutine records the arrival under a

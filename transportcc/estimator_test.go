@@ -1,0 +1,199 @@
+package transportcc
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/rtcp"
+)
+
+// path is a simulated network path: a bottleneck of capacity bits/s with a drop-tail queue
+// of at most maxQueue, a one-way delay, and random loss.
+type path struct {
+	capacity float64
+	maxQueue time.Duration
+	delay    time.Duration
+	loss     float64
+	free     time.Duration // when the bottleneck has sent what it holds
+	rng      *rand.Rand
+}
+
+// send returns when a packet of size bytes sent at t arrives, or false if it is lost.
+func (p *path) send(t time.Duration, size int) (time.Duration, bool) {
+	if p.rng.Float64() < p.loss {
+		return 0, false
+	}
+	start := max(t, p.free)
+	if start-t > p.maxQueue {
+		return 0, false
+	}
+	p.free = start + time.Duration(float64(size*8)/p.capacity*float64(time.Second))
+	return p.free + p.delay, true
+}
+
+// sim sends media through a path to a receiver that returns transport-wide feedback every
+// 100 ms (built by pion's recorder, marshalled and parsed as on the wire), at the estimator's
+// target but never above appRate, as an encoder following the estimate does.
+type sim struct {
+	t       *testing.T
+	e       *Estimator
+	p       *path
+	rec     *twcc.Recorder
+	appRate float64
+	now     time.Duration
+	seq     uint16
+	inbox   []delivery // feedback on its way back
+	trace   []float64  // the target every 100 ms
+}
+
+type delivery struct {
+	at time.Duration
+	fb []byte
+}
+
+func newSim(t *testing.T, p *path, appRate float64) *sim {
+	p.rng = rand.New(rand.NewPCG(1, 2))
+	return &sim{t: t, p: p, appRate: appRate, rec: twcc.NewRecorder(1),
+		e: NewEstimator(EstimatorOptions{Initial: 1_000_000, Min: 30_000, Max: 20_000_000})}
+}
+
+// run simulates d more: 1,200-byte packets paced at the rate, in 1 ms steps.
+func (s *sim) run(d time.Duration) {
+	const size = 1200
+	end := s.now + d
+	var credit float64
+	for ; s.now < end; s.now += time.Millisecond {
+		rate := min(float64(s.e.GetTargetBitrate()), s.appRate)
+		credit += rate / 8 / 1000
+		for credit >= size {
+			credit -= size
+			s.e.onSent(s.seq, size, s.now)
+			if at, ok := s.p.send(s.now, size); ok {
+				s.rec.Record(5, s.seq, int64(at/time.Microsecond))
+			}
+			s.seq++
+		}
+		if s.now%(100*time.Millisecond) == 0 {
+			for _, p := range s.rec.BuildFeedbackPacket() {
+				b, err := p.Marshal()
+				if err != nil {
+					s.t.Fatal(err)
+				}
+				s.inbox = append(s.inbox, delivery{at: s.now + s.p.delay, fb: b})
+			}
+			s.trace = append(s.trace, float64(s.e.GetTargetBitrate()))
+		}
+		for len(s.inbox) > 0 && s.inbox[0].at <= s.now {
+			pkts, err := rtcp.Unmarshal(s.inbox[0].fb)
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			for _, p := range pkts {
+				s.e.onFeedback(p.(*rtcp.TransportLayerCC), s.now)
+			}
+			s.inbox = s.inbox[1:]
+		}
+	}
+}
+
+// mean returns the mean target over the last d.
+func (s *sim) mean(d time.Duration) float64 {
+	n := int(d / (100 * time.Millisecond))
+	tail := s.trace[len(s.trace)-n:]
+	var sum float64
+	for _, v := range tail {
+		sum += v
+	}
+	return sum / float64(len(tail))
+}
+
+func TestEstimatorFindsCapacity(t *testing.T) {
+	for _, c := range []float64{300_000, 2_500_000} {
+		s := newSim(t, &path{capacity: c, maxQueue: 300 * time.Millisecond, delay: 20 * time.Millisecond}, 5_000_000)
+		s.run(30 * time.Second)
+		m := s.mean(10 * time.Second)
+		t.Logf("capacity %.0f kb/s: mean estimate over the last 10 s %.0f kb/s", c/1000, m/1000)
+		if m < 0.5*c || m > 1.2*c {
+			t.Errorf("capacity %.0f: estimate %.0f, want 50–120 %% of it", c, m)
+		}
+	}
+}
+
+func TestEstimatorFollowsCapacityDown(t *testing.T) {
+	p := &path{capacity: 3_000_000, maxQueue: 300 * time.Millisecond, delay: 20 * time.Millisecond}
+	s := newSim(t, p, 5_000_000)
+	s.run(20 * time.Second)
+	before := s.mean(5 * time.Second)
+	p.capacity = 800_000
+	s.run(5 * time.Second)
+	after := s.mean(2 * time.Second)
+	t.Logf("3 Mb/s: %.0f kb/s; 3 s after the drop to 800 kb/s: %.0f kb/s", before/1000, after/1000)
+	if before < 1_500_000 {
+		t.Errorf("estimate %.0f on a 3 Mb/s path", before)
+	}
+	if after > 1_000_000 {
+		t.Errorf("estimate %.0f after the path fell to 800 kb/s", after)
+	}
+}
+
+func TestEstimatorLoss(t *testing.T) {
+	s := newSim(t, &path{capacity: 50_000_000, maxQueue: time.Second, delay: 20 * time.Millisecond, loss: 0.2}, 5_000_000)
+	s.run(10 * time.Second)
+	if m := s.mean(2 * time.Second); m > 300_000 {
+		t.Errorf("estimate %.0f with 20 %% loss, want it well down from 1 Mb/s", m)
+	}
+	clean := newSim(t, &path{capacity: 50_000_000, maxQueue: time.Second, delay: 20 * time.Millisecond, loss: 0.01}, 5_000_000)
+	clean.run(10 * time.Second)
+	if m := clean.mean(2 * time.Second); m < 1_500_000 { // 8 %/s of growth: 2.2 times in 10 s
+		t.Errorf("estimate %.0f with 1 %% loss on a wide path, want it up from 1 Mb/s", m)
+	}
+}
+
+// TestEstimatorAppLimited: a sender that sends less than the path carries does not drive
+// the estimate up without bound; it stays near what the path showed it carries.
+func TestEstimatorAppLimited(t *testing.T) {
+	s := newSim(t, &path{capacity: 50_000_000, maxQueue: time.Second, delay: 20 * time.Millisecond}, 400_000)
+	s.run(20 * time.Second)
+	if m := s.mean(5 * time.Second); m > 1_000_000 {
+		t.Errorf("estimate %.0f from a 400 kb/s sender, want at most 1.5 times that and the initial 1 Mb/s", m)
+	}
+}
+
+func TestEstimatorReferenceWrap(t *testing.T) {
+	e := NewEstimator(EstimatorOptions{Initial: 1_000_000, Min: 30_000, Max: 20_000_000})
+	fb := func(ref uint32) *rtcp.TransportLayerCC {
+		return &rtcp.TransportLayerCC{ReferenceTime: ref, PacketStatusCount: 1, BaseSequenceNumber: 0,
+			PacketChunks: []rtcp.PacketStatusChunk{&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketNotReceived, RunLength: 1}}}
+	}
+	e.onFeedback(fb(0xfffffe), 0)
+	e.onFeedback(fb(1), 0)
+	if e.ref != 0xffffff+2 {
+		t.Fatalf("reference after the wrap %#x, want %#x", e.ref, 0xffffff+2)
+	}
+	e.onFeedback(fb(0xffffff), 0) // late, from before the wrap
+	if e.ref != 0xffffff {
+		t.Fatalf("reference of a late report %#x, want %#x", e.ref, 0xffffff)
+	}
+}
+
+// TestEstimatorAllocs: neither a packet sent nor a feedback allocates.
+func TestEstimatorAllocs(t *testing.T) {
+	e := NewEstimator(EstimatorOptions{Initial: 1_000_000, Min: 30_000, Max: 20_000_000})
+	rec := twcc.NewRecorder(1)
+	for i := range 100 {
+		e.onSent(uint16(i), 1200, time.Duration(i)*time.Millisecond)
+		if i%10 != 3 {
+			rec.Record(5, uint16(i), int64(i)*1000+20_000)
+		}
+	}
+	fb := rec.BuildFeedbackPacket()[0].(*rtcp.TransportLayerCC)
+	var seq uint16
+	if n := testing.AllocsPerRun(1000, func() { e.onSent(seq, 1200, time.Second); seq++ }); n != 0 {
+		t.Errorf("a packet sent: %v allocations", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { e.onFeedback(fb, time.Second) }); n != 0 {
+		t.Errorf("a feedback: %v allocations", n)
+	}
+}
