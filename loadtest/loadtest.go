@@ -153,6 +153,10 @@ type Result struct {
 	NACKs        float64 `json:"server_nacks"`
 	PLIs         float64 `json:"server_plis"`
 	KeyAsks      int64   `json:"keyframe_requests"` // PLI/FIR the publishers received
+	// UDPDatagrams are the datagrams the server gave the kernel per packet it sent, and
+	// UDPSegmented the share of its packets that left in segmented datagrams (udpbatch).
+	UDPDatagrams float64 `json:"udp_datagrams_per_packet"`
+	UDPSegmented float64 `json:"udp_segmented_share"`
 	// UDPRcvbufErrors are datagrams the kernel dropped for a full socket receive buffer
 	// (machine-wide; on loopback, the run's).
 	UDPRcvbufErrors int64 `json:"udp_rcvbuf_errors"`
@@ -369,7 +373,8 @@ func (r *runner) run(ctx context.Context, world *World, pid int) (*Result, error
 	// The steady window.
 	r.logf("measuring for %s", cfg.Duration)
 	names := []string{"chuting_room_forwarded_packets_total", "chuting_room_dropped_packets_total",
-		"chuting_room_nacks_total", "chuting_room_plis_total"}
+		"chuting_room_nacks_total", "chuting_room_plis_total",
+		"chuting_udp_packets_total", "chuting_udp_datagrams_total", "chuting_udp_segmented_packets_total"}
 	m0, err := r.api.metrics(ctx, names...)
 	if err != nil {
 		return nil, fmt.Errorf("server metrics: %w", err)
@@ -444,6 +449,10 @@ func (r *runner) run(ctx context.Context, world *World, pid int) (*Result, error
 	res.Dropped = m1[names[1]] - m0[names[1]]
 	res.NACKs = m1[names[2]] - m0[names[2]]
 	res.PLIs = m1[names[3]] - m0[names[3]]
+	if sent := m1[names[4]] - m0[names[4]]; sent > 0 {
+		res.UDPDatagrams = (m1[names[5]] - m0[names[5]]) / sent
+		res.UDPSegmented = (m1[names[6]] - m0[names[6]]) / sent
+	}
 	res.ToolCPU = toolCPU.Seconds()
 	res.ToolCores = toolCPU.Seconds() / window.Seconds()
 	res.OthersCores = max(0, (busy-toolCPU-serverCPU).Seconds()/window.Seconds())

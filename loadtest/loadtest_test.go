@@ -79,6 +79,9 @@ func TestShortRun(t *testing.T) {
 		t.Errorf("join to first video: %+v", r.JoinToVideo)
 	case r.ForwardedPPS <= 0 || r.ServerCPU <= 0 || r.ServerPeakRSS <= 0 || r.CPUPerPacket <= 0 || r.ToolCPU <= 0:
 		t.Errorf("figures missing: %+v", r)
+	case r.UDPDatagrams <= 0 || r.UDPDatagrams >= 1 || r.UDPSegmented <= 0:
+		t.Errorf("server's UDP sends: %.2f datagrams per packet, %.2f segmented; want frames in fewer datagrams",
+			r.UDPDatagrams, r.UDPSegmented)
 	}
 	// Loss is measured on a machine that other tests share: only gross loss fails.
 	if r.Total.Loss > 5 {

@@ -70,6 +70,8 @@ func LoopbackOnly() WebRTCConfig {
 
 // media is what the server's peer connections are built from, and the sockets it owns.
 type media struct {
+	// batched are the ICE UDP sockets, whose writes udpbatch batches.
+	batched []*udpbatch.Conn
 	// readBuf and writeBuf are the buffers the kernel granted the ICE UDP port (bytes, as the
 	// kernel reports them; 0 when unknown).
 	readBuf, writeBuf int
@@ -278,14 +280,14 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 			_ = uc.SetReadBuffer(udpBuffer)
 			_ = uc.SetWriteBuffer(udpBuffer)
 			m.readBuf, m.writeBuf = socketBuffers(uc)
-			m.udp = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), batching(uc))
+			m.udp = webrtc.NewICEUDPMux(lf.NewLogger("udpmux"), m.batching(uc))
 		} else {
 			sn, err := stdnet.NewNet()
 			if err != nil {
 				return nil, fmt.Errorf("ICE UDP port: %w", err)
 			}
 			opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithLogger(lf.NewLogger("udpmux")),
-				ice.UDPMuxFromPortWithNet(batchingNet{sn}),
+				ice.UDPMuxFromPortWithNet(batchingNet{sn, m}),
 				ice.UDPMuxFromPortWithReadBufferSize(udpBuffer), ice.UDPMuxFromPortWithWriteBufferSize(udpBuffer)}
 			if f := c.interfaceFilter(); f != nil {
 				opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(f))
@@ -327,11 +329,19 @@ const (
 	batchInterval = time.Millisecond
 )
 
-func batching(uc *net.UDPConn) *udpbatch.Conn { return udpbatch.New(uc, batchSize, batchInterval) }
+// batching wraps an ICE UDP socket.
+func (m *media) batching(uc *net.UDPConn) *udpbatch.Conn {
+	c := udpbatch.New(uc, batchSize, batchInterval)
+	m.batched = append(m.batched, c)
+	return c
+}
 
 // batchingNet is the network of ICE UDP ports opened on every address: its sockets batch
 // their writes.
-type batchingNet struct{ *stdnet.Net }
+type batchingNet struct {
+	*stdnet.Net
+	m *media
+}
 
 // ListenUDP implements transport.Net.
 func (n batchingNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
@@ -340,7 +350,7 @@ func (n batchingNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UD
 		return nil, err
 	}
 	if c, ok := uc.(*net.UDPConn); ok {
-		return batching(c), nil
+		return n.m.batching(c), nil
 	}
 	return uc, nil
 }

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"github.com/chuting/chuting/udpbatch"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -53,4 +54,38 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// registerUDP registers the counters of the ICE UDP sockets' batched writes (udpbatch): how
+// many packets left in how many datagrams, and how many the kernel refused.
+func registerUDP(reg prometheus.Registerer, conns []*udpbatch.Conn) error {
+	if reg == nil {
+		return nil
+	}
+	sum := func(f func(udpbatch.Stats) uint64) func() float64 {
+		return func() float64 {
+			var n uint64
+			for _, c := range conns {
+				n += f(c.Stats())
+			}
+			return float64(n)
+		}
+	}
+	counter := func(name, help string, f func(udpbatch.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "chuting", Subsystem: "udp",
+			Name: name, Help: help}, sum(f))
+	}
+	for _, c := range []prometheus.Collector{
+		counter("packets_total", "Packets written to the ICE UDP ports.", func(s udpbatch.Stats) uint64 { return s.Packets }),
+		counter("datagrams_total", "Datagrams given to the kernel for them: one per packet, or one per run segmented by the kernel.",
+			func(s udpbatch.Stats) uint64 { return s.Datagrams }),
+		counter("segmented_packets_total", "Packets that left in a datagram the kernel segmented (UDP GSO).",
+			func(s udpbatch.Stats) uint64 { return s.Segmented }),
+		counter("send_failures_total", "Packets the kernel refused to send.", func(s udpbatch.Stats) uint64 { return s.Failed }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package signaling
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,8 +59,22 @@ func TestTenParticipants(t *testing.T) {
 		t.Errorf("forwarded %v packets, %v bytes, %v PLIs", testutil.ToFloat64(m.packets),
 			testutil.ToFloat64(m.bytes), testutil.ToFloat64(m.plis))
 	}
-	if mfs, err := e.reg.Gather(); err != nil || len(mfs) != 11 {
-		t.Errorf("registry holds %d metric families (%v), want 11", len(mfs), err)
+	mfs, err := e.reg.Gather()
+	if err != nil || len(mfs) != 15 {
+		t.Errorf("registry holds %d metric families (%v), want 15", len(mfs), err)
+	}
+	// The media left through the batched socket: the packets of a frame to one subscriber
+	// in one datagram the kernel segments.
+	udp := map[string]float64{}
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "chuting_udp_") {
+			udp[mf.GetName()] = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Logf("UDP: %v", udp)
+	if p := udp["chuting_udp_packets_total"]; p == 0 || udp["chuting_udp_datagrams_total"] >= p ||
+		udp["chuting_udp_segmented_packets_total"] == 0 || udp["chuting_udp_send_failures_total"] != 0 {
+		t.Errorf("UDP counters %v, want packets in fewer datagrams, some segmented, none failed", udp)
 	}
 	for _, c := range clients {
 		c.mu.Lock()

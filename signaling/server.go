@@ -145,6 +145,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signaling media: %w", err)
 	}
+	if err := registerUDP(cfg.Registerer, md.batched); err != nil {
+		_ = md.close()
+		return nil, fmt.Errorf("signaling metrics: %w", err)
+	}
 	s := &Server{cfg: cfg, media: md, m: m, log: cfg.Logger.With("component", "signaling"),
 		rooms: make(map[string]*Room), ended: make(map[string]bool), conns: make(map[*conn]struct{})}
 	s.up = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096, CheckOrigin: s.checkOrigin,
