@@ -192,6 +192,7 @@ func (e *Estimator) onFeedback(fb *rtcp.TransportLayerCC, now time.Duration) {
 	seq, left, deltas := fb.BaseSequenceNumber, fb.PacketStatusCount, fb.RecvDeltas
 	var received, lost, bytes int
 	var lastArrival time.Duration
+	arrivedAny := false
 	status := func(symbol uint16) {
 		switch symbol {
 		case rtcp.TypeTCCPacketReceivedSmallDelta, rtcp.TypeTCCPacketReceivedLargeDelta:
@@ -200,14 +201,16 @@ func (e *Estimator) onFeedback(fb *rtcp.TransportLayerCC, now time.Duration) {
 			}
 			arrival += time.Duration(deltas[0].Delta) * time.Microsecond
 			deltas = deltas[1:]
-			if p, ok := e.lookup(seq); ok {
+			if p, ok := e.lookup(seq, true); ok {
 				received++
 				bytes += p.size
-				lastArrival = max(lastArrival, arrival)
-				e.onAck(ack{sent: p.sent, arrived: arrival, size: p.size}, now)
+				if !arrivedAny || arrival > lastArrival {
+					lastArrival, arrivedAny = arrival, true
+				}
+				e.onAck(ack{sent: p.sent, arrived: arrival, size: p.size})
 			}
 		case rtcp.TypeTCCPacketNotReceived:
-			if _, ok := e.lookup(seq); ok {
+			if _, ok := e.lookup(seq, false); ok {
 				lost++
 			}
 		}
@@ -245,21 +248,26 @@ func (e *Estimator) onFeedback(fb *rtcp.TransportLayerCC, now time.Duration) {
 	e.setTarget(int(math.Min(e.rate.bps, e.loss.bps)))
 }
 
-// lookup returns the packet seq from the history, if it is still there.
-func (e *Estimator) lookup(seq uint16) (ack, bool) {
+// lookup returns the packet seq from the history, if it is still there. A packet reported
+// received is taken out, so that a receiver reporting it again (browsers move their feedback
+// window back for a late packet) does not count it twice; a lost one stays, as a resend may
+// still arrive.
+func (e *Estimator) lookup(seq uint16, received bool) (ack, bool) {
 	e.sentMu.Lock()
-	p := e.sent[seq%historySize]
-	e.sentMu.Unlock()
-	if !p.ok || p.seq != seq {
-		return ack{}, false
+	p := &e.sent[seq%historySize]
+	ok := p.ok && p.seq == seq
+	a := ack{sent: p.at, size: int(p.size)}
+	if ok && received {
+		p.ok = false
 	}
-	return ack{sent: p.at, size: int(p.size)}, true
+	e.sentMu.Unlock()
+	return a, ok
 }
 
 // onAck feeds a received packet to the delay-based estimate: packets are gathered into
 // groups sent within burstSpan, and the change in delay between consecutive groups feeds the
-// trend.
-func (e *Estimator) onAck(a ack, now time.Duration) {
+// trend. The detector's clock is the groups' arrival, as libwebrtc's.
+func (e *Estimator) onAck(a ack) {
 	g := &e.group
 	switch {
 	case g.n == 0:
@@ -277,7 +285,7 @@ func (e *Estimator) onAck(a ack, now time.Duration) {
 		sendDelta := g.last - e.prev.last
 		arriveDelta := g.arrived - e.prev.arrived
 		trend := e.trend.add(ms(arriveDelta-sendDelta), ms(g.arrived))
-		e.detector.detect(trend, e.trend.deltas, ms(sendDelta), now)
+		e.detector.detect(trend, e.trend.deltas, ms(sendDelta), g.arrived)
 	}
 	e.prev = *g
 	*g = arrivalGroup{first: a.sent, last: a.sent, arrived: a.arrived, n: 1}
@@ -337,7 +345,8 @@ type trendline struct {
 	xs, ys                [trendWindow]float64
 	n                     int // samples held, up to trendWindow
 	next                  int
-	deltas                int // groups seen, for the gain
+	deltas                int     // groups seen, for the gain
+	last                  float64 // the last trend returned
 }
 
 // add takes the delay change d (ms) of a group that arrived at arrivedMs and returns the
@@ -367,9 +376,10 @@ func (t *trendline) add(d, arrivedMs float64) float64 {
 		den += (t.xs[i] - mx) * (t.xs[i] - mx)
 	}
 	if den == 0 {
-		return 0
+		return t.last // all in one instant: no slope to read, keep the last
 	}
-	return num / den * float64(min(t.deltas, 60)) * trendGain
+	t.last = num / den * float64(min(t.deltas, 60)) * trendGain
+	return t.last
 }
 
 // usage is what the delay trend says of the path.

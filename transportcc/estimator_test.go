@@ -42,10 +42,12 @@ type sim struct {
 	p       *path
 	rec     *twcc.Recorder
 	appRate float64
+	credit  float64 // bytes the sender may send, carried between runs
 	now     time.Duration
 	seq     uint16
-	inbox   []delivery // feedback on its way back
-	trace   []float64  // the target every 100 ms
+	inbox   []delivery      // feedback on its way back
+	queue   []time.Duration // the bottleneck's queue every millisecond
+	trace   []float64       // the target every 100 ms
 }
 
 type delivery struct {
@@ -63,18 +65,18 @@ func newSim(t *testing.T, p *path, appRate float64) *sim {
 func (s *sim) run(d time.Duration) {
 	const size = 1200
 	end := s.now + d
-	var credit float64
 	for ; s.now < end; s.now += time.Millisecond {
 		rate := min(float64(s.e.GetTargetBitrate()), s.appRate)
-		credit += rate / 8 / 1000
-		for credit >= size {
-			credit -= size
+		s.credit += rate / 8 / 1000
+		for s.credit >= size {
+			s.credit -= size
 			s.e.onSent(s.seq, size, s.now)
 			if at, ok := s.p.send(s.now, size); ok {
 				s.rec.Record(5, s.seq, int64(at/time.Microsecond))
 			}
 			s.seq++
 		}
+		s.queue = append(s.queue, s.p.free-s.now)
 		if s.now%(100*time.Millisecond) == 0 {
 			for _, p := range s.rec.BuildFeedbackPacket() {
 				b, err := p.Marshal()
@@ -118,6 +120,46 @@ func TestEstimatorFindsCapacity(t *testing.T) {
 		if m < 0.5*c || m > 1.2*c {
 			t.Errorf("capacity %.0f: estimate %.0f, want 50–120 %% of it", c, m)
 		}
+	}
+}
+
+// TestEstimatorKeepsQueueShort: on a path whose buffer holds seconds (no drop-tail loss to
+// react to), the delay trend alone keeps the queue short. Without the overuse detector the
+// queue grows to 1.8–3 s.
+func TestEstimatorKeepsQueueShort(t *testing.T) {
+	for _, c := range []float64{500_000, 2_500_000} {
+		s := newSim(t, &path{capacity: c, maxQueue: 3 * time.Second, delay: 20 * time.Millisecond}, 10_000_000)
+		s.run(30 * time.Second)
+		var sum time.Duration
+		tail := s.queue[10_000:]
+		for _, q := range tail {
+			sum += max(q, 0)
+		}
+		mean := sum / time.Duration(len(tail))
+		t.Logf("capacity %.0f kb/s: mean queue after 10 s %v, estimate %.0f kb/s", c/1000, mean, s.mean(10*time.Second)/1000)
+		if mean > 150*time.Millisecond {
+			t.Errorf("capacity %.0f: the queue averaged %v, want the delay trend to keep it under 150 ms", c, mean)
+		}
+	}
+}
+
+// TestEstimatorDuplicateReport: a packet reported received twice counts once.
+func TestEstimatorDuplicateReport(t *testing.T) {
+	e := NewEstimator(EstimatorOptions{Initial: 1_000_000, Min: 30_000, Max: 20_000_000})
+	rec := twcc.NewRecorder(1)
+	for i := range 100 {
+		e.onSent(uint16(i), 1200, time.Duration(i)*time.Millisecond)
+		rec.Record(5, uint16(i), int64(i)*1000+20_000)
+	}
+	fb := rec.BuildFeedbackPacket()[0].(*rtcp.TransportLayerCC)
+	e.onFeedback(fb, 150*time.Millisecond)
+	e.onFeedback(fb, 160*time.Millisecond)
+	var bytes int
+	for i := range min(e.nArrivals, len(e.arrivals)) {
+		bytes += e.arrivals[i].bytes
+	}
+	if bytes != 100*1200 {
+		t.Errorf("%d bytes counted as arrived, want %d", bytes, 100*1200)
 	}
 }
 

@@ -1,18 +1,19 @@
 // Package udpbatch is a UDP socket whose writes go out in batches: the packets written within
-// a millisecond (or until a batch is full) leave in one sendmmsg system call, and each run of
-// packets to one address of one size leaves as a single datagram that the kernel cuts into
-// the packets (UDP generic segmentation offload, Linux 4.18 and later), so the kernel's send
-// path is crossed once per run instead of once per packet.
+// a millisecond of the first (or until a batch is full) leave in one sendmmsg system call,
+// and each run of packets to one address of one size leaves as a single datagram that the
+// kernel cuts into the packets (UDP generic segmentation offload, Linux 4.18 and later), so
+// the kernel's send path is crossed once per run instead of once per packet.
 //
 // An SFU writes the packets of a video frame (five or six of one size and a shorter last one)
 // to each subscriber within microseconds, so most of its packets are in such runs. On this
 // project's loopback benchmarks the kernel spends about half as much per packet sent that way
 // (docs/perf.md). Writes are copied and return at once; the order of the packets to one
-// address is kept, the order between addresses is not. Reads go straight to the socket.
+// address is kept, the order between addresses is not. Reads go straight to the socket. An
+// idle socket costs nothing: the flusher waits for the first packet of a batch.
 //
 // It replaces pion's udp.BatchConn under the server's ICE UDP mux: that batches the system
-// calls but sends each packet on its own, and it hides the socket's allocation-free
-// netip.AddrPort reads and writes from the mux.
+// calls but sends each packet on its own, wakes every millisecond when idle, and hides the
+// socket's allocation-free netip.AddrPort reads and writes from the mux.
 package udpbatch
 
 import (
@@ -28,10 +29,14 @@ import (
 )
 
 // Limits of one segmented datagram. The kernel takes up to 64 segments (128 since Linux 6.x)
-// and a datagram of up to 64 KiB less the headers.
+// and a datagram of up to 64 KiB less the headers. Each segment must fit the path's MTU with
+// its headers, or the kernel refuses the whole datagram: larger packets go alone (and are
+// fragmented as before). After a refusal, segmentation pauses for gsoPause.
 const (
-	maxSegments = 64
-	maxGSOBytes = 65000
+	maxSegments   = 64
+	maxGSOBytes   = 65000
+	maxSegmentLen = 1400
+	gsoPause      = 30 * time.Second
 )
 
 // Conn is a UDP socket that batches its writes. It implements net.PacketConn and pion ICE's
@@ -41,7 +46,8 @@ type Conn struct {
 	bw       *ipv4.PacketConn
 	size     int
 	interval time.Duration
-	gso      atomic.Bool // the kernel cuts segmented datagrams; cleared when a send says otherwise
+	gso      bool      // the kernel cuts segmented datagrams
+	pausedTo time.Time // the flusher's: no segmentation until then, after a refusal
 
 	mu     sync.Mutex
 	room   sync.Cond // signalled when the batch being filled is taken away
@@ -49,7 +55,7 @@ type Conn struct {
 	spare  *batch    // empty, for the next swap; nil while the flusher sends it
 	closed bool
 
-	kick chan struct{} // a batch is full
+	kick chan struct{} // a batch was started or filled
 	quit chan struct{}
 	done chan struct{}
 
@@ -97,13 +103,13 @@ func New(conn *net.UDPConn, size int, interval time.Duration) *Conn {
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
 		addrs: map[netip.AddrPort]*net.UDPAddr{}}
 	c.room.L = &c.mu
-	c.gso.Store(segmentationSupported(conn))
+	c.gso = segmentationSupported(conn)
 	go c.flusher()
 	return c
 }
 
-// Segmenting reports whether runs of packets leave as segmented datagrams.
-func (c *Conn) Segmenting() bool { return c.gso.Load() }
+// Segmenting reports whether the kernel segments datagrams for this socket.
+func (c *Conn) Segmenting() bool { return c.gso }
 
 // Stats returns what was sent so far.
 func (c *Conn) Stats() Stats {
@@ -139,9 +145,9 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	p.buf = append(p.buf[:0], b...)
 	p.addr = addr
 	c.filled.n++
-	full := c.filled.n == c.size
+	first, full := c.filled.n == 1, c.filled.n == c.size
 	c.mu.Unlock()
-	if full {
+	if first || full {
 		select {
 		case c.kick <- struct{}{}:
 		default:
@@ -166,27 +172,46 @@ func (c *Conn) Close() error {
 	c.room.Broadcast()
 	c.mu.Unlock()
 	close(c.quit)
+	// What is queued goes out, unless the socket stays full that long.
+	_ = c.UDPConn.SetWriteDeadline(time.Now().Add(time.Second))
 	<-c.done
 	return c.UDPConn.Close()
 }
 
-// flusher sends the batch being filled when it is full and every interval.
+// flusher sends the batch being filled when it is full, and at the latest an interval after
+// its first packet; an idle socket costs no wake-ups.
 func (c *Conn) flusher() {
 	defer close(c.done)
-	t := time.NewTicker(c.interval)
-	defer t.Stop()
+	t := time.NewTimer(c.interval)
+	t.Stop()
 	for {
 		select {
-		case <-c.kick:
-		case <-t.C:
+		case <-c.kick: // a batch was started (or filled)
 		case <-c.quit:
 			c.flush()
 			return
+		}
+		if !c.full() {
+			t.Reset(c.interval)
+			select {
+			case <-c.kick: // filled
+			case <-t.C:
+			case <-c.quit:
+				c.flush()
+				return
+			}
+			t.Stop()
 		}
 		// Keep sending while writers filled the next batch during the last send.
 		for c.flush() {
 		}
 	}
+}
+
+func (c *Conn) full() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.filled.n == c.size
 }
 
 // flush sends the batch being filled, if it holds anything, and reports whether the next one
@@ -217,7 +242,7 @@ func (c *Conn) flush() bool {
 func (c *Conn) send(b *batch) {
 	pkts := b.pkts[:b.n]
 	slices.SortStableFunc(pkts, func(x, y packet) int { return x.addr.Compare(y.addr) })
-	gso := c.gso.Load()
+	gso := c.gso && (c.pausedTo.IsZero() || time.Now().After(c.pausedTo))
 	b.msgs = b.msgs[:0]
 	for i := 0; i < len(pkts); {
 		j := i + 1
@@ -238,6 +263,7 @@ func (c *Conn) send(b *batch) {
 	msgs := b.msgs
 	for len(msgs) > 0 {
 		n, err := c.bw.WriteBatch(msgs, 0)
+		n = max(n, 0) // x/net passes on sendmmsg's -1 when the first message fails
 		c.datagrams.Add(uint64(n))
 		for _, m := range msgs[:n] {
 			if len(m.Buffers) > 1 {
@@ -252,13 +278,14 @@ func (c *Conn) send(b *batch) {
 			c.failed.Add(uint64(countPackets(msgs)))
 			return
 		}
-		// The first message left failed. A segmented one is sent again packet by packet,
-		// and segmentation stops if the kernel cannot do it (no checksum offload: EIO).
+		// The first message left failed. A segmented one is sent again packet by packet, and
+		// segmentation pauses if the kernel cannot do it on this path (no checksum offload:
+		// EIO; a socket without UDP checksums: EINVAL).
 		m := msgs[0]
 		msgs = msgs[1:]
 		if len(m.Buffers) > 1 {
 			if segmentationRefused(err) {
-				c.gso.Store(false)
+				c.pausedTo = time.Now().Add(gsoPause)
 			}
 			c.sendEach(m)
 			continue
@@ -287,11 +314,15 @@ func countPackets(msgs []ipv4.Message) int {
 }
 
 // runEnd returns the end of the run that starts at pkts[i]: the packets after it to the same
-// address of the same size, and one shorter one to end it, within the kernel's limits.
+// address of the same size, and one shorter one to end it, within the kernel's limits and
+// maxSegmentLen.
 func runEnd(pkts []packet, i int) int {
 	size := len(pkts[i].buf)
 	total := size
 	j := i + 1
+	if size > maxSegmentLen {
+		return j
+	}
 	for j < len(pkts) && j-i < maxSegments && pkts[j].addr == pkts[i].addr {
 		n := len(pkts[j].buf)
 		if n > size || total+n > maxGSOBytes {

@@ -114,7 +114,7 @@ func TestUnsegmented(t *testing.T) {
 	tx := listen(t, "udp4", "127.0.0.1:0")
 	c := New(tx, 64, time.Millisecond)
 	defer c.Close()
-	c.gso.Store(false)
+	c.gso = false
 	rxs := []*net.UDPConn{listen(t, "udp4", "127.0.0.1:0"), listen(t, "udp4", "127.0.0.1:0")}
 	check(t, c, rxs, 50)
 	if s := c.Stats(); s.Segmented != 0 || s.Datagrams != s.Packets {
@@ -182,34 +182,22 @@ func TestClose(t *testing.T) {
 	}
 }
 
-// TestKernelRefuses: a segmented datagram the kernel refuses is sent again packet by packet.
-// Two segments of 40,000 bytes make a datagram beyond UDP's 64 KiB (EMSGSIZE); runEnd keeps
-// runs within the limit, so the test builds the batch itself.
-func TestKernelRefuses(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("segmentation is Linux's")
-	}
+// TestUnreachable: a packet the kernel refuses (here an IPv6 destination on an IPv4 socket)
+// is counted and does not stop the others.
+func TestUnreachable(t *testing.T) {
 	tx := listen(t, "udp4", "127.0.0.1:0")
-	c := New(tx, 64, time.Hour)
+	c := New(tx, 64, time.Millisecond)
 	defer c.Close()
 	rx := listen(t, "udp4", "127.0.0.1:0")
-	ap := rx.LocalAddr().(*net.UDPAddr).AddrPort()
-	b := newBatch(4)
-	for i := range 2 {
-		p := make([]byte, 40000)
-		binary.BigEndian.PutUint32(p, uint32(i))
-		for k := 4; k < len(p); k++ {
-			p[k] = byte(i)
-		}
-		b.pkts[i] = packet{buf: p, addr: ap}
+	if _, err := c.WriteToAddrPort([]byte("lost"), netip.MustParseAddrPort("[2001:db8::1]:9")); err != nil {
+		t.Fatal(err)
 	}
-	b.n = 2
-	c.send(b)
-	if got := receive(t, rx, 2); !slices.Equal(got, []uint32{0, 1}) {
-		t.Fatalf("got %v", got)
+	sent := sendFramesTo(t, c, rx.LocalAddr().(*net.UDPAddr), 2)
+	if got := receive(t, rx, len(sent)); !slices.Equal(got, sent) {
+		t.Fatalf("got %v, want %v", got, sent)
 	}
-	if s := c.Stats(); s.Failed != 0 || s.Segmented != 0 || s.Datagrams != 2 {
-		t.Fatalf("stats %+v", s)
+	if s := c.Stats(); s.Failed != 1 {
+		t.Fatalf("stats %+v, want 1 failed", s)
 	}
 }
 
@@ -234,6 +222,7 @@ func TestRunEnd(t *testing.T) {
 		{"other address ends", append(pk(a, 100, 100), pk(b, 100)...), 2},
 		{"segment limit", pk(a, slices.Repeat([]int{10}, 70)...), maxSegments},
 		{"byte limit", pk(a, slices.Repeat([]int{1200}, 60)...), maxGSOBytes / 1200},
+		{"too large to segment", pk(a, maxSegmentLen+1, maxSegmentLen+1), 1},
 	} {
 		if got := runEnd(tc.pkts, 0); got != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
@@ -256,7 +245,7 @@ func BenchmarkSend(b *testing.B) {
 			if seg && !c.Segmenting() {
 				b.Skip("no segmentation here")
 			}
-			c.gso.Store(seg)
+			c.gso = seg
 			var to []netip.AddrPort
 			done := make(chan int)
 			for range 4 {
