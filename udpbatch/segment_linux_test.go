@@ -24,28 +24,26 @@ func TestKernelRefuses(t *testing.T) {
 	}); err != nil || serr != nil {
 		t.Fatal(err, serr)
 	}
-	c := New(tx, 64, time.Hour)
+	c := New(tx, 64, time.Millisecond)
 	defer c.Close()
 	if !c.Segmenting() {
 		t.Fatal("no segmentation here")
 	}
 	rx := listen(t, "udp4", "127.0.0.1:0")
 	sent := sendFramesTo(t, c, rx.LocalAddr().(*net.UDPAddr), 2)
-	c.flush()
 	if got := receive(t, rx, len(sent)); !slices.Equal(got, sent) {
 		t.Fatalf("got %v, want %v", got, sent)
 	}
-	s := c.Stats()
-	if s.Failed != 0 || s.Segmented != 0 || s.Datagrams != uint64(len(sent)) || c.pausedTo.IsZero() {
-		t.Fatalf("stats %+v, paused until %v; want every packet sent alone and segmentation paused", s, c.pausedTo)
+	s := waitStats(t, c, func(s Stats) bool { return s.Datagrams == uint64(len(sent)) })
+	if s.Failed != 0 || s.Segmented != 0 || !c.Paused() {
+		t.Fatalf("stats %+v, paused %v; want every packet sent alone and segmentation paused", s, c.Paused())
 	}
 	// While paused, every packet still leaves, alone.
 	sent = sendFramesTo(t, c, rx.LocalAddr().(*net.UDPAddr), 1)
-	c.flush()
 	if got := receive(t, rx, len(sent)); !slices.Equal(got, sent) {
 		t.Fatalf("got %v, want %v", got, sent)
 	}
-	if s2 := c.Stats(); s2.Datagrams-s.Datagrams != uint64(len(sent)) || s2.Segmented != 0 {
+	if s2 := waitStats(t, c, func(s2 Stats) bool { return s2.Datagrams-s.Datagrams == uint64(len(sent)) }); s2.Segmented != 0 {
 		t.Fatalf("stats %+v while paused", s2)
 	}
 }

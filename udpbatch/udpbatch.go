@@ -46,8 +46,8 @@ type Conn struct {
 	bw       *ipv4.PacketConn
 	size     int
 	interval time.Duration
-	gso      bool      // the kernel cuts segmented datagrams
-	pausedTo time.Time // the flusher's: no segmentation until then, after a refusal
+	gso      bool         // the kernel cuts segmented datagrams
+	pausedTo atomic.Int64 // no segmentation until then (Unix ns), after a refusal
 
 	mu     sync.Mutex
 	room   sync.Cond // signalled when the batch being filled is taken away
@@ -110,6 +110,9 @@ func New(conn *net.UDPConn, size int, interval time.Duration) *Conn {
 
 // Segmenting reports whether the kernel segments datagrams for this socket.
 func (c *Conn) Segmenting() bool { return c.gso }
+
+// Paused reports whether segmentation is paused after the kernel refused a datagram.
+func (c *Conn) Paused() bool { return time.Now().UnixNano() < c.pausedTo.Load() }
 
 // Stats returns what was sent so far.
 func (c *Conn) Stats() Stats {
@@ -242,7 +245,7 @@ func (c *Conn) flush() bool {
 func (c *Conn) send(b *batch) {
 	pkts := b.pkts[:b.n]
 	slices.SortStableFunc(pkts, func(x, y packet) int { return x.addr.Compare(y.addr) })
-	gso := c.gso && (c.pausedTo.IsZero() || time.Now().After(c.pausedTo))
+	gso := c.gso && time.Now().UnixNano() >= c.pausedTo.Load()
 	b.msgs = b.msgs[:0]
 	for i := 0; i < len(pkts); {
 		j := i + 1
@@ -285,7 +288,7 @@ func (c *Conn) send(b *batch) {
 		msgs = msgs[1:]
 		if len(m.Buffers) > 1 {
 			if segmentationRefused(err) {
-				c.pausedTo = time.Now().Add(gsoPause)
+				c.pausedTo.Store(time.Now().Add(gsoPause).UnixNano())
 			}
 			c.sendEach(m)
 			continue
