@@ -135,9 +135,10 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 }
 
 // newInterceptors adds the RTP/RTCP pipeline: a send-side bandwidth estimator per connection
-// (adapt.go, transportcc.Estimator); the simulcast header extensions (MID, RTP stream ID); NACK generator (towards
-// publishers) and responder (towards subscribers), sender and receiver reports, TWCC feedback
-// for what the server receives and the transport-wide sequence number on what it sends.
+// (adapt.go, transportcc.Estimator); the simulcast header extensions (MID, RTP stream ID); the
+// NACK generator towards publishers and the place where subscribers' NACKs are answered
+// (resend.go); sender and receiver reports; TWCC feedback for what the server receives and the
+// transport-wide sequence number on what it sends.
 func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, rs *resenders) (*interceptor.Registry, error) {
 	r := &interceptor.Registry{}
 	// First, so that it sees the packets last, with their transport-wide sequence numbers.
@@ -321,9 +322,9 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	return m, nil
 }
 
-// Batched writes on the ICE UDP ports: each batch (up to batchSize packets, at least every
-// batchInterval) leaves in one system call, and the packets of a frame to one subscriber as one
-// segmented datagram (udpbatch, docs/perf.md).
+// Batched writes on the ICE UDP ports: each batch (up to batchSize packets, sent at the latest
+// batchInterval after its first) leaves in one system call, and the packets of a frame to one
+// subscriber as one segmented datagram (udpbatch, docs/perf.md).
 const (
 	batchSize     = 64
 	batchInterval = time.Millisecond
