@@ -2,7 +2,6 @@ package udpbatch
 
 import (
 	"encoding/binary"
-	"errors"
 	"net"
 	"unsafe"
 
@@ -39,10 +38,4 @@ func putSegmentSize(b []byte, size int) []byte {
 	h.SetLen(unix.CmsgLen(2))
 	binary.NativeEndian.PutUint16(b[unix.CmsgLen(0):], uint16(size))
 	return b
-}
-
-// segmentationRefused reports whether err says the kernel cannot segment on this path: EIO
-// when the device has no checksum offload, EINVAL for a size it does not take.
-func segmentationRefused(err error) bool {
-	return errors.Is(err, unix.EIO) || errors.Is(err, unix.EINVAL)
 }

@@ -10,5 +10,3 @@ const segmentCmsgSpace = 0
 func segmentationSupported(*net.UDPConn) bool { return false }
 
 func putSegmentSize(b []byte, _ int) []byte { return b }
-
-func segmentationRefused(error) bool { return false }

@@ -31,7 +31,7 @@ import (
 // Limits of one segmented datagram. The kernel takes up to 64 segments (128 since Linux 6.x)
 // and a datagram of up to 64 KiB less the headers. Each segment must fit the path's MTU with
 // its headers, or the kernel refuses the whole datagram: larger packets go alone (and are
-// fragmented as before). After a refusal, segmentation pauses for gsoPause.
+// fragmented as before). After a refusal, the address gets no segmented datagram for gsoPause.
 const (
 	maxSegments   = 64
 	maxGSOBytes   = 65000
@@ -46,8 +46,7 @@ type Conn struct {
 	bw       *ipv4.PacketConn
 	size     int
 	interval time.Duration
-	gso      bool         // the kernel cuts segmented datagrams
-	pausedTo atomic.Int64 // no segmentation until then (Unix ns), after a refusal
+	gso      bool // the kernel cuts segmented datagrams
 
 	mu     sync.Mutex
 	room   sync.Cond // signalled when the batch being filled is taken away
@@ -59,7 +58,7 @@ type Conn struct {
 	quit chan struct{}
 	done chan struct{}
 
-	addrs map[netip.AddrPort]*net.UDPAddr // the flusher's: addresses for sendmmsg, made once
+	peers map[netip.AddrPort]*peer // the flusher's: the addresses written to
 
 	packets, datagrams, segmented, failed atomic.Uint64
 }
@@ -101,7 +100,7 @@ func New(conn *net.UDPConn, size int, interval time.Duration) *Conn {
 	c := &Conn{UDPConn: conn, bw: ipv4.NewPacketConn(conn), size: size, interval: interval,
 		filled: newBatch(size), spare: newBatch(size),
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
-		addrs: map[netip.AddrPort]*net.UDPAddr{}}
+		peers: map[netip.AddrPort]*peer{}}
 	c.room.L = &c.mu
 	c.gso = segmentationSupported(conn)
 	go c.flusher()
@@ -110,9 +109,6 @@ func New(conn *net.UDPConn, size int, interval time.Duration) *Conn {
 
 // Segmenting reports whether the kernel segments datagrams for this socket.
 func (c *Conn) Segmenting() bool { return c.gso }
-
-// Paused reports whether segmentation is paused after the kernel refused a datagram.
-func (c *Conn) Paused() bool { return time.Now().UnixNano() < c.pausedTo.Load() }
 
 // Stats returns what was sent so far.
 func (c *Conn) Stats() Stats {
@@ -245,17 +241,18 @@ func (c *Conn) flush() bool {
 func (c *Conn) send(b *batch) {
 	pkts := b.pkts[:b.n]
 	slices.SortStableFunc(pkts, func(x, y packet) int { return x.addr.Compare(y.addr) })
-	gso := c.gso && time.Now().UnixNano() >= c.pausedTo.Load()
+	now := time.Now()
 	b.msgs = b.msgs[:0]
 	for i := 0; i < len(pkts); {
+		to := c.peer(pkts[i].addr)
 		j := i + 1
-		if gso {
+		if c.gso && now.After(to.plainUntil) {
 			j = runEnd(pkts, i)
 		}
 		for k := i; k < j; k++ {
 			b.iov[k] = pkts[k].buf
 		}
-		m := ipv4.Message{Buffers: b.iov[i:j], Addr: c.udpAddr(pkts[i].addr)}
+		m := ipv4.Message{Buffers: b.iov[i:j], Addr: to.addr}
 		if j-i > 1 {
 			m.OOB = putSegmentSize(b.oob[i*segmentCmsgSpace:(i+1)*segmentCmsgSpace], len(pkts[i].buf))
 		}
@@ -282,13 +279,14 @@ func (c *Conn) send(b *batch) {
 			return
 		}
 		// The first message left failed. A segmented one is sent again packet by packet, and
-		// segmentation pauses if the kernel cannot do it on this path (no checksum offload:
-		// EIO; a socket without UDP checksums: EINVAL).
+		// its address gets no segmented datagram for gsoPause: the kernel may not segment on
+		// that path (no checksum offload: EIO; a path MTU below the segment: EMSGSIZE or
+		// EINVAL), and one client's path must not cost the others theirs.
 		m := msgs[0]
 		msgs = msgs[1:]
 		if len(m.Buffers) > 1 {
-			if segmentationRefused(err) {
-				c.pausedTo.Store(time.Now().Add(gsoPause).UnixNano())
+			if ua, ok := m.Addr.(*net.UDPAddr); ok {
+				c.peer(ua.AddrPort()).plainUntil = now.Add(gsoPause)
 			}
 			c.sendEach(m)
 			continue
@@ -340,16 +338,22 @@ func runEnd(pkts []packet, i int) int {
 	return j
 }
 
-// udpAddr returns the address for sendmmsg, made once per peer. The set is dropped when it
-// grows large, so that departed peers do not accumulate.
-func (c *Conn) udpAddr(ap netip.AddrPort) *net.UDPAddr {
-	if a, ok := c.addrs[ap]; ok {
-		return a
+// peer is an address written to, as the flusher knows it.
+type peer struct {
+	addr       *net.UDPAddr // for sendmmsg, made once
+	plainUntil time.Time    // no segmented datagram to it before, after a refusal
+}
+
+// peer returns what the flusher knows of ap. The set is dropped when it grows large, so that
+// departed peers do not accumulate.
+func (c *Conn) peer(ap netip.AddrPort) *peer {
+	if p, ok := c.peers[ap]; ok {
+		return p
 	}
-	if len(c.addrs) >= 4096 {
-		clear(c.addrs)
+	if len(c.peers) >= 4096 {
+		clear(c.peers)
 	}
-	a := net.UDPAddrFromAddrPort(ap)
-	c.addrs[ap] = a
-	return a
+	p := &peer{addr: net.UDPAddrFromAddrPort(ap)}
+	c.peers[ap] = p
+	return p
 }
