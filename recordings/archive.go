@@ -1,6 +1,8 @@
 package recordings
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -8,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -593,4 +596,72 @@ func stateKey(dir string, manifest []byte) (string, error) {
 		return nil
 	})
 	return hex.EncodeToString(h.Sum(nil)), err
+}
+
+// Export writes the hearing's recording as a zip package for a party to keep and to check
+// with `chuting verify` (#31): the signed manifest.json and every file it lists (the media
+// segments and the events), exactly as stored, in a folder named after the hearing. Media are
+// stored as they are (already compressed), the manifest and events deflated. Only what the
+// signed manifest lists goes in: a session under way is left out until its manifest is
+// signed. Every file is opened before anything is written, so that a missing file fails the
+// request rather than truncating the package. ENOTFOUND as Manifest.
+func (a *Archive) Export(w io.Writer, hearingID string) error {
+	f, err := a.folder(hearingID)
+	if err != nil {
+		return err
+	}
+	if f.manifest == nil {
+		return errNoManifest
+	}
+	root, err := os.OpenRoot(f.dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	var listed []string
+	for _, e := range f.manifest.Entries {
+		listed = append(listed, e.Path)
+	}
+	if f.manifest.Events != nil {
+		listed = append(listed, f.manifest.Events.Path)
+	}
+	files := make([]*os.File, len(listed))
+	defer func() {
+		for _, file := range files {
+			if file != nil {
+				_ = file.Close()
+			}
+		}
+	}()
+	for i, name := range listed {
+		if !validPath(name) {
+			return fmt.Errorf("export %s: the manifest lists %q", hearingID, name)
+		}
+		if files[i], err = root.Open(name); err != nil {
+			return fmt.Errorf("export %s: %w", hearingID, err)
+		}
+	}
+	zw := zip.NewWriter(w)
+	add := func(name string, method uint16, r io.Reader) error {
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: hearingID + "/" + name, Method: method,
+			Modified: f.manifest.Written})
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(fw, r)
+		return err
+	}
+	if err := add(manifestName, zip.Deflate, bytes.NewReader(f.raw)); err != nil {
+		return fmt.Errorf("export %s: %w", hearingID, err)
+	}
+	for i, name := range listed {
+		method := zip.Store
+		if strings.HasSuffix(name, ".json") {
+			method = zip.Deflate
+		}
+		if err := add(name, method, files[i]); err != nil {
+			return fmt.Errorf("export %s: %w", hearingID, err)
+		}
+	}
+	return zw.Close()
 }

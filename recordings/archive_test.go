@@ -1,6 +1,7 @@
 package recordings_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
@@ -385,5 +386,72 @@ func TestExpires(t *testing.T) {
 		if got := recordings.Expires(end, tc.keep); !got.Equal(tc.want) {
 			t.Errorf("Expires(%v, %d) = %v, want %v", end, tc.keep, got, tc.want)
 		}
+	}
+}
+
+// TestExport: the package of a recording holds its signed manifest and every file it lists,
+// in a folder named after the hearing, and verifies as the folder does; a package with a
+// segment changed does not. A recording under way has no package yet.
+func TestExport(t *testing.T) {
+	e := mustEnv(t)
+	h := e.courtHearing(t, 0)
+	m := recordingstest.MakeMedia(t, recordingstest.MediaOptions{Seconds: 6})
+	rec, err := e.rec.Record(context.Background(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recordingstest.Feed(t, rec, m, recordingstest.FeedOptions{})
+	a := e.archive(t, nil)
+	if err := a.Export(io.Discard, h.ID); chuting.ErrorCode(err) != chuting.ENOTFOUND {
+		t.Fatalf("export of a recording under way: %v, want not found", err)
+	}
+	e.close(t, h, rec)
+	var pkg bytes.Buffer
+	if err := a.Export(&pkg, h.ID); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(pkg.Bytes()), int64(pkg.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, _, err := recordings.ReadManifest(e.dir(h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(man.Entries) + 2; len(zr.File) != want { // the segments, events.json, manifest.json
+		t.Fatalf("%d files in the package, want %d", len(zr.File), want)
+	}
+	sub, err := fs.Sub(zr, h.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := recordings.VerifyFS(sub, e.pub)
+	if err != nil || !rep.OK() || rep.RootHash != man.RootHash {
+		t.Fatalf("verify the package: %+v, %v", rep, err)
+	}
+
+	// The same package with one byte of a segment changed.
+	seg := man.Entries[len(man.Entries)/2].Path
+	var bad bytes.Buffer
+	zw := zip.NewWriter(&bad)
+	for _, f := range zr.File {
+		b, err := fs.ReadFile(zr, f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Name == h.ID+"/"+seg {
+			b[len(b)/2] ^= 1
+		}
+		w, _ := zw.Create(f.Name)
+		_, _ = w.Write(b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zr2, _ := zip.NewReader(bytes.NewReader(bad.Bytes()), int64(bad.Len()))
+	sub2, _ := fs.Sub(zr2, h.ID)
+	rep, err = recordings.VerifyFS(sub2, e.pub)
+	if err != nil || rep.OK() || rep.Problems[0].Kind != recordings.ProblemAltered || rep.Problems[0].Path != seg {
+		t.Fatalf("verify the changed package: %+v, %v", rep, err)
 	}
 }

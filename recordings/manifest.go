@@ -171,11 +171,17 @@ func ReadManifest(dir string) (*Manifest, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	m, err := parseManifest(b)
+	return m, b, err
+}
+
+// parseManifest reads a manifest.json.
+func parseManifest(b []byte) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, b, fmt.Errorf("%s: %w", manifestName, err)
+		return nil, fmt.Errorf("%s: %w", manifestName, err)
 	}
-	return &m, b, nil
+	return &m, nil
 }
 
 // event is one attendance event as events.json holds it.

@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -69,9 +69,23 @@ var notListed = []string{manifestName, journalName}
 // for a folder that cannot be checked at all (no readable manifest); everything else found is
 // in the report.
 func Verify(dir string, pub ed25519.PublicKey) (*Report, error) {
-	m, raw, err := ReadManifest(dir)
+	r, err := VerifyFS(os.DirFS(dir), pub)
 	if err != nil {
-		return nil, fmt.Errorf("verify %s: %w", dir, err)
+		return r, fmt.Errorf("verify %s: %w", dir, err)
+	}
+	return r, nil
+}
+
+// VerifyFS is Verify of a hearing's folder given as a file system: a folder on disk
+// (os.DirFS) or a recording's export package (a zip.Reader, or the package's folder in it).
+func VerifyFS(fsys fs.FS, pub ed25519.PublicKey) (*Report, error) {
+	raw, err := fs.ReadFile(fsys, manifestName)
+	if err != nil {
+		return nil, err
+	}
+	m, err := parseManifest(raw)
+	if err != nil {
+		return nil, err
 	}
 	r := &Report{HearingID: m.HearingID, RootHash: m.RootHash, Interrupted: m.Interrupted,
 		InterruptedAt: m.InterruptedAt, KeyChecked: pub != nil}
@@ -136,8 +150,7 @@ func Verify(dir string, pub ed25519.PublicKey) (*Report, error) {
 			return
 		}
 		listed[p] = true
-		file := filepath.Join(dir, filepath.FromSlash(p))
-		got, size, err := hashFile(file)
+		got, size, err := hashFS(fsys, p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			bad(ProblemMissing, p, "listed in the manifest (%d bytes) but not in the folder", wantSize)
@@ -160,24 +173,29 @@ func Verify(dir string, pub ed25519.PublicKey) (*Report, error) {
 			bad(ProblemManifest, manifestName, "log hash %s is not the events file's %s", m.LogHash, m.Events.SHA256)
 		}
 	}
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
 			return nil
 		}
-		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
-		if !listed[rel] && !slices.Contains(notListed, rel) {
-			bad(ProblemAdded, rel, "in the folder but not in the manifest")
+		if !listed[p] && !slices.Contains(notListed, p) {
+			bad(ProblemAdded, p, "in the folder but not in the manifest")
 		}
 		return nil
 	})
+	return r, err
+}
+
+// hashFS returns the SHA-256 (hex) and size of the file p of fsys.
+func hashFS(fsys fs.FS, p string) (string, int64, error) {
+	f, err := fsys.Open(p)
 	if err != nil {
-		return r, fmt.Errorf("verify %s: %w", dir, err)
+		return "", 0, err
 	}
-	return r, nil
+	defer f.Close()
+	return hashOf(f)
 }
 
 // validPath reports whether a listed path stays inside the folder.
