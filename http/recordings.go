@@ -444,6 +444,45 @@ func (s *Server) recordingManifest(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
+// recordingExport answers the recording's package (recordings.Archive.Export): a zip of the
+// signed manifest and every file it lists, for a party to keep and to check with `chuting
+// verify` (#31). Nothing is written until every file is open, so that a missing one is an
+// error answer rather than a cut package.
+func (s *Server) recordingExport(w http.ResponseWriter, r *http.Request) error {
+	a, h, err := s.archiveHearing(r)
+	if err != nil {
+		return err
+	}
+	setTarget(r, "recording:"+h.ID+"/export")
+	pw := &packageWriter{w: w, name: "recording-" + h.ID + ".zip"}
+	if err := a.Export(pw, h.ID); err != nil {
+		if !pw.started {
+			return err
+		}
+		logWriteFailure(s.logger, r, err)
+	}
+	return nil
+}
+
+// packageWriter sets the package's headers at its first write.
+type packageWriter struct {
+	w       http.ResponseWriter
+	name    string
+	started bool
+}
+
+func (p *packageWriter) Write(b []byte) (int, error) {
+	if !p.started {
+		p.started = true
+		hd := p.w.Header()
+		hd.Set("Content-Type", "application/zip")
+		hd.Set("Cache-Control", "private, no-store")
+		hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": p.name}))
+		p.w.WriteHeader(http.StatusOK)
+	}
+	return p.w.Write(b)
+}
+
 // recordingPublicKey answers the server's recording key, to verify manifests with.
 func (s *Server) recordingPublicKey(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.archive()

@@ -1,12 +1,14 @@
 package http_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -144,6 +146,7 @@ func recordingAuthCases() []authCase {
 	none := func(*recorded) string { return "" }
 	file := func(r *recorded) string { return "/files/" + url.PathEscape(r.manifest.Entries[0].Path) }
 	manifest := func(*recorded) string { return "/manifest" }
+	export := func(*recorded) string { return "/export" }
 	return []authCase{
 		{route: "GET /api/v1/recordings", build: get("/api/v1/recordings"), want: [6]int{ua, ok, ok, ok, ok, ok}, audited: true},
 		{route: "GET /api/v1/recordings/public-key", build: get("/api/v1/recordings/public-key"), want: [6]int{ok, ok, ok, ok, ok, ok}},
@@ -153,6 +156,8 @@ func recordingAuthCases() []authCase {
 		{route: "GET /api/v1/recordings/{hearing_id}/files/{name}", target: "other", build: rec(true, file), want: hidden, audited: true},
 		{route: "GET /api/v1/recordings/{hearing_id}/manifest", target: "own", build: rec(false, manifest), want: seen, audited: true},
 		{route: "GET /api/v1/recordings/{hearing_id}/manifest", target: "other", build: rec(true, manifest), want: hidden, audited: true},
+		{route: "GET /api/v1/recordings/{hearing_id}/export", target: "own", build: rec(false, export), want: seen, audited: true},
+		{route: "GET /api/v1/recordings/{hearing_id}/export", target: "other", build: rec(true, export), want: hidden, audited: true},
 		{route: "GET /api/v1/recordings/{hearing_id}/grants", target: "own", build: rec(false, func(*recorded) string { return "/grants" }),
 			want: courtOnly(ok), audited: true},
 		{route: "POST /api/v1/recordings/{hearing_id}/grants", target: "own", want: courtOnly(cr),
@@ -356,6 +361,26 @@ func TestRecordingAccess(t *testing.T) {
 			check: func(t *testing.T, a accessRole, res *http.Response, body []byte) {
 				if !bytes.Equal(body, manifest) {
 					t.Errorf("manifest differs from manifest.json")
+				}
+			}},
+		{name: "Export", method: "GET", route: "GET /api/v1/recordings/{hearing_id}/export", build: path(base + "/export"),
+			want: seen(ok),
+			check: func(t *testing.T, a accessRole, res *http.Response, body []byte) {
+				if ct, cd := res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"); ct != "application/zip" ||
+					cd != "attachment; filename=recording-"+h.ID+".zip" {
+					t.Errorf("Content-Type %q, Content-Disposition %q", ct, cd)
+				}
+				zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+				if err != nil {
+					t.Fatalf("the package is not a zip: %v", err)
+				}
+				sub, _ := fs.Sub(zr, h.ID)
+				rep, err := recordings.VerifyFS(sub, fx.recordings.key.Public().(ed25519.PublicKey))
+				if err != nil || !rep.OK() {
+					t.Errorf("the package does not verify: %+v, %v", rep, err)
+				}
+				if got, _ := fs.ReadFile(sub, "manifest.json"); !bytes.Equal(got, manifest) {
+					t.Errorf("the package's manifest differs from manifest.json")
 				}
 			}},
 		{name: "PublicKey", method: "GET", route: "GET /api/v1/recordings/public-key", build: path("/api/v1/recordings/public-key"),

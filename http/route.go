@@ -146,6 +146,7 @@ func (s *Server) table() []route {
 		{"GET", "/api/v1/recordings/{hearing_id}", signedIn, s.getRecording, true},
 		{"GET", "/api/v1/recordings/{hearing_id}/files/{name}", signedIn, s.recordingFile, true},
 		{"GET", "/api/v1/recordings/{hearing_id}/manifest", signedIn, s.recordingManifest, true},
+		{"GET", "/api/v1/recordings/{hearing_id}/export", signedIn, s.recordingExport, true},
 		{"GET", "/api/v1/recordings/{hearing_id}/grants", court, s.listGrants, true},
 		{"POST", "/api/v1/recordings/{hearing_id}/grants", court, s.createGrant, false},
 		{"DELETE", "/api/v1/recordings/{hearing_id}/grants/{id}", court, s.revokeGrant, false},
