@@ -329,6 +329,17 @@ func TestE2E(t *testing.T) {
 	if hash := court.text("#root-hash"); !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(hash) {
 		t.Fatalf("the recording's integrity value: %q", hash)
 	}
+	// The page offers the recording's package, and its link downloads a zip (its contents
+	// are checked in http's TestRecordingAccess, the command that checks it in
+	// TestVerifyCommand).
+	pkg, err := eval[string](court, `(async () => {
+		const res = await fetch(document.getElementById("package").href);
+		const b = new Uint8Array(await res.arrayBuffer());
+		return res.status + " " + res.headers.get("Content-Type") + " " + String.fromCharCode(b[0], b[1]) + " " + b.length;
+	})()`, chromedp.EvalAwaitPromise)
+	if f := strings.Fields(pkg); err != nil || len(f) != 4 || f[0] != "200" || f[1] != "application/zip" || f[2] != "PK" {
+		t.Fatalf("the recording's package link: %q, %v", pkg, err)
+	}
 	court.waitFor("the player's files loaded", `document.querySelectorAll(".player video[data-file]").length >= 2 &&
 		[...document.querySelectorAll(".player video[data-file]")].every((v) => v.readyState >= 1)`, 15*time.Second)
 	court.click("#player-play")

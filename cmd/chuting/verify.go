@@ -1,12 +1,13 @@
 package main
 
 import (
+	"archive/zip"
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,18 +15,20 @@ import (
 	"github.com/chuting/chuting/recordings"
 )
 
-// `chuting verify DIR` checks a hearing's recording folder against its signed manifest (#31):
+// `chuting verify DIR` checks a hearing's recording folder, or the package the archive
+// exports (GET /api/v1/recordings/{hearing}/export), against its signed manifest (#31):
 // every file's SHA-256 and size, the hash chain, the signature, and that no file was added or
-// removed. It needs neither the server nor the store, only the folder and the court's public
-// key, so a party's expert can run it on a copy.
+// removed. It needs neither the server nor the store, only the folder or package and the
+// court's public key, so a party's expert can run it on a copy.
 
-const verifyUsage = `usage: chuting verify [--key FILE] DIR
+const verifyUsage = `usage: chuting verify [--key FILE] DIR|PACKAGE.zip
 
-Checks the recording of one hearing, DIR (<data>/recordings/<hearing ID>), against its
-signed manifest.json: the signature, the hash chain, and each file's SHA-256 and size; names
-every file altered, truncated, missing or added. Prints the manifest's root hash, the
-integrity check value (完整性校验值) shown to the parties.
-校验一次庭审录像文件夹与其签名清单是否一致，并指出被修改、截短、缺失或新增的文件。
+Checks the recording of one hearing, DIR (<data>/recordings/<hearing ID>) or the package
+downloaded from the archive (recording-<hearing ID>.zip), against its signed manifest.json:
+the signature, the hash chain, and each file's SHA-256 and size; names every file altered,
+truncated, missing or added. Prints the manifest's root hash, the integrity check value
+(完整性校验值) shown to the parties.
+校验一次庭审录像文件夹（或从档案下载的录像包）与其签名清单是否一致，并指出被修改、截短、缺失或新增的文件。
 
 Exit status: 0 intact, 1 a problem found, 2 usage error.
 
@@ -58,24 +61,41 @@ func runVerify(args []string, io *stdio) int {
 		args = fs.Args()[1:]
 	}
 	if len(dirs) != 1 {
-		fmt.Fprintf(io.err, "chuting verify: want one hearing folder, got %d\n\n", len(dirs))
+		fmt.Fprintf(io.err, "chuting verify: want one hearing folder or package, got %d\n\n", len(dirs))
 		fs.Usage()
 		return 2
 	}
 	dir := dirs[0]
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+	fi, err := os.Stat(dir)
+	var folder iofs.FS
+	defaultKey := ""
+	switch {
+	case err == nil && fi.IsDir():
+		folder = os.DirFS(dir)
+		if abs, err := filepath.Abs(dir); err == nil {
+			defaultKey = filepath.Join(filepath.Dir(filepath.Dir(abs)), "keys", recordingPubFile)
+		}
+	case err == nil && fi.Mode().IsRegular():
+		zr, err := zip.OpenReader(dir)
+		if err != nil {
+			fmt.Fprintf(io.err, "chuting verify: %s is not a recording package (不是录像包): %v\n", dir, err)
+			return 2
+		}
+		defer zr.Close()
+		folder = packageFolder(zr)
+	default:
 		fmt.Fprintf(io.err, "chuting verify: %s is not a folder (文件夹不存在)\n", dir)
 		return 2
 	}
 
-	pub, source, err := verifyKey(dir, *keyFile)
+	pub, source, err := verifyKey(defaultKey, *keyFile)
 	if err != nil {
 		fmt.Fprintf(io.err, "chuting verify: public key: %v\n", err)
 		return 2
 	}
 	if pub == nil {
 		fmt.Fprintf(io.err, `
-WARNING 警告: no public key given (--key) and none found at %s.
+WARNING 警告: no public key given (--key) and none found (%s).
 The signature is checked against the key written inside the manifest itself, which only proves
 that the folder is self-consistent: anyone who altered the files could have signed a new
 manifest with a key of their own. Get the court's public key (%s) and pass it with --key.
@@ -84,7 +104,7 @@ manifest with a key of their own. Get the court's public key (%s) and pass it wi
 `, source, recordingPubFile)
 	}
 
-	rep, err := recordings.Verify(dir, pub)
+	rep, err := recordings.VerifyFS(folder, pub)
 	if err != nil {
 		// No manifest to check against: that is the problem to report.
 		fmt.Fprintf(io.out, "FAILED 校验失败: %s\n  manifest: %v\n", dir, err)
@@ -111,17 +131,28 @@ manifest with a key of their own. Get the court's public key (%s) and pass it wi
 	return 0
 }
 
-// verifyKey reads the public key to check against: file, or the data folder's own beside a
-// recording kept in place (DIR/../../keys). It returns nil, and the path it looked at, when
-// there is none and file was not given.
-func verifyKey(dir, file string) (ed25519.PublicKey, string, error) {
-	if file == "" {
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return nil, "", err
+// packageFolder returns the hearing's folder inside an exported package: its one top-level
+// folder holding a manifest.json, or the package's root.
+func packageFolder(zr *zip.ReadCloser) iofs.FS {
+	entries, err := iofs.ReadDir(zr, ".")
+	if err == nil && len(entries) == 1 && entries[0].IsDir() {
+		if sub, err := iofs.Sub(zr, entries[0].Name()); err == nil {
+			return sub
 		}
-		file = filepath.Join(filepath.Dir(filepath.Dir(abs)), "keys", recordingPubFile)
-		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+	}
+	return zr
+}
+
+// verifyKey reads the public key to check against: file, or else defaultFile (the data
+// folder's own beside a recording kept in place, DIR/../../keys). It returns nil, and the path
+// it looked at, when there is none and file was not given.
+func verifyKey(defaultFile, file string) (ed25519.PublicKey, string, error) {
+	if file == "" {
+		file = defaultFile
+		if file == "" {
+			return nil, "a package carries none", nil
+		}
+		if _, err := os.Stat(file); errors.Is(err, iofs.ErrNotExist) {
 			return nil, file, nil
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"context"
 	"crypto/ed25519"
 	"io"
@@ -146,8 +147,21 @@ func TestVerifyCommand(t *testing.T) {
 			}
 			return []string{"--key", pubFile, c}
 		}, 1, []string{"FAILED", "manifest"}, nil, ""},
+		{"OKPackage", func(t *testing.T) []string { return []string{"--key", pubFile, zipFolder(t, dir, nil)} }, 0,
+			[]string{"OK", man.RootHash}, nil, "WARNING"},
+		{"OKPackageNoKeyWarns", func(t *testing.T) []string { return []string{zipFolder(t, dir, nil)} }, 0,
+			[]string{"OK", man.RootHash, "self-consistency only"}, []string{"WARNING", "a package carries none"}, ""},
+		{"ErrPackageAltered", func(t *testing.T) []string {
+			return []string{"--key", pubFile, zipFolder(t, dir, func(name string, b []byte) {
+				if name == seg {
+					b[len(b)/2] ^= 0xff
+				}
+			})}
+		}, 1, []string{"FAILED", "altered: " + seg}, nil, ""},
+		{"UsageNotAPackage", func(t *testing.T) []string { return []string{filepath.Join(dir, seg)} }, 2, nil,
+			[]string{"not a recording package"}, ""},
 		{"UsageNoDir", func(t *testing.T) []string { return nil }, 2, nil, []string{"usage: chuting verify"}, ""},
-		{"UsageTwoDirs", func(t *testing.T) []string { return []string{dir, dir} }, 2, nil, []string{"want one hearing folder"}, ""},
+		{"UsageTwoDirs", func(t *testing.T) []string { return []string{dir, dir} }, 2, nil, []string{"want one hearing folder or package"}, ""},
 		{"UsageNotAFolder", func(t *testing.T) []string { return []string{filepath.Join(dir, "nothing")} }, 2, nil,
 			[]string{"not a folder"}, ""},
 		{"UsageBadFlag", func(t *testing.T) []string { return []string{"--nope", dir} }, 2, nil, []string{"-nope"}, ""},
@@ -180,6 +194,48 @@ func TestVerifyCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+// zipFolder packs dir as the archive's export does (its files in a folder named after it) into
+// a new zip, letting change edit each file's bytes on the way, and returns the zip's path.
+func zipFolder(t *testing.T, dir string, change func(name string, b []byte)) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "recording-"+filepath.Base(dir)+".zip")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() == "journal.jsonl" {
+			continue // not evidence; the archive's package leaves it out
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if change != nil {
+			change(e.Name(), b)
+		}
+		w, err := zw.Create(filepath.Base(dir) + "/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // flipByte inverts one byte in the middle of file.
