@@ -163,7 +163,7 @@ page(/^\/recordings\/([^/]+)$/, recordingRoles, "recordings.one", async (view, m
       el("dt", {}, t("recordings.verification")), el("dd", {}, v.ok ? t("recordings.verified") : t("recordings.not_verified")),
       el("dt", {}, t("recordings.checked_at")), el("dd", {}, when(v.checked_at)),
       el("dt", {}, t("recordings.public_key")), el("dd", {}, el("a", { href: "/api/v1/recordings/public-key", download: "" }, t("recordings.public_key_download"))),
-      ...(rec.root_hash ? [el("dt", {}, t("recordings.package")), el("dd", {}, el("a", { id: "package", href: `/api/v1/recordings/${encodeURIComponent(id)}/export`, download: "" }, t("recordings.package_download")),
+      ...(rec.verification ? [el("dt", {}, t("recordings.package")), el("dd", {}, el("a", { id: "package", href: `/api/v1/recordings/${encodeURIComponent(id)}/export`, download: "" }, t("recordings.package_download")),
         " ", el("span", { class: "hint" }, t("recordings.package_hint")))] : [])),
     (v.problems || []).length ? el("ul", { class: "warn" }, v.problems.map((p) => el("li", {}, `${p.item}: ${localize(p.problem)}`))) : "");
   const pauses = (rec.pauses || []).length ? el("p", { class: "hint" }, t("recordings.pauses", { n: rec.pauses.length })) : "";
