@@ -16,6 +16,7 @@ import (
 	"github.com/chuting/chuting"
 	"github.com/chuting/chuting/recordings"
 	"github.com/chuting/chuting/recordings/recordingstest"
+	"github.com/chuting/chuting/signaling"
 )
 
 // courtHearing stores a court keeping recordings keepDays, and a hearing of it like
@@ -41,6 +42,19 @@ func (e *env) courtHearing(tb testing.TB, keepDays int) *chuting.Hearing {
 	e.event(tb, h, chuting.AttendanceHearingStarted, "")
 	e.event(tb, h, chuting.AttendanceRecordingStarted, "")
 	return h
+}
+
+// underWay starts recording the hearing and feeds it 6 s of media of one participant; the
+// recording stays open.
+func (e *env) underWay(tb testing.TB, h *chuting.Hearing) signaling.Recording {
+	tb.Helper()
+	m := recordingstest.MakeMedia(tb, recordingstest.MediaOptions{Seconds: 6})
+	rec, err := e.rec.Record(context.Background(), h)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	recordingstest.Feed(tb, rec, m, recordingstest.FeedOptions{})
+	return rec
 }
 
 // record records 6 s of media of one participant into the hearing, paused once with a
@@ -250,16 +264,11 @@ func TestArchive(t *testing.T) {
 func TestArchiveRecording(t *testing.T) {
 	e := mustEnv(t)
 	h := e.courtHearing(t, 0)
-	m := recordingstest.MakeMedia(t, recordingstest.MediaOptions{Seconds: 6})
-	rec, err := e.rec.Record(context.Background(), h)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := e.underWay(t, h)
 	t.Cleanup(func() {
 		e.event(t, h, chuting.AttendanceRecordingStopped, "")
 		_ = rec.Close()
 	})
-	recordingstest.Feed(t, rec, m, recordingstest.FeedOptions{})
 	a := e.archive(t, nil)
 	list, err := a.List(context.Background())
 	if err != nil || len(list) != 1 || list[0].State != recordings.StateRecording || list[0].Files == 0 ||
@@ -395,12 +404,7 @@ func TestExpires(t *testing.T) {
 func TestExport(t *testing.T) {
 	e := mustEnv(t)
 	h := e.courtHearing(t, 0)
-	m := recordingstest.MakeMedia(t, recordingstest.MediaOptions{Seconds: 6})
-	rec, err := e.rec.Record(context.Background(), h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recordingstest.Feed(t, rec, m, recordingstest.FeedOptions{})
+	rec := e.underWay(t, h)
 	a := e.archive(t, nil)
 	if err := a.Export(io.Discard, h.ID); chuting.ErrorCode(err) != chuting.ENOTFOUND {
 		t.Fatalf("export of a recording under way: %v, want not found", err)

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"encoding/binary"
 	"fmt"
 	"runtime"
 	"sync"
@@ -18,15 +19,18 @@ import (
 )
 
 // sink is a TrackLocalWriter that marshals what it is given, as SRTP would, into its own
-// buffer; delay makes it a slow subscriber. It writes through the connection's bandwidth
-// estimator, as the interceptor chain does, so that the forwarding benchmark and allocation
-// check cover it too.
+// buffer; delay makes it a slow subscriber. Like the interceptor chain, it numbers each packet
+// with a transport-wide sequence number and writes it through the connection's bandwidth
+// estimator, which notes it, so that the forwarding benchmark and allocation check cover the
+// estimator too.
 type sink struct {
 	delay time.Duration
 	buf   [mtu]byte
 	n     atomic.Int64
 	last  atomic.Uint32 // the sequence number last written
 	w     interceptor.RTPWriter
+	twcc  uint16  // the next transport-wide sequence number
+	ext   [2]byte // its header extension, as pion's interceptor writes it
 }
 
 func newSink(delay time.Duration) *sink {
@@ -39,6 +43,11 @@ func newSink(delay time.Duration) *sink {
 }
 
 func (s *sink) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	binary.BigEndian.PutUint16(s.ext[:], s.twcc)
+	s.twcc++
+	if err := h.SetExtension(5, s.ext[:]); err != nil {
+		return 0, err
+	}
 	return s.w.Write(h, payload, nil)
 }
 
@@ -79,11 +88,8 @@ func newFanout(tb testing.TB, delays ...time.Duration) *fanout {
 		sub.receiving.Store(true)
 		w := newWriter(512, m)
 		s := newSink(d)
-		// Resends go below the connection's interceptors (resend.go): here, to the sink too.
-		rs := &resender{writers: map[uint32]interceptor.RTPWriter{1234: interceptor.RTPWriterFunc(
-			func(h *rtp.Header, payload []byte, _ interceptor.Attributes) (int, error) {
-				return s.WriteRTP(h, payload)
-			})}}
+		// Resends go below the transport-wide numbering, above the estimator (resend.go).
+		rs := &resender{writers: map[uint32]interceptor.RTPWriter{1234: s.w}}
 		dt := &downTrack{up: f.up, sub: sub, w: w, rs: rs}
 		dt.bound.Store(&binding{ssrc: 1234, pt: 96, nack: true, stream: s})
 		f.up.addDown(dt)

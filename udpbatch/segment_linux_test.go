@@ -2,7 +2,6 @@ package udpbatch
 
 import (
 	"net"
-	"slices"
 	"testing"
 	"time"
 
@@ -31,10 +30,7 @@ func TestKernelRefuses(t *testing.T) {
 	}
 	rx := listen(t, "udp4", "127.0.0.1:0")
 	for range 3 {
-		sent := sendFramesTo(t, c, rx.LocalAddr().(*net.UDPAddr), 2)
-		if got := receive(t, rx, len(sent)); !slices.Equal(got, sent) {
-			t.Fatalf("got %v, want %v", got, sent)
-		}
+		exchange(t, c, rx, nil, 2)
 	}
 	s := waitStats(t, c, func(s Stats) bool { return s.Datagrams == s.Packets })
 	if s.Failed != 0 || s.Segmented != 0 {
@@ -52,10 +48,7 @@ func TestRefusalPerAddress(t *testing.T) {
 	bad := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 0}
 	sendFramesTo(t, c, bad, 1)
 	before := waitStats(t, c, func(s Stats) bool { return s.Failed == uint64(len(frame())) })
-	sent := sendFramesTo(t, c, rx.LocalAddr().(*net.UDPAddr), 20)
-	if got := receive(t, rx, len(sent)); !slices.Equal(got, sent) {
-		t.Fatalf("got %v, want %v", got, sent)
-	}
+	sent := exchange(t, c, rx, nil, 20)
 	after := waitStats(t, c, func(s Stats) bool { return s.Segmented-before.Segmented >= uint64(len(sent))/2 })
 	t.Logf("before %+v after %+v", before, after)
 }

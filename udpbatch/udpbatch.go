@@ -81,12 +81,13 @@ type batch struct {
 	pkts []packet
 	n    int
 	msgs []ipv4.Message
+	to   []*peer // each message's address
 	iov  [][]byte
 	oob  []byte
 }
 
 func newBatch(size int) *batch {
-	b := &batch{pkts: make([]packet, size), msgs: make([]ipv4.Message, 0, size),
+	b := &batch{pkts: make([]packet, size), msgs: make([]ipv4.Message, 0, size), to: make([]*peer, 0, size),
 		iov: make([][]byte, size), oob: make([]byte, size*segmentCmsgSpace)}
 	for i := range b.pkts {
 		b.pkts[i].buf = make([]byte, 0, 1500)
@@ -94,8 +95,8 @@ func newBatch(size int) *batch {
 	return b
 }
 
-// New wraps conn: batches of up to size packets leave at least every interval. Conn takes
-// over conn; closing it closes conn.
+// New wraps conn: batches of up to size packets leave when full, or interval after their first
+// packet. Conn takes over conn; closing it closes conn.
 func New(conn *net.UDPConn, size int, interval time.Duration) *Conn {
 	c := &Conn{UDPConn: conn, bw: ipv4.NewPacketConn(conn), size: size, interval: interval,
 		filled: newBatch(size), spare: newBatch(size),
@@ -242,7 +243,7 @@ func (c *Conn) send(b *batch) {
 	pkts := b.pkts[:b.n]
 	slices.SortStableFunc(pkts, func(x, y packet) int { return x.addr.Compare(y.addr) })
 	now := time.Now()
-	b.msgs = b.msgs[:0]
+	b.msgs, b.to = b.msgs[:0], b.to[:0]
 	for i := 0; i < len(pkts); {
 		to := c.peer(pkts[i].addr)
 		j := i + 1
@@ -256,11 +257,11 @@ func (c *Conn) send(b *batch) {
 		if j-i > 1 {
 			m.OOB = putSegmentSize(b.oob[i*segmentCmsgSpace:(i+1)*segmentCmsgSpace], len(pkts[i].buf))
 		}
-		b.msgs = append(b.msgs, m)
+		b.msgs, b.to = append(b.msgs, m), append(b.to, to)
 		i = j
 	}
 	c.packets.Add(uint64(len(pkts)))
-	msgs := b.msgs
+	msgs, to := b.msgs, b.to
 	for len(msgs) > 0 {
 		n, err := c.bw.WriteBatch(msgs, 0)
 		n = max(n, 0) // x/net passes on sendmmsg's -1 when the first message fails
@@ -270,7 +271,7 @@ func (c *Conn) send(b *batch) {
 				c.segmented.Add(uint64(len(m.Buffers)))
 			}
 		}
-		msgs = msgs[n:]
+		msgs, to = msgs[n:], to[n:]
 		if err == nil || len(msgs) == 0 {
 			continue
 		}
@@ -283,15 +284,13 @@ func (c *Conn) send(b *batch) {
 		// that path (no checksum offload: EIO; a path MTU below the segment: EMSGSIZE or
 		// EINVAL), and one client's path must not cost the others theirs.
 		m := msgs[0]
-		msgs = msgs[1:]
 		if len(m.Buffers) > 1 {
-			if ua, ok := m.Addr.(*net.UDPAddr); ok {
-				c.peer(ua.AddrPort()).plainUntil = now.Add(gsoPause)
-			}
+			to[0].plainUntil = now.Add(gsoPause)
 			c.sendEach(m)
-			continue
+		} else {
+			c.failed.Add(1)
 		}
-		c.failed.Add(1)
+		msgs, to = msgs[1:], to[1:]
 	}
 }
 

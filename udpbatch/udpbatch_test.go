@@ -28,6 +28,17 @@ func listen(t testing.TB, network, addr string) *net.UDPConn {
 // and a shorter last one, then an audio packet.
 func frame() []int { return []int{1100, 1100, 1100, 1100, 1100, 700, 120} }
 
+// numbered returns a packet of size bytes carrying seq: its number, then the number's low
+// byte repeated (what receive checks).
+func numbered(seq uint32, size int) []byte {
+	p := make([]byte, size)
+	binary.BigEndian.PutUint32(p, seq)
+	for i := 4; i < size; i++ {
+		p[i] = byte(seq)
+	}
+	return p
+}
+
 // receive reads n packets from rx and returns the sequence numbers they carry, checking that
 // each packet is intact (its bytes after the number repeat the number's low byte).
 func receive(t *testing.T, rx *net.UDPConn, n int) []uint32 {
@@ -60,12 +71,7 @@ func sendFrames(t *testing.T, c *Conn, rxs []*net.UDPConn, frames int) [][]uint3
 	for range frames {
 		for _, size := range frame() {
 			for r, rx := range rxs {
-				p := make([]byte, size)
-				binary.BigEndian.PutUint32(p, seq)
-				for i := 4; i < size; i++ {
-					p[i] = byte(seq)
-				}
-				if _, err := c.WriteTo(p, rx.LocalAddr()); err != nil {
+				if _, err := c.WriteTo(numbered(seq, size), rx.LocalAddr()); err != nil {
 					t.Fatal(err)
 				}
 				sent[r] = append(sent[r], seq)
@@ -86,6 +92,20 @@ func check(t *testing.T, c *Conn, rxs []*net.UDPConn, frames int) {
 			t.Fatalf("receiver %d got %v, want %v", r, got, sent[r])
 		}
 	}
+}
+
+// exchange writes frames of packets to rx (at to, its own address unless given) and checks
+// that rx gets them, intact and in order; it returns their sequence numbers.
+func exchange(t *testing.T, c *Conn, rx *net.UDPConn, to *net.UDPAddr, frames int) []uint32 {
+	t.Helper()
+	if to == nil {
+		to = rx.LocalAddr().(*net.UDPAddr)
+	}
+	sent := sendFramesTo(t, c, to, frames)
+	if got := receive(t, rx, len(sent)); !slices.Equal(got, sent) {
+		t.Fatalf("got %v, want %v", got, sent)
+	}
+	return sent
 }
 
 // waitStats waits (up to 2 s) until c's counters satisfy ok and returns them: datagrams are
@@ -152,25 +172,17 @@ func TestDualStack(t *testing.T) {
 	rx := listen(t, "udp4", "127.0.0.1:0")
 	port := rx.LocalAddr().(*net.UDPAddr).Port
 	// The address as a dual-stack socket reads it: IPv4-mapped.
-	to := &net.UDPAddr{IP: net.ParseIP("::ffff:127.0.0.1"), Port: port}
-	sent := sendFramesTo(t, c, to, 20)
-	if got := receive(t, rx, len(sent)); !slices.Equal(got, sent) {
-		t.Fatalf("got %v, want %v", got, sent)
-	}
+	exchange(t, c, rx, &net.UDPAddr{IP: net.ParseIP("::ffff:127.0.0.1"), Port: port}, 20)
 }
 
+// sendFramesTo writes frames of packets to one address and returns their sequence numbers.
 func sendFramesTo(t *testing.T, c *Conn, to *net.UDPAddr, frames int) []uint32 {
 	t.Helper()
 	var sent []uint32
 	var seq uint32
 	for range frames {
 		for _, size := range frame() {
-			p := make([]byte, size)
-			binary.BigEndian.PutUint32(p, seq)
-			for i := 4; i < size; i++ {
-				p[i] = byte(seq)
-			}
-			if _, err := c.WriteToAddrPort(p, to.AddrPort()); err != nil {
+			if _, err := c.WriteToAddrPort(numbered(seq, size), to.AddrPort()); err != nil {
 				t.Fatal(err)
 			}
 			sent = append(sent, seq)
@@ -210,10 +222,7 @@ func TestUnreachable(t *testing.T) {
 	if _, err := c.WriteToAddrPort([]byte("lost"), netip.MustParseAddrPort("[2001:db8::1]:9")); err != nil {
 		t.Fatal(err)
 	}
-	sent := sendFramesTo(t, c, rx.LocalAddr().(*net.UDPAddr), 2)
-	if got := receive(t, rx, len(sent)); !slices.Equal(got, sent) {
-		t.Fatalf("got %v, want %v", got, sent)
-	}
+	exchange(t, c, rx, nil, 2)
 	waitStats(t, c, func(s Stats) bool { return s.Failed == 1 })
 }
 
@@ -303,7 +312,7 @@ func BenchmarkSend(b *testing.B) {
 				got += <-done
 			}
 			b.StopTimer()
-			cpu := cpuTime() - cpu0 - 0
+			cpu := cpuTime() - cpu0
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*len(to)), "cpu-ns/pkt")
 			b.ReportMetric(1-float64(got)/float64(b.N*len(to)), "lost")
 		})
