@@ -98,19 +98,17 @@ func (s *Server) updateAppraiser(w http.ResponseWriter, r *http.Request) error {
 // institution from the appraiser record anyway; this keeps account listings right.)
 func (s *Server) moveAccount(r *http.Request, a *chuting.Appraiser) error {
 	ctx := r.Context()
-	for range 5 {
-		u, err := chuting.FindOne[chuting.User](ctx, s.store, chuting.IndexAppraiser, a.ID)
-		if chuting.ErrorCode(err) == chuting.ENOTFOUND {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		u.InstitutionID = a.InstitutionID
-		if err = chuting.Save(ctx, s.store, u); chuting.ErrorCode(err) != chuting.ECONFLICT {
-			return err
-		}
+	u, err := chuting.FindOne[chuting.User](ctx, s.store, chuting.IndexAppraiser, a.ID)
+	if chuting.ErrorCode(err) == chuting.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
 	}
-	return chuting.Errorf(chuting.ECONFLICT, "鉴定人账户正被修改，请重试 / the appraiser's account is being changed; retry")
+	_, err = chuting.Update(ctx, s.store, u.ID, func(u *chuting.User) bool {
+		u.InstitutionID = a.InstitutionID
+		return true
+	})
+	return err
 }
 
 // appraiserEligibility answers the reasons an appraiser is not eligible for a category on a

@@ -742,23 +742,21 @@ func (s *Server) putRetention(w http.ResponseWriter, r *http.Request) error {
 	if *in.KeepDays < 0 || *in.KeepDays > MaxKeepDays {
 		return chuting.FieldError("keep_days", "keep_days 须在 0 到 %d 之间 / keep_days must be from 0 (for ever) to %d", MaxKeepDays, MaxKeepDays)
 	}
-	for range 5 {
-		c, err := s.courtRetention(r, true)
-		if err != nil {
-			return err
-		}
-		c.RecordingKeepDays = *in.KeepDays
-		err = chuting.Save(r.Context(), s.store, c)
-		if err == nil {
-			out, err := s.retentionView(r.Context(), c)
-			if err != nil {
-				return err
-			}
-			writeJSON(w, http.StatusOK, out)
-			return nil
-		} else if chuting.ErrorCode(err) != chuting.ECONFLICT {
-			return err
-		}
+	c, err := s.courtRetention(r, true)
+	if err != nil {
+		return err
 	}
-	return chuting.Errorf(chuting.ECONFLICT, "法院记录正被他人修改，请重试 / the court is being changed; try again")
+	c, err = chuting.Update(r.Context(), s.store, c.ID, func(c *chuting.Court) bool {
+		c.RecordingKeepDays = *in.KeepDays
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	out, err := s.retentionView(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
