@@ -208,7 +208,7 @@ func (s *Server) revokeLink(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Its holder may be in the room already: revoked, they must not stay (#49).
 	if s.rooms != nil {
-		s.rooms.Remove(h.ID, "link:"+l.ID, "personal link revoked by the court")
+		s.rooms.Remove(h.ID, "link:"+l.ID, signaling.RevokedReason)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -40,7 +40,7 @@ func (l *memLogs) Events(_ context.Context, stream string, after uint64, limit i
 }
 
 // fuzzServer is a Server without ICE ports or a store, for driving rooms directly.
-func fuzzServer(tb testing.TB, clk *clock) *Server {
+func fuzzServer(tb testing.TB, clk *clock, records chuting.Records) *Server {
 	tb.Helper()
 	wc := LoopbackOnly()
 	wc.UDPPort, wc.TCPPort = -1, -1
@@ -49,7 +49,7 @@ func fuzzServer(tb testing.TB, clk *clock) *Server {
 		tb.Fatal(err)
 	}
 	m, _ := newMetrics(nil)
-	cfg := Config{Logs: &memLogs{}, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg := Config{Records: records, Logs: &memLogs{}, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cfg.defaults()
 	return &Server{cfg: cfg, media: md, m: m, log: cfg.Logger, rooms: map[string]*Room{},
 		ended: map[string]bool{}, conns: map[*conn]struct{}{}}
@@ -72,12 +72,14 @@ func FuzzRoom(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 3, 0, 0, 0, 2, 0, 1, 0, 5, 1, 0, 1, 1, 0}) // judge, counsel, appraiser, floor…
 	f.Add([]byte{0, 0, 0, 2, 0, 0, 4, 1, 0, 5, 1, 0, 6, 100, 0})     // drop, resume, time
 	f.Add([]byte{0, 1, 0, 2, 0, 0, 1, 0, 0, 0, 1, 8, 1, 0, 2, 0, 0}) // clerk admits, end
+	// One store for all runs: the room renews and releases its hold on the hearing there.
+	records := MustWorld(f).store
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) > 300 {
 			return
 		}
 		clk := &clock{}
-		s := fuzzServer(t, clk)
+		s := fuzzServer(t, clk, records)
 		h := &chuting.Hearing{Meta: chuting.Meta{ID: "h1"}, Start: clk.Now(), End: clk.Now().Add(time.Hour)}
 		r := newRoom(s, h, s.Window(h))
 		defer func() {

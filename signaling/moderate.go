@@ -222,10 +222,9 @@ func (r *Room) receive(p *participant, video bool) *ProtocolError {
 	if r.closed || p.gone {
 		return protoErr(CodeOutOfOrder, "", "庭审室正在关闭 / the room is closing")
 	}
-	if p.audioOnly == !video {
+	if p.videoOff.Load() == !video {
 		return nil
 	}
-	p.audioOnly = !video
 	p.videoOff.Store(!video)
 	typ := chuting.AttendanceAudioOnly
 	if video {

@@ -388,15 +388,21 @@ func TestAudioOnly(t *testing.T) {
 // renewal of the hold (#49).
 func TestRevokedElsewhere(t *testing.T) {
 	var revoked atomic.Bool
+	var asked atomic.Int32 // times the room asked about counsel's link
 	e := MustEnv(t, func(c *Config) {
 		c.HoldRenew = 100 * time.Millisecond
 		c.Revoked = func(_ context.Context, cl Claims) (bool, error) {
+			if cl.Subject == "link:c1" {
+				asked.Add(1)
+			}
 			return cl.Subject == "link:c1" && revoked.Load(), nil
 		}
 	})
 	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
 	counsel := join(t, e, "counsel", e.token(t, "link:c1", "赵律师", RoleCounsel))
-	time.Sleep(300 * time.Millisecond) // renewals pass: nothing is revoked yet
+	// Renewals pass, each asking about the link (not revoked yet), and counsel stays.
+	start := asked.Load()
+	eventually(t, 5*time.Second, "two renewals to check counsel's link", func() bool { return asked.Load() >= start+2 })
 	if _, ok := judge.participant(counsel.id()); !ok {
 		t.Fatal("counsel removed before the link was revoked")
 	}

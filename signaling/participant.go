@@ -26,7 +26,6 @@ type participant struct {
 	state     State
 	muted     bool
 	floor     bool
-	audioOnly bool // receives no video, by its own choice (#47); videoOff follows it
 	check     *Checklist
 	conn      *conn     // nil while dropped
 	droppedAt time.Time //
@@ -35,7 +34,7 @@ type participant struct {
 	gone      bool
 
 	receiving atomic.Bool // admitted and connected: media may be forwarded to it
-	videoOff  atomic.Bool // audio only (#47): no video is forwarded to it; set with audioOnly
+	videoOff  atomic.Bool // audio only, by its own choice (#47): no video is forwarded to it; set under room.mu
 	subUp     atomic.Bool // the sub peer connection is connected (ICE and DTLS)
 
 	inbox    chan event
@@ -198,12 +197,17 @@ func (p *participant) closePeers() {
 	p.pub, p.sub, p.pcConn = nil, nil, nil
 }
 
+// noPublish refuses media from a role that does not publish (observers, #45).
+func noPublish(r Role) *ProtocolError {
+	return protoErr(CodeForbidden, "pc", "%s不发送音视频 / a %s does not publish (#45)", r.chinese(), r)
+}
+
 func (p *participant) handleMessage(c *conn, m *Message) {
 	reply := func(err *ProtocolError) { c.send(errorMsg(m.ID, err)) }
 	switch m.Type {
 	case TypeOffer:
 		if p.role == RoleObserver {
-			reply(protoErr(CodeForbidden, "pc", "%s不发送音视频 / a %s does not publish (#45)", p.role.chinese(), p.role))
+			reply(noPublish(p.role))
 			return
 		}
 		p.mmu.Lock()
@@ -229,7 +233,7 @@ func (p *participant) handleMessage(c *conn, m *Message) {
 		pe := p.sub
 		if m.PC == PCPub {
 			if p.role == RoleObserver {
-				reply(protoErr(CodeForbidden, "pc", "旁听人员不发送音视频 / an observer does not publish (#45)"))
+				reply(noPublish(p.role))
 				return
 			}
 			if p.pub == nil {

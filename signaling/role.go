@@ -32,8 +32,6 @@ func (r Role) Valid() bool {
 	return false
 }
 
-// waitsFirst reports whether the role starts in the waiting room: witnesses may not follow
-// the hearing before they testify (证人不得旁听, #17).
 // chinese returns the role's name in Chinese, for messages to users ("中文 / English").
 func (r Role) chinese() string {
 	switch r {
@@ -63,6 +61,8 @@ var actionChinese = map[string]string{ActionAdmit: "准许入庭", ActionToWaiti
 	ActionStart: "开庭", ActionEnd: "闭庭", ActionShowExhibit: "展示证据", ActionStopExhibit: "停止展示",
 	ActionPause: "暂停录像", ActionResume: "继续录像", TypeMark: "记录核验事项"}
 
+// waitsFirst reports whether the role starts in the waiting room: witnesses may not follow
+// the hearing before they testify (证人不得旁听, #17).
 func (r Role) waitsFirst() bool { return r == RoleAppraiser }
 
 // privileged reports whether the role runs the hearing: it sees everyone, including those

@@ -22,7 +22,6 @@ type Room struct {
 	hearing *chuting.Hearing
 	window  Window
 	log     *attendanceLog
-	held    bool // this node holds the room in the store (hold); set before it is shared
 
 	mu       sync.Mutex
 	parts    map[string]*participant
@@ -45,17 +44,10 @@ func newRoom(s *Server, h *chuting.Hearing, w Window) *Room {
 	r := &Room{s: s, hearing: h, window: w, log: newAttendanceLog(s.cfg.Logs, h.ID, s.log),
 		parts: make(map[string]*participant), resumes: make(map[string]*participant),
 		state: HearingOpen, loudness: make(map[*upTrack]float64), measured: time.Now(), quit: make(chan struct{})}
-	r.wg.Add(1)
+	r.wg.Add(2)
 	go r.janitor()
+	go r.keepHold() // the hold Server.room claimed; close releases it
 	return r
-}
-
-// hold starts renewing this node's hold on the room, which Server.room claimed, and makes
-// close release it.
-func (r *Room) hold() {
-	r.held = true
-	r.wg.Add(1)
-	go r.keepHold()
 }
 
 // record appends an attendance event with the server's time.
@@ -261,7 +253,7 @@ func (r *Room) notifyUnlocked(x *participant, why string, before []*participant)
 
 func (r *Room) infoUnlocked(x, viewer *participant) ParticipantInfo {
 	info := ParticipantInfo{ID: x.id, Name: x.claims.Name, Role: x.role, State: x.state,
-		Dropped: x.conn == nil, Muted: x.muted, Floor: x.floor, AudioOnly: x.audioOnly, Tracks: []TrackInfo{}}
+		Dropped: x.conn == nil, Muted: x.muted, Floor: x.floor, AudioOnly: x.videoOff.Load(), Tracks: []TrackInfo{}}
 	for _, u := range x.ups {
 		info.Tracks = append(info.Tracks, u.info())
 	}
@@ -418,19 +410,18 @@ func (r *Room) close(why *CloseError, ended bool) {
 	r.mu.Unlock()
 	r.wg.Wait()
 	r.log.close()
-	if r.held {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		r.s.releaseNode(ctx, r.hearing.ID)
-		cancel()
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	r.s.releaseNode(ctx, r.hearing.ID)
+	cancel()
 	r.s.roomClosed(r, ended)
 	r.s.log.Info("room closed", "hearing", r.hearing.ID, "ended", ended)
 }
 
 // keepHold renews this node's hold on the room (claimNode) every HoldRenew until the room
 // closes. If another node holds it now (this node's hold lapsed: the store was out of reach
-// for roomLease, or the process stalled), the room closes with CloseElsewhere rather than run
-// beside the other node's.
+// for the lease, or the process stalled), the room closes with CloseElsewhere rather than run
+// beside the other node's. After each renewal it drops the participants whose links were
+// revoked (dropRevoked); not when the renewal failed, as the store is then out of reach.
 func (r *Room) keepHold() {
 	defer r.wg.Done()
 	t := time.NewTicker(r.s.cfg.HoldRenew)
@@ -452,17 +443,20 @@ func (r *Room) keepHold() {
 		}
 		if err != nil {
 			r.s.log.Warn("renew the room's hold", "hearing", r.hearing.ID, "err", err)
+			continue
 		}
 		r.dropRevoked()
 	}
 }
 
-// revokedReason is the removal's reason in the log when the room finds a revocation itself.
-const revokedReason = "personal link revoked by the court"
+// RevokedReason is the reason in the log of a removal for a personal link the court revoked,
+// whether the room finds the revocation itself or is told (Server.Remove).
+const RevokedReason = "personal link revoked by the court"
 
 // dropRevoked removes the participants whose token the room would refuse now (Config.Revoked:
 // the holders of personal links the court revoked), so that a revocation that reached another
-// node, which cannot remove them (Server.Remove), takes effect here too (#49).
+// node, which cannot remove them (Server.Remove), takes effect here too (#49). The whole
+// sweep has HoldRenew, so that a slow store cannot hold up the next renewal.
 func (r *Room) dropRevoked() {
 	r.mu.Lock()
 	claims := make([]Claims, 0, len(r.parts))
@@ -470,12 +464,12 @@ func (r *Room) dropRevoked() {
 		claims = append(claims, p.claims)
 	}
 	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), r.s.cfg.HoldRenew)
+	defer cancel()
 	for _, c := range claims {
-		ctx, cancel := context.WithTimeout(context.Background(), r.s.cfg.HoldRenew)
 		revoked, err := r.s.cfg.Revoked(ctx, c)
-		cancel()
 		if err == nil && revoked {
-			r.removeSubject(c.Subject, revokedReason)
+			r.removeSubject(c.Subject, RevokedReason)
 		}
 	}
 }

@@ -60,7 +60,7 @@ type Config struct {
 	JoinTimeout  time.Duration // the first message must come within this; 10 s
 	MediaQueue   int           // packets queued to one subscriber before dropping; 512
 	// HoldRenew is how often the node renews its hold on an open room (claimNode), which
-	// lasts roomLease; 10 s.
+	// lasts leaseRenewals times as long; 10 s.
 	HoldRenew time.Duration
 }
 
@@ -421,21 +421,22 @@ func (s *Server) room(ctx context.Context, h *chuting.Hearing, w Window) (*Room,
 		return nil, err
 	}
 	r := newRoom(s, h, w)
-	r.hold()
 	s.rooms[h.ID] = r
 	s.m.rooms.Inc()
 	s.log.Info("room opened", "hearing", h.ID, "node", s.cfg.Node)
 	return r, nil
 }
 
-// roomLease is how long a node's hold on a hearing's room lasts unless renewed, and
-// roomRenew how often the node renews it while the room is open (Config.HoldRenew). Another node opens the room
-// only once the hold has lapsed (its holder crashed, or lost the store), so that nodes sharing
-// a store (Redis) never hold two rooms of one hearing: joins on another node are refused with
-// CloseElsewhere, and the load balancer is to route a hearing's joins to one node.
+// roomRenew is how often a node renews its hold on a hearing's room while the room is open
+// (the default Config.HoldRenew), and the hold lasts leaseRenewals renewals unless renewed:
+// two renewals may fail (the store out of reach a moment) without losing it. Another node
+// opens the room only once the hold has lapsed (its holder crashed, or lost the store), so
+// that nodes sharing a store (Redis) never hold two rooms of one hearing: joins on another
+// node are refused with CloseElsewhere, and the load balancer is to route a hearing's joins
+// to one node.
 const (
-	roomLease = 30 * time.Second
-	roomRenew = 10 * time.Second
+	roomRenew     = 10 * time.Second
+	leaseRenewals = 3
 )
 
 // elsewhere is the refusal of a join on a node that does not hold the hearing's room.
@@ -450,11 +451,11 @@ func (s *Server) claimNode(ctx context.Context, id string) error {
 	var refused *CloseError
 	_, err := chuting.Update(ctx, s.cfg.Records, id, func(h *chuting.Hearing) bool {
 		now := s.cfg.Now()
-		if h.Node != s.cfg.Node && h.Node != "" && now.Before(h.NodeUntil) {
+		if h.Node != s.cfg.Node && now.Before(h.NodeUntil) {
 			refused = elsewhere(h.Node)
 			return false
 		}
-		h.Node, h.NodeUntil = s.cfg.Node, now.Add(roomLease).UTC()
+		h.Node, h.NodeUntil = s.cfg.Node, now.Add(leaseRenewals*s.cfg.HoldRenew).UTC()
 		return true
 	})
 	if err != nil {
