@@ -36,6 +36,11 @@ func (s *Service) FollowUp(ctx context.Context, summonsID string) (bool, error) 
 	if err != nil {
 		return false, err
 	}
+	return s.followUp(ctx, sm)
+}
+
+// followUp is FollowUp of a summons loaded already.
+func (s *Service) followUp(ctx context.Context, sm *chuting.Summons) (bool, error) {
 	results, err := s.Of(ctx, sm)
 	if err != nil {
 		return false, err
@@ -177,7 +182,7 @@ func (s *Service) openRefund(ctx context.Context, sm *chuting.Summons, absent []
 		}
 		// Opened by someone else meanwhile: read theirs.
 	}
-	return nil, false, fmt.Errorf("fee refund of summons %s: %w", sm.ID, errBusy)
+	return nil, false, chuting.Errorf(chuting.ECONFLICT, "退费事项正被他人修改，请重试 / the fee refund of summons %s kept changing; try again", sm.ID)
 }
 
 // CloseRefund closes an open fee-refund task with the court's note (its ruling). EINVALID
@@ -209,8 +214,6 @@ func (s *Service) CloseRefund(ctx context.Context, p *chuting.Principal, id, not
 	}
 	return out, nil
 }
-
-var errBusy = errors.New("the record kept changing")
 
 // updateOpinion is chuting.Update for the summons's opinion; an opinion removed from the
 // registry is nothing to bar or lift.

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -236,7 +237,9 @@ func (s *Service) MonthlyReports(ctx context.Context, month time.Time) (int, err
 	for _, r := range made {
 		have[r.ID] = true
 	}
-	if len(have) > len(insts) && have[chuting.ReportID(chuting.ReportBureau, "", period)] {
+	if have[chuting.ReportID(chuting.ReportBureau, "", period)] && !slices.ContainsFunc(insts, func(i *chuting.Institution) bool {
+		return !have[chuting.ReportID(chuting.ReportInstitution, i.ID, period)]
+	}) {
 		return 0, nil // every institution's and the bureau's
 	}
 	units, err := s.Units(ctx, from, to, nil)

@@ -251,7 +251,7 @@ func (s *Service) Correct(ctx context.Context, p *chuting.Principal, h *chuting.
 	if err := s.append(ctx, e); err != nil {
 		return nil, err
 	}
-	if _, err := s.FollowUp(context.WithoutCancel(ctx), h.SummonsID); err != nil {
+	if _, err := s.followUp(context.WithoutCancel(ctx), sm); err != nil {
 		// The correction stands; the sweep opens the follow-ups.
 		s.logger.Error("attendance follow-up after a correction", "hearing", h.ID, "err", err)
 	}
