@@ -214,50 +214,55 @@ const nodeIDFile = "node-id"
 // nodeID returns the node's name from data/node-id, making it (the host name and 8 random
 // characters) on first use.
 func nodeID(data string) (string, error) {
-	file := filepath.Join(data, nodeIDFile)
-	b, err := os.ReadFile(file)
-	switch {
-	case err == nil && len(bytes.TrimSpace(b)) > 0:
-		return string(bytes.TrimSpace(b)), nil
-	case err == nil:
-		return "", fmt.Errorf("%s is empty: remove it, and a new node id is made", file)
-	case !errors.Is(err, fs.ErrNotExist):
-		return "", err
-	}
-	if err := os.MkdirAll(data, 0o700); err != nil {
-		return "", err
-	}
-	host, _ := os.Hostname()
-	id := cmp.Or(host, "node") + "-" + strings.ToLower(rand.Text()[:8])
-	if err := createOnce(file, []byte(id+"\n"), 0o644); errors.Is(err, fs.ErrExist) {
-		return nodeID(data) // another process made it first
-	} else if err != nil {
-		return "", err
-	}
-	return id, nil
+	b, err := readOrMake(filepath.Join(data, nodeIDFile), 0o644, func(b []byte) error {
+		if len(bytes.TrimSpace(b)) == 0 {
+			return errors.New("it is empty: remove it, and a new node id is made")
+		}
+		return nil
+	}, func() ([]byte, error) {
+		host, _ := os.Hostname()
+		return []byte(cmp.Or(host, "node") + "-" + strings.ToLower(rand.Text()[:8]) + "\n"), nil
+	})
+	return string(bytes.TrimSpace(b)), err
 }
 
 // readKey returns the secret key in file, making it (n random bytes, mode 0600, in a 0700
 // folder) on first use. Nodes sharing a store must share their keys folder.
 func readKey(file string, n int) ([]byte, error) {
+	return readOrMake(file, 0o600, func(b []byte) error {
+		if len(b) < n {
+			return fmt.Errorf("it holds %d bytes, want at least %d", len(b), n)
+		}
+		return nil
+	}, func() ([]byte, error) {
+		b := make([]byte, n)
+		_, err := rand.Read(b)
+		return b, err
+	})
+}
+
+// readOrMake returns what file holds, checked by valid; or, when there is no file, makes it
+// (its folder 0700, the file perm) with what mk returns. Of processes starting at once, the
+// first to create the file wins and the others read it.
+func readOrMake(file string, perm os.FileMode, valid func([]byte) error, mk func() ([]byte, error)) ([]byte, error) {
 	b, err := os.ReadFile(file)
 	switch {
-	case err == nil && len(b) >= n:
-		return b, nil
 	case err == nil:
-		return nil, fmt.Errorf("%s holds %d bytes, want at least %d", file, len(b), n)
+		if err := valid(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		return b, nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return nil, err
 	}
-	b = make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
+	if b, err = mk(); err != nil {
 		return nil, err
 	}
-	if err := createOnce(file, b, 0o600); errors.Is(err, fs.ErrExist) {
-		return readKey(file, n) // another process made it first
+	if err := createOnce(file, b, perm); errors.Is(err, fs.ErrExist) {
+		return readOrMake(file, perm, valid, mk) // another process made it first
 	} else if err != nil {
 		return nil, err
 	}

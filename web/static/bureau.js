@@ -38,7 +38,7 @@ page("/bureau/reports", ["bureau_admin", "institution_admin"], "reports.title", 
   const [reports, insts] = await Promise.all([api("GET", "/api/v1/reports?limit=100"),
     bureau ? api("GET", "/api/v1/institutions?limit=500") : { items: [] }]);
   view.append(el("p", { class: "lead" }, t("reports.lead")),
-    reportsTable(reports, Object.fromEntries(insts.items.map((i) => [i.id, i]))));
+    reportsTable(reports, byID(insts)));
   if (!bureau) return;
   // A month the monthly job missed (no server was up on the 1st) is made here; reports made
   // already stay as they were.

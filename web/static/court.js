@@ -125,9 +125,14 @@ function summonsForm(court, look, onServed) {
     syncMode();
     return setError("case-no", caseNo.value ? c.error : t("summons.err.required"));
   }
+  // syncMode shows what follows from the case type (on every keystroke) and, when the mode
+  // changed, from the mode: the remote fields, and the earliest date in person.
+  let syncedMode = "";
   function syncMode() {
     const c = checkCaseNo(caseNo.value, court);
     form.querySelector("#mode-note").textContent = c.type === "criminal" ? t("summons.criminal_in_person") : "";
+    if (mode.value === syncedMode) return;
+    syncedMode = mode.value;
     form.querySelector("#remote-fields").hidden = mode.value !== "remote";
     // In person, the notice period has the court's travel days too.
     const min = earliestDate(court, mode.value);
@@ -163,8 +168,7 @@ function summonsForm(court, look, onServed) {
     el("div", { id: "remote-fields" }, field("ground", "summons.ground", ground, "summons.ground_hint"),
       field("ground-note", "summons.ground_note", groundNote)),
     field("duration", "summons.duration", duration),
-    el("fieldset", {}, el("legend", {}, t("summons.windows")), el("p", { class: "hint", id: "windows-hint" },
-      t("summons.windows_hint", { days: noticeDays(court, mode.value), date: earliestDate(court, mode.value) })), windows,
+    el("fieldset", {}, el("legend", {}, t("summons.windows")), el("p", { class: "hint", id: "windows-hint" }), windows,
     el("input", { type: "hidden", id: "windows-anchor" }),
     el("p", { id: "windows-error", class: "field-error", role: "alert" }),
     button("summons.add_window", { class: "secondary small", id: "add-window" }, addWindow)),
@@ -175,7 +179,7 @@ function summonsForm(court, look, onServed) {
     el("button", { type: "submit", id: "serve" }, t("summons.serve")), result);
   windows.id = "windows-list";
   form.querySelector("#windows-anchor").id = "windows";
-  syncMode();
+  syncMode(); // the hint and the mode's fields
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();

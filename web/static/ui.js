@@ -103,12 +103,16 @@ function attendanceBadge(code) {
   return el("span", { class: `badge att-${code}`, "data-status": code }, t("attendance." + code, null, code));
 }
 
+// byID maps a list answer's items by their id.
+function byID(list) {
+  return Object.fromEntries(list.items.map((x) => [x.id, x]));
+}
+
 // lookups loads the names of courts, institutions and appraisers the caller may see.
 async function lookups() {
   const [courts, institutions, appraisers] = await Promise.all([
     api("GET", "/api/v1/courts?limit=500"), api("GET", "/api/v1/institutions?limit=500"), api("GET", "/api/v1/appraisers?limit=500"),
   ]);
-  const byID = (list) => Object.fromEntries(list.items.map((x) => [x.id, x]));
   return { courts: byID(courts), institutions: byID(institutions), appraisers: byID(appraisers) };
 }
 
