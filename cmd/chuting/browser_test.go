@@ -383,8 +383,18 @@ func TestBrowserHearingRoom(t *testing.T) {
 	appraiser.click("#audio-only")
 	judge.waitFor("the appraiser shown on audio only",
 		fmt.Sprintf(`document.querySelector('#participants li[data-participant=%q]')?.dataset.audioOnly === "true"`, appraiserID), 10*time.Second)
-	time.Sleep(500 * time.Millisecond) // what was in flight
+	// What was in flight arrives: wait until the counters hold still for 300 ms, then check
+	// that they stay so for 1.5 s.
 	before, sent := appraiser.videoBytes(), appraiser.videoSent()
+	for settle := time.Now().Add(10 * time.Second); ; before, sent = appraiser.videoBytes(), appraiser.videoSent() {
+		time.Sleep(300 * time.Millisecond)
+		if appraiser.videoBytes() == before && appraiser.videoSent() == sent {
+			break
+		}
+		if time.Now().After(settle) {
+			t.Fatalf("the appraiser's video did not stop within 10 s of audio only: %.0f bytes in, %.0f out", before, sent)
+		}
+	}
 	time.Sleep(1500 * time.Millisecond)
 	if after := appraiser.videoBytes(); after != before {
 		t.Fatalf("the appraiser on audio only still received video: %.0f → %.0f bytes", before, after)
