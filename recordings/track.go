@@ -109,7 +109,7 @@ func (t *trackRecorder) WriteRTP(at time.Time, h *rtp.Header, payload []byte) er
 	d := h.SequenceNumber - t.lastSN
 	if !t.anchored {
 		t.anchored, t.anchorAt, t.ref, t.refU, t.calibUntil = true, at, h.Timestamp, 0, at.Add(calibration)
-		d = 0 // the first packet: lastSN is set below
+		d = 0                // the first packet: lastSN is set below
 		t.askKeyUnlocked(at) // at once, rather than when the first frame is found not to be one
 	} else if gap := at.Sub(t.lastAt) > gapCut; gap || d > t.c.maxLate && d < 1<<15 {
 		t.flushUnlocked()
