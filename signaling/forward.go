@@ -62,6 +62,7 @@ type upTrack struct {
 	levels uint8 // the audio level extension's ID, 0 if not negotiated
 	m      *metrics
 	rid    string  // the simulcast layer's RTP stream ID; "" for a single-layer track
+	vp8    bool    // the codec is VP8: a simulcast layer's picture IDs are rewritten (vp8.go)
 	group  *layers // the simulcast group, nil for a single-layer track
 
 	received atomic.Int64 // bytes since the janitor last measured
@@ -256,6 +257,7 @@ type downTrack struct {
 	src            *upTrack
 	seqOff, lastSN uint16
 	tsOff, lastTS  uint32
+	vp8            vp8Series // the VP8 picture IDs and TL0PICIDX (vp8.go)
 	// The writer's: the packets sent lately, for NACK (nil until the first is sent, and for a
 	// subscriber that did not negotiate NACK).
 	sent *history
@@ -407,6 +409,10 @@ type writer struct {
 	m    *metrics
 	hdr  rtp.Header       // scratch, so that the header passed to WriteRTP is not allocated
 	ext  [4]rtp.Extension // room for the extensions the interceptors add (transport-cc)
+	// The payload to write with hdr: the packet's, or a copy in scratch that continues a
+	// simulcast subscriber's VP8 series (vp8.go).
+	payload []byte
+	scratch [mtu]byte
 
 	// What NACK resends may still send (bytes), and when that was last worked out (UnixNano):
 	// resends are bounded by the link's estimate, as pion's NACK responder bounds them.
@@ -489,6 +495,9 @@ func (w *writer) rewrite(d *downTrack, p *packet) bool {
 		if d.src != nil {
 			d.seqOff = d.lastSN + 1 - p.hdr.SequenceNumber
 			d.tsOff = d.lastTS + frameTicks - p.hdr.Timestamp
+			if d.up.vp8 {
+				d.vp8.follow(p.payload)
+			}
 		}
 		d.src = p.src
 	}
@@ -500,14 +509,19 @@ func (w *writer) rewrite(d *downTrack, p *packet) bool {
 	return true
 }
 
-// header sets w.hdr to p's header as d's subscriber is to see it: a simulcast layer's made to
-// continue the stream (rewrite), and without the publisher's header extensions, whose IDs were
-// negotiated on another connection (the subscriber's interceptors add the ones negotiated with
-// it). False drops p.
+// header sets w.hdr and w.payload to p as d's subscriber is to see it: a simulcast layer's
+// made to continue the stream (rewrite, and vp8.go), and without the publisher's header
+// extensions, whose IDs were negotiated on another connection (the subscriber's interceptors
+// add the ones negotiated with it). False drops p.
 func (w *writer) header(d *downTrack, p *packet) bool {
-	w.hdr = p.hdr
-	if d.up.group != nil && !w.rewrite(d, p) {
-		return false
+	w.hdr, w.payload = p.hdr, p.payload
+	if d.up.group != nil {
+		if !w.rewrite(d, p) {
+			return false
+		}
+		if d.up.vp8 {
+			w.payload = d.vp8.apply(p.payload, d.vp8.picOff, d.vp8.tl0Off, w.scratch[:], true)
+		}
 	}
 	w.hdr.Extension, w.hdr.ExtensionProfile, w.hdr.Extensions = false, 0, w.ext[:0]
 	return true
@@ -519,7 +533,7 @@ func (w *writer) write(d *downTrack, p *packet) {
 		return
 	}
 	if d.rec != nil {
-		if w.header(d, p) && d.rec.WriteRTP(time.Unix(0, p.at), &w.hdr, p.payload) != nil {
+		if w.header(d, p) && d.rec.WriteRTP(time.Unix(0, p.at), &w.hdr, w.payload) != nil {
 			w.m.dropped.Inc()
 		}
 		return
@@ -530,9 +544,9 @@ func (w *writer) write(d *downTrack, p *packet) {
 	}
 	w.hdr.SSRC, w.hdr.PayloadType = b.ssrc, b.pt
 	sn, ts := w.hdr.SequenceNumber, w.hdr.Timestamp
-	if _, err := b.stream.WriteRTP(&w.hdr, p.payload); err == nil {
+	if _, err := b.stream.WriteRTP(&w.hdr, w.payload); err == nil {
 		w.m.packets.Inc()
-		w.m.bytes.Add(float64(len(p.payload)))
+		w.m.bytes.Add(float64(len(w.payload)))
 		if b.nack {
 			if d.sent == nil {
 				d.sent = new(history)
@@ -541,7 +555,7 @@ func (w *writer) write(d *downTrack, p *packet) {
 			if b.twcc != 0 {
 				ext = w.hdr.GetExtension(b.twcc)
 			}
-			d.sent.add(p, sn, ts, ext)
+			d.sent.add(p, sn, ts, ext, d.vp8.picOff, d.vp8.tl0Off)
 		}
 	}
 }
@@ -564,21 +578,25 @@ type history [nackHistory]struct {
 	sn     uint16
 	ts     uint32
 	resent int64 // UnixNano of the last resend
+	// The offsets of the subscriber's VP8 series it was sent with (vp8.go).
+	picOff uint16
+	tl0Off uint8
 	// The transport-wide sequence number the interceptors above the resender gave it, to
 	// send again with the packet.
 	hasExt bool
 	ext    [2]byte
 }
 
-// add keeps a reference to p, sent as sn with timestamp ts and the transport-wide sequence
-// number ext (nil if none), and drops the oldest.
-func (h *history) add(p *packet, sn uint16, ts uint32, ext []byte) {
+// add keeps a reference to p, sent as sn with timestamp ts, the transport-wide sequence
+// number ext (nil if none) and the VP8 offsets picOff and tl0Off, and drops the oldest.
+func (h *history) add(p *packet, sn uint16, ts uint32, ext []byte, picOff uint16, tl0Off uint8) {
 	e := &h[sn%nackHistory]
 	if e.p != nil {
 		e.p.release()
 	}
 	p.refs.Add(1)
 	e.p, e.sn, e.ts, e.resent = p, sn, ts, 0
+	e.picOff, e.tl0Off = picOff, tl0Off
 	e.hasExt = len(ext) == len(e.ext)
 	copy(e.ext[:], ext)
 }
@@ -638,7 +656,11 @@ func (w *writer) resend(d *downTrack, pair rtcp.NackPair, bps int) {
 		if e.hasExt && b.twcc != 0 && w.hdr.SetExtension(b.twcc, e.ext[:]) != nil {
 			return false
 		}
-		if _, err := below.Write(&w.hdr, e.p.payload, nil); err == nil {
+		payload := e.p.payload
+		if d.up.group != nil && d.up.vp8 {
+			payload = d.vp8.apply(payload, e.picOff, e.tl0Off, w.scratch[:], false)
+		}
+		if _, err := below.Write(&w.hdr, payload, nil); err == nil {
 			w.m.resent.Inc()
 		}
 		return true

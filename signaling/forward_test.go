@@ -29,8 +29,9 @@ type sink struct {
 	n     atomic.Int64
 	last  atomic.Uint32 // the sequence number last written
 	w     interceptor.RTPWriter
-	twcc  uint16  // the next transport-wide sequence number
-	ext   [2]byte // its header extension, as pion's interceptor writes it
+	twcc  uint16                              // the next transport-wide sequence number
+	ext   [2]byte                             // its header extension, as pion's interceptor writes it
+	seen  func(h *rtp.Header, payload []byte) // if set, called with each packet written
 }
 
 func newSink(delay time.Duration) *sink {
@@ -59,6 +60,9 @@ func (s *sink) write(h *rtp.Header, payload []byte, _ interceptor.Attributes) (i
 	n += copy(s.buf[n:], payload)
 	if s.delay > 0 {
 		time.Sleep(s.delay)
+	}
+	if s.seen != nil {
+		s.seen(h, payload)
 	}
 	s.n.Add(1)
 	s.last.Store(uint32(h.SequenceNumber))

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -332,7 +333,8 @@ func (p *participant) onTrack(pc *webrtc.PeerConnection, t *webrtc.TrackRemote, 
 			return
 		}
 		u := &upTrack{kind: t.Kind(), source: source, codec: t.Codec().RTPCodecCapability, owner: p,
-			remote: t, pc: pc, ssrc: uint32(t.SSRC()), m: p.room.s.m, rid: t.RID()}
+			remote: t, pc: pc, ssrc: uint32(t.SSRC()), m: p.room.s.m, rid: t.RID(),
+			vp8: strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeVP8)}
 		for _, e := range recv.GetParameters().HeaderExtensions {
 			if e.URI == sdp.AudioLevelURI {
 				u.levels = uint8(e.ID)

@@ -75,7 +75,9 @@ type simulcastLayer struct {
 }
 
 // publishSimulcast makes c publish a camera as simulcast, each layer a VP8 stream whose
-// payload names the layer in its third byte, with a keyframe every half second.
+// payload names the layer in its seventh byte, with a keyframe every half second. Each layer
+// numbers its frames (the descriptor's 15-bit picture ID and TL0PICIDX) from its own start,
+// thousands apart, as independent encoders do.
 func publishSimulcast(c *client, ls []simulcastLayer) {
 	c.tb.Helper()
 	pub, err := c.api.NewPeerConnection(webrtc.Configuration{})
@@ -155,13 +157,16 @@ func publishSimulcast(c *client, ls []simulcastLayer) {
 				for left := l.frame; left > 0; left -= len(buf) {
 					n := min(left, len(buf))
 					clear(buf[:n])
+					pic := uint16(1000+9000*i+frame) & 0x7fff
+					buf[0], buf[1] = 0x80, 0xc0 // X; I (picture ID) and L (TL0PICIDX)
+					buf[2], buf[3], buf[4] = 0x80|byte(pic>>8), byte(pic), byte(50*i+frame)
 					if left == l.frame {
-						buf[0] = 0x10 // S: the start of the frame's first partition
+						buf[0] |= 0x10 // S: the start of the frame's first partition
 						if frame%12 != 0 {
-							buf[1] = 0x01 // P: a delta frame; keyframes every 12 frames
+							buf[5] = 0x01 // P: a delta frame; keyframes every 12 frames
 						}
 					}
-					buf[2] = l.rid[0]
+					buf[6] = l.rid[0]
 					p.SequenceNumber++
 					p.Marker = left <= len(buf)
 					p.Payload = buf[:n]
@@ -173,8 +178,8 @@ func publishSimulcast(c *client, ls []simulcastLayer) {
 }
 
 // layerTally counts, by the layer named in the payload, the video packets a subscriber
-// received in the measured period, and checks that sequence numbers and timestamps run on
-// across layer switches.
+// received in the measured period, and checks that sequence numbers, timestamps and VP8
+// picture IDs run on across layer switches.
 type layerTally struct {
 	mu        sync.Mutex
 	measuring bool
@@ -184,6 +189,9 @@ type layerTally struct {
 	seen      bool
 	backwards int // sequence numbers that went far back, or timestamps back as they went on
 	jumps     int // sequence numbers that skipped more than 100
+	lastPic   uint16
+	pictures  int // frames received in order
+	picJumps  int // picture IDs that did not follow the last one within 100 frames
 }
 
 func (l *layerTally) inspect(t *webrtc.TrackRemote, b []byte) {
@@ -191,7 +199,7 @@ func (l *layerTally) inspect(t *webrtc.TrackRemote, b []byte) {
 		return
 	}
 	var p rtp.Packet
-	if p.Unmarshal(b) != nil || len(p.Payload) < 3 {
+	if p.Unmarshal(b) != nil || len(p.Payload) < 7 {
 		return
 	}
 	l.mu.Lock()
@@ -207,10 +215,19 @@ func (l *layerTally) inspect(t *webrtc.TrackRemote, b []byte) {
 		}
 	}
 	if !l.seen || int16(p.SequenceNumber-l.lastSN) > 0 {
+		if d := parseVP8(p.Payload); d.pic != 0 && d.wide {
+			if pic := d.picture(p.Payload); !l.seen || pic != l.lastPic {
+				if step := (pic - l.lastPic) & 0x7fff; l.seen && (step == 0 || step > 100) {
+					l.picJumps++
+				}
+				l.lastPic = pic
+				l.pictures++
+			}
+		}
 		l.seen, l.lastSN, l.lastTS = true, p.SequenceNumber, p.Timestamp
 	}
 	if l.measuring {
-		l.by[p.Payload[2]]++
+		l.by[p.Payload[6]]++
 	}
 }
 
@@ -218,6 +235,14 @@ func (l *layerTally) measure(on bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.measuring = on
+}
+
+// picturesSeen returns the frames received in order and the picture IDs among them that did
+// not follow on.
+func (l *layerTally) picturesSeen() (frames, jumps int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pictures, l.picJumps
 }
 
 func (l *layerTally) counts() (by map[byte]int, total, backwards, jumps int) {
@@ -282,5 +307,16 @@ func TestSimulcastAdaptation(t *testing.T) {
 	}
 	if wback > 0 || wjumps > 0 {
 		t.Errorf("the weak link's stream went back %d times and jumped %d times", wback, wjumps)
+	}
+	// Each link switched layers (the weak one is probed up and back) and saw one series of
+	// VP8 picture IDs: no jump between the layers' own numbering.
+	for _, l := range []struct {
+		name string
+		t    *layerTally
+	}{{"clear", good}, {"weak", weak}} {
+		frames, jumps := l.t.picturesSeen()
+		if frames < 100 || jumps > 0 {
+			t.Errorf("the %s link's VP8 picture IDs: %d frames, %d did not follow the last", l.name, frames, jumps)
+		}
 	}
 }

@@ -1,0 +1,225 @@
+package signaling
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+)
+
+// vp8Payload is a VP8 RTP payload of n bytes with a descriptor carrying a 15-bit picture ID
+// and TL0PICIDX; start marks the first packet of a frame, key a keyframe's.
+func vp8Payload(n int, pic uint16, tl0 uint8, start, key bool) []byte {
+	b := make([]byte, n)
+	b[0], b[1] = 0x80, 0xc0 // X; I and L
+	if start {
+		b[0] |= 0x10 // S, partition 0
+	}
+	b[2], b[3], b[4] = 0x80|byte(pic>>8), byte(pic), tl0
+	if !key {
+		b[5] = 0x01 // the frame header's inverse keyframe flag: a delta frame
+	}
+	return b
+}
+
+// TestParseVP8 checks the descriptor reader against pion's VP8 depacketizer, and that a
+// rewritten picture ID and TL0PICIDX read back through it.
+func TestParseVP8(t *testing.T) {
+	cases := []struct {
+		name string
+		b    []byte
+		pic  bool
+		tl0  bool
+	}{
+		{"15-bit picture ID and TL0PICIDX", []byte{0x90, 0xc0, 0x85, 0x39, 0x17, 0x00}, true, true},
+		{"7-bit picture ID", []byte{0x90, 0x80, 0x45, 0x00}, true, false},
+		{"TL0PICIDX and TID", []byte{0x90, 0x60, 0x17, 0x40, 0x00}, false, true},
+		{"no extension", []byte{0x10, 0x00, 0x00}, false, false},
+		{"cut inside the picture ID", []byte{0x90, 0x80, 0x85}, false, false},
+	}
+	for _, c := range cases {
+		d := parseVP8(c.b)
+		if d.pic != 0 != c.pic || d.tl0 != 0 != c.tl0 {
+			t.Errorf("%s: picture ID at %d, TL0PICIDX at %d; want present %v, %v", c.name, d.pic, d.tl0, c.pic, c.tl0)
+			continue
+		}
+		var want codecs.VP8Packet
+		if _, err := want.Unmarshal(c.b); err != nil {
+			continue
+		}
+		if d.pic != 0 && d.picture(c.b) != want.PictureID&d.picMask() {
+			t.Errorf("%s: picture ID %d, pion reads %d", c.name, d.picture(c.b), want.PictureID)
+		}
+		if d.tl0 != 0 && c.b[d.tl0] != want.TL0PICIDX {
+			t.Errorf("%s: TL0PICIDX %d, pion reads %d", c.name, c.b[d.tl0], want.TL0PICIDX)
+		}
+		if d.pic == 0 {
+			continue
+		}
+		b := append([]byte(nil), c.b...)
+		d.setPicture(b, 0x7ffe+3) // wraps past the field's range
+		var got codecs.VP8Packet
+		if _, err := got.Unmarshal(b); err != nil {
+			t.Fatalf("%s: rewritten: %v", c.name, err)
+		}
+		if got.PictureID != 1 {
+			t.Errorf("%s: picture ID 0x7ffe+3 reads back as %d, want 1", c.name, got.PictureID)
+		}
+	}
+}
+
+// FuzzParseVP8 checks that wherever pion's depacketizer reads a descriptor, parseVP8 finds the
+// same picture ID and TL0PICIDX, and never reads past the payload.
+func FuzzParseVP8(f *testing.F) {
+	f.Add([]byte{0x90, 0xc0, 0x85, 0x39, 0x17, 0x00})
+	f.Add([]byte{0x90, 0x80, 0x45, 0x00})
+	f.Add([]byte{0x80, 0xf0, 0x80})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d := parseVP8(b)
+		if d.pic != 0 {
+			_ = d.picture(b)
+		}
+		if d.tl0 != 0 {
+			_ = b[d.tl0]
+		}
+		var want codecs.VP8Packet
+		if _, err := want.Unmarshal(b); err != nil {
+			return
+		}
+		if (want.I == 1) != (d.pic != 0) || (want.L == 1) != (d.tl0 != 0) {
+			t.Fatalf("% x: parseVP8 %+v, pion I=%d L=%d", b, d, want.I, want.L)
+		}
+		if d.pic != 0 && d.picture(b) != want.PictureID&d.picMask() {
+			t.Fatalf("% x: picture ID %d, pion %d", b, d.picture(b), want.PictureID)
+		}
+		if d.tl0 != 0 && b[d.tl0] != want.TL0PICIDX {
+			t.Fatalf("% x: TL0PICIDX %d, pion %d", b, b[d.tl0], want.TL0PICIDX)
+		}
+	})
+}
+
+// sentVP8 is a packet a test subscriber received: its sequence number and VP8 fields.
+type sentVP8 struct {
+	sn  uint16
+	pic uint16
+	tl0 uint8
+}
+
+// TestSimulcastVP8Series: a subscriber switched from one simulcast layer to another receives
+// one series of picture IDs and TL0PICIDX (each frame the next), though the layers' encoders
+// number their frames far apart; a NACKed packet is resent with the values it was first sent
+// with; and the publisher's packets, which other subscribers share, are left as they came.
+func TestSimulcastVP8Series(t *testing.T) {
+	m, _ := newMetrics(nil)
+	owner := &participant{id: "p-pub"}
+	codec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	low := &upTrack{kind: webrtc.RTPCodecTypeVideo, source: SourceCamera, codec: codec, m: m, owner: owner, rid: "q", vp8: true}
+	high := &upTrack{kind: webrtc.RTPCodecTypeVideo, source: SourceCamera, codec: codec, m: m, owner: owner, rid: "f", vp8: true}
+	g := &layers{primary: low}
+	for _, u := range []*upTrack{low, high} {
+		u.group = g
+		u.public.Store(true)
+		g.add(u)
+	}
+
+	// A subscriber of the group, starting on layer u; what it receives.
+	var mu sync.Mutex
+	type subscriber struct {
+		d    *downTrack
+		s    *sink
+		sent []sentVP8
+	}
+	subscribe := func(u *upTrack) *subscriber {
+		sub := &participant{id: "p-sub"}
+		sub.receiving.Store(true)
+		w := newWriter(512, m)
+		r := &subscriber{s: newSink(0)}
+		r.s.seen = func(h *rtp.Header, payload []byte) {
+			d := parseVP8(payload)
+			mu.Lock()
+			defer mu.Unlock()
+			r.sent = append(r.sent, sentVP8{h.SequenceNumber, d.picture(payload), payload[d.tl0]})
+		}
+		r.d = &downTrack{up: low, sub: sub, w: w, rs: &resender{writers: map[uint32]interceptor.RTPWriter{1234: r.s.w}}}
+		r.d.bound.Store(&binding{ssrc: 1234, pt: 96, nack: true, stream: r.s})
+		r.d.current.Store(u)
+		r.d.target.Store(u)
+		low.addDown(r.d)
+		done := make(chan struct{})
+		go func() { defer close(done); w.run() }()
+		t.Cleanup(func() { w.stop(); <-done })
+		return r
+	}
+	switched, stays := subscribe(low), subscribe(high)
+	d, s := switched.d, switched.s
+
+	var lowSN, highSN uint16 = 100, 40000
+	var lowTS, highTS uint32 = 0, 1 << 30
+	frame := func(u *upTrack, sn *uint16, ts *uint32, pic uint16, tl0 uint8, key bool) {
+		*ts += frameTicks
+		for i := range 3 {
+			*sn++
+			p := packets.Get().(*packet)
+			raw, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: *sn,
+				Timestamp: *ts, SSRC: 7, Marker: i == 2}, Payload: vp8Payload(300, pic, tl0, i == 0, key)}).Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.forward(p, copy(p.buf[:], raw))
+		}
+	}
+	// Six frames of the low layer (pictures 1000-1005), then the switch to the high layer at
+	// its keyframe (its pictures from 20000, TL0PICIDX from 200); the low layer's frames after
+	// it are not sent.
+	for i := range 6 {
+		frame(low, &lowSN, &lowTS, 1000+uint16(i), 50+uint8(i), i == 0)
+	}
+	eventually(t, time.Second, "the low layer's frames", func() bool { return s.n.Load() == 18 })
+	d.target.Store(high)
+	for i := range 5 {
+		frame(high, &highSN, &highTS, 20000+uint16(i), 200+uint8(i), i == 0)
+		frame(low, &lowSN, &lowTS, 1006+uint16(i), 56+uint8(i), false)
+	}
+	eventually(t, time.Second, "the high layer's frames", func() bool { return s.n.Load() == 33 })
+
+	eventually(t, time.Second, "the high layer's frames, unchanged", func() bool { return stays.s.n.Load() == 15 })
+	mu.Lock()
+	sent := append([]sentVP8(nil), switched.sent...)
+	other := append([]sentVP8(nil), stays.sent...)
+	mu.Unlock()
+	for i, p := range other {
+		if p.pic != uint16(20000+i/3) || p.tl0 != uint8(200+i/3) {
+			t.Fatalf("the subscriber that stayed on the high layer got packet %d as %+v, want picture ID %d, TL0PICIDX %d: the shared packets were changed",
+				i, p, 20000+i/3, 200+i/3)
+		}
+	}
+	for i, p := range sent {
+		if want := uint16(1000 + i/3); p.pic != want {
+			t.Fatalf("packet %d (sequence number %d) has picture ID %d, want %d: %+v", i, p.sn, p.pic, want, sent)
+		}
+		if want := uint8(50 + i/3); p.tl0 != want {
+			t.Fatalf("packet %d (sequence number %d) has TL0PICIDX %d, want %d", i, p.sn, p.tl0, want)
+		}
+	}
+
+	// The first packet of the high layer's second frame (picture 1007 as sent) is resent as
+	// it was sent.
+	lost := sent[21]
+	time.Sleep(resendInterval)
+	d.w.enqueueNACK(d, rtcp.NackPair{PacketID: lost.sn}, 0)
+	eventually(t, time.Second, "the resend", func() bool { return s.n.Load() == 34 })
+	mu.Lock()
+	resent := switched.sent[len(switched.sent)-1]
+	mu.Unlock()
+	if resent != lost {
+		t.Fatalf("resent %+v, want %+v as first sent", resent, lost)
+	}
+	if lost.pic != 1007 {
+		t.Fatalf("the packet resent has picture ID %d, want 1007", lost.pic)
+	}
+}
