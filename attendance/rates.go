@@ -125,6 +125,10 @@ func (s *Service) Units(ctx context.Context, from, to time.Time, keep func(sm *c
 	if err != nil {
 		return nil, err
 	}
+	listed := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		listed[id] = true
+	}
 	q := chuting.Equal(chuting.KindSummons, chuting.IndexState, chuting.SummonsExcused.String())
 	q.Limit = chuting.MaxLimit
 	for {
@@ -133,7 +137,8 @@ func (s *Service) Units(ctx context.Context, from, to time.Time, keep func(sm *c
 			return nil, err
 		}
 		for _, sm := range page {
-			if sm.Slot != nil && !sm.Slot.Start.Before(from) && sm.Slot.Start.Before(to) && !slices.Contains(ids, sm.ID) {
+			if sm.Slot != nil && !sm.Slot.Start.Before(from) && sm.Slot.Start.Before(to) && !listed[sm.ID] {
+				listed[sm.ID] = true
 				ids = append(ids, sm.ID)
 			}
 		}
