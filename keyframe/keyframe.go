@@ -69,26 +69,42 @@ const (
 // h264 reports whether the payload carries an SPS or the start of an IDR slice, alone,
 // in a STAP-A aggregate, or as the first fragment of an FU-A.
 func h264(b []byte) bool {
+	idr, sps := H264(b)
+	return idr || sps
+}
+
+// H264 reports whether an H.264 RTP payload starts an IDR slice (alone, in a STAP-A
+// aggregate, or as the first fragment of an FU-A), and whether it carries a sequence
+// parameter set (alone or in a STAP-A). A receiver that has not seen the stream's parameter
+// sets, such as a subscriber switched to it from another simulcast layer, can decode from an
+// SPS on (the PPS and IDR follow it), not from an IDR alone.
+func H264(b []byte) (idr, sps bool) {
 	if len(b) < 1 {
-		return false
+		return false, false
 	}
 	switch typ := b[0] & 0x1f; typ {
-	case naluIDR, naluSPS:
-		return true
+	case naluIDR:
+		return true, false
+	case naluSPS:
+		return false, true
 	case naluSTAPA:
 		for i := 1; i+2 < len(b); {
 			size := int(b[i])<<8 | int(b[i+1])
 			i += 2
 			if size == 0 || i+size > len(b) {
-				return false
+				return false, false
 			}
-			if t := b[i] & 0x1f; t == naluIDR || t == naluSPS {
-				return true
+			switch b[i] & 0x1f {
+			case naluIDR:
+				idr = true
+			case naluSPS:
+				sps = true
 			}
 			i += size
 		}
+		return idr, sps
 	case naluFUA:
-		return len(b) > 1 && b[1]&0x80 != 0 && b[1]&0x1f == naluIDR
+		return len(b) > 1 && b[1]&0x80 != 0 && b[1]&0x1f == naluIDR, false
 	}
-	return false
+	return false, false
 }

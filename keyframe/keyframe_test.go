@@ -41,3 +41,28 @@ func TestKeyframe(t *testing.T) {
 		}
 	}
 }
+
+// TestH264 checks which payloads start an IDR slice and which carry an SPS, from which a
+// receiver without the stream's parameter sets can decode.
+func TestH264(t *testing.T) {
+	tests := []struct {
+		name     string
+		payload  []byte
+		idr, sps bool
+	}{
+		{"IDR", []byte{0x65, 0x88}, true, false},
+		{"SPS", []byte{0x67, 0x42}, false, true},
+		{"PPS", []byte{0x68, 0xce}, false, false},
+		{"STAP-A of SPS and PPS", []byte{0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xce}, false, true},
+		{"STAP-A of SPS, PPS and IDR", []byte{0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xce, 0x00, 0x02, 0x65, 0x88}, true, true},
+		{"STAP-A overrunning after an SPS", []byte{0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x09, 0x68}, false, false},
+		{"FU-A start of IDR", []byte{0x7c, 0x85, 0x88}, true, false},
+		{"FU-A end of IDR", []byte{0x7c, 0x45, 0x88}, false, false},
+		{"empty", nil, false, false},
+	}
+	for _, tc := range tests {
+		if idr, sps := H264(tc.payload); idr != tc.idr || sps != tc.sps {
+			t.Errorf("%s: H264 = %v, %v; want %v, %v", tc.name, idr, sps, tc.idr, tc.sps)
+		}
+	}
+}

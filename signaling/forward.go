@@ -61,9 +61,15 @@ type upTrack struct {
 	ssrc   uint32
 	levels uint8 // the audio level extension's ID, 0 if not negotiated
 	m      *metrics
-	rid    string  // the simulcast layer's RTP stream ID; "" for a single-layer track
-	vp8    bool    // the codec is VP8: a simulcast layer's picture IDs are rewritten (vp8.go)
-	group  *layers // the simulcast group, nil for a single-layer track
+	rid    string // the simulcast layer's RTP stream ID; "" for a single-layer track
+	vp8    bool   // the codec is VP8: a simulcast layer's picture IDs are rewritten (vp8.go)
+	h264   bool   // the codec is H.264
+
+	// An H.264 simulcast layer's parameter sets (h264Switch); its reader's only: the
+	// timestamp of the last SPS, and whether the last IDR came with one.
+	spsAt           uint32
+	spsSeen, keySPS bool
+	group           *layers // the simulcast group, nil for a single-layer track
 
 	received atomic.Int64 // bytes since the janitor last measured
 	bps      atomic.Int64 // the smoothed bitrate it arrives at, bits/s
@@ -201,13 +207,19 @@ func (u *upTrack) forward(p *packet, n int) {
 			}
 		}
 	}
+	key := -1 // unknown yet: whether p is a switch point
+	if u.h264 && u.group != nil {
+		key = 0 // an H.264 layer notes every packet's parameter sets
+		if u.h264Switch(p) {
+			key = 1
+		}
+	}
 	downs := u.fanout()
 	if downs == nil || len(*downs) == 0 {
 		packets.Put(p)
 		return
 	}
 	p.refs.Store(int32(len(*downs)) + 1) // one for this loop, released below
-	key := -1                            // unknown yet: whether p starts a keyframe
 	for _, d := range *downs {
 		if !d.allowed() {
 			p.release()
@@ -233,6 +245,27 @@ func (u *upTrack) forward(p *packet, n int) {
 		d.w.enqueue(d, p)
 	}
 	p.release()
+}
+
+// h264Switch reports whether a subscriber may be switched to the H.264 simulcast layer u at
+// p: where a decoder that has seen only another layer's parameter sets (another resolution)
+// can start. That is an SPS, which browsers send before each IDR with its PPS; an IDR without
+// one only where the layer's last IDR came without one too, so that an encoder that sends its
+// parameter sets once, at its start, still lets subscribers switch (one keyframe later).
+func (u *upTrack) h264Switch(p *packet) bool {
+	idr, sps := keyframe.H264(p.payload)
+	ts := p.hdr.Timestamp
+	if sps {
+		u.spsAt, u.spsSeen = ts, true
+		return true
+	}
+	if !idr {
+		return false
+	}
+	withSPS := u.spsSeen && u.spsAt == ts // the switch point was its SPS
+	ok := !withSPS && !u.keySPS
+	u.keySPS = withSPS
+	return ok
 }
 
 // downTrack is one upTrack as sent to one subscriber: a webrtc.TrackLocal on the subscriber's

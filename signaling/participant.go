@@ -334,7 +334,8 @@ func (p *participant) onTrack(pc *webrtc.PeerConnection, t *webrtc.TrackRemote, 
 		}
 		u := &upTrack{kind: t.Kind(), source: source, codec: t.Codec().RTPCodecCapability, owner: p,
 			remote: t, pc: pc, ssrc: uint32(t.SSRC()), m: p.room.s.m, rid: t.RID(),
-			vp8: strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeVP8)}
+			vp8:  strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeVP8),
+			h264: strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeH264)}
 		for _, e := range recv.GetParameters().HeaderExtensions {
 			if e.URI == sdp.AudioLevelURI {
 				u.levels = uint8(e.ID)

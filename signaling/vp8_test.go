@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -115,19 +114,9 @@ type sentVP8 struct {
 // number their frames far apart; a NACKed packet is resent with the values it was first sent
 // with; and the publisher's packets, which other subscribers share, are left as they came.
 func TestSimulcastVP8Series(t *testing.T) {
-	m, _ := newMetrics(nil)
-	owner := &participant{id: "p-pub"}
-	codec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
-	low := &upTrack{kind: webrtc.RTPCodecTypeVideo, source: SourceCamera, codec: codec, m: m, owner: owner, rid: "q", vp8: true}
-	high := &upTrack{kind: webrtc.RTPCodecTypeVideo, source: SourceCamera, codec: codec, m: m, owner: owner, rid: "f", vp8: true}
-	g := &layers{primary: low}
-	for _, u := range []*upTrack{low, high} {
-		u.group = g
-		u.public.Store(true)
-		g.add(u)
-	}
-
-	// A subscriber of the group, starting on layer u; what it receives.
+	lp := newLayerPair(t, webrtc.MimeTypeVP8)
+	low, high := lp.low, lp.high
+	// A subscriber of the pair, starting on layer u, and what it receives.
 	var mu sync.Mutex
 	type subscriber struct {
 		d    *downTrack
@@ -135,24 +124,13 @@ func TestSimulcastVP8Series(t *testing.T) {
 		sent []sentVP8
 	}
 	subscribe := func(u *upTrack) *subscriber {
-		sub := &participant{id: "p-sub"}
-		sub.receiving.Store(true)
-		w := newWriter(512, m)
-		r := &subscriber{s: newSink(0)}
-		r.s.seen = func(h *rtp.Header, payload []byte) {
+		r := &subscriber{}
+		r.d, r.s = lp.subscribe(u, func(h *rtp.Header, payload []byte) {
 			d := parseVP8(payload)
 			mu.Lock()
 			defer mu.Unlock()
 			r.sent = append(r.sent, sentVP8{h.SequenceNumber, d.picture(payload), payload[d.tl0]})
-		}
-		r.d = &downTrack{up: low, sub: sub, w: w, rs: &resender{writers: map[uint32]interceptor.RTPWriter{1234: r.s.w}}}
-		r.d.bound.Store(&binding{ssrc: 1234, pt: 96, nack: true, stream: r.s})
-		r.d.current.Store(u)
-		r.d.target.Store(u)
-		low.addDown(r.d)
-		done := make(chan struct{})
-		go func() { defer close(done); w.run() }()
-		t.Cleanup(func() { w.stop(); <-done })
+		})
 		return r
 	}
 	switched, stays := subscribe(low), subscribe(high)
@@ -164,13 +142,7 @@ func TestSimulcastVP8Series(t *testing.T) {
 		*ts += frameTicks
 		for i := range 3 {
 			*sn++
-			p := packets.Get().(*packet)
-			raw, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: *sn,
-				Timestamp: *ts, SSRC: 7, Marker: i == 2}, Payload: vp8Payload(300, pic, tl0, i == 0, key)}).Marshal()
-			if err != nil {
-				t.Fatal(err)
-			}
-			u.forward(p, copy(p.buf[:], raw))
+			lp.send(u, *sn, *ts, i == 2, vp8Payload(300, pic, tl0, i == 0, key))
 		}
 	}
 	// Six frames of the low layer (pictures 1000-1005), then the switch to the high layer at

@@ -1,0 +1,87 @@
+package signaling
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// H.264 payloads as browsers packetize a keyframe: the SPS and PPS aggregated (STAP-A), then
+// the IDR slice in fragments (FU-A).
+var (
+	stapSPSPPS = []byte{0x78, 0x00, 0x03, 0x67, 0x42, 0xe0, 0x00, 0x02, 0x68, 0xce}
+	fuIDRStart = []byte{0x7c, 0x85, 0x88, 0x84}
+	fuIDREnd   = []byte{0x7c, 0x45, 0x21, 0x10}
+	fuNonIDR   = []byte{0x7c, 0x81, 0x9a, 0x02}
+)
+
+// TestSimulcastH264SwitchPoint: a subscriber is switched to an H.264 layer where a decoder
+// that has seen another layer's parameter sets can start: at an SPS when the layer sends its
+// parameter sets with its keyframes, never at an IDR alone then (it would decode the new
+// layer's slices with the old layer's SPS); at an IDR alone when the layer has stopped
+// sending them (one keyframe later) or never sent any.
+func TestSimulcastH264SwitchPoint(t *testing.T) {
+	type unit [][]byte // one access unit's payloads
+	keyWithSets := unit{stapSPSPPS, fuIDRStart, fuIDREnd}
+	keyAlone := unit{fuIDRStart, fuIDREnd}
+	delta := unit{fuNonIDR, fuIDREnd}
+	tests := []struct {
+		name    string
+		before  []unit // sent while the subscriber is not switching yet
+		after   []unit // sent once it is to switch
+		startAt int    // the unit of after where it starts receiving the layer, -1 never
+	}{
+		{"sets with every keyframe", []unit{keyWithSets, delta}, []unit{delta, keyAlone, delta, keyWithSets, delta}, 3},
+		{"sets once, at the start", []unit{keyWithSets, delta}, []unit{keyAlone, delta, keyAlone, delta}, 2},
+		{"never any sets", []unit{keyAlone, delta}, []unit{delta, keyAlone, delta}, 1},
+		{"one IDR alone after one with sets", []unit{keyWithSets}, []unit{delta, keyAlone, delta}, -1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lp := newLayerPair(t, webrtc.MimeTypeH264)
+			var mu sync.Mutex
+			var got []uint32 // the timestamps of the packets received
+			d, s := lp.subscribe(lp.low, func(h *rtp.Header, _ []byte) {
+				mu.Lock()
+				defer mu.Unlock()
+				got = append(got, h.Timestamp)
+			})
+			var sn uint16
+			var ts uint32
+			send := func(units []unit) {
+				for _, u := range units {
+					ts += frameTicks
+					for i, payload := range u {
+						sn++
+						lp.send(lp.high, sn, ts, i == len(u)-1, payload)
+					}
+				}
+			}
+			send(tc.before)
+			d.target.Store(lp.high)
+			first := ts + frameTicks // the timestamp of after's first unit
+			send(tc.after)
+			want := 0
+			if tc.startAt >= 0 {
+				for _, u := range tc.after[tc.startAt:] {
+					want += len(u)
+				}
+			}
+			eventually(t, time.Second, "the packets", func() bool { return s.n.Load() == int64(want) })
+			time.Sleep(20 * time.Millisecond) // nothing more comes
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != want {
+				t.Fatalf("received %d packets, want %d", len(got), want)
+			}
+			if want > 0 {
+				if start := first + uint32(tc.startAt)*frameTicks; got[0] != start {
+					t.Fatalf("started at timestamp %d (unit %d), want unit %d", got[0], (got[0]-first)/frameTicks, tc.startAt)
+				}
+			}
+		})
+	}
+}
