@@ -22,7 +22,7 @@ func (r *Room) moderate(actor *participant, m *Message) *ProtocolError {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed || actor.gone {
-		return protoErr(CodeOutOfOrder, "", "庭审室正在关闭 / the room is closing")
+		return protoErr(CodeOutOfOrder, "", roomClosing)
 	}
 	var t *participant
 	if m.Target != "" {
@@ -220,7 +220,7 @@ func (r *Room) receive(p *participant, video bool) *ProtocolError {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed || p.gone {
-		return protoErr(CodeOutOfOrder, "", "庭审室正在关闭 / the room is closing")
+		return protoErr(CodeOutOfOrder, "", roomClosing)
 	}
 	if p.videoOff.Load() == !video {
 		return nil

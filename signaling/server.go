@@ -220,12 +220,18 @@ func (s *Server) enter() bool {
 	return true
 }
 
+// What a participant is told when a request comes as the room, or the whole server, closes.
+const (
+	roomClosing  = "庭审室正在关闭 / the room is closing"
+	shuttingDown = "服务器正在关闭 / shutting down"
+)
+
 // ServeHTTP serves the room WebSocket of the hearing r.PathValue("id"): 404 for an unknown
 // hearing, 403 for a foreign origin; then the protocol in docs/signaling.md.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if !s.enter() {
-		http.Error(w, "服务器正在关闭 / shutting down", http.StatusServiceUnavailable)
+		http.Error(w, shuttingDown, http.StatusServiceUnavailable)
 		return
 	}
 	defer s.wg.Done()
@@ -246,7 +252,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := newConn(ws)
 	s.mu.Lock()
 	if s.closed {
-		c.close(websocket.CloseGoingAway, "服务器正在关闭 / shutting down")
+		c.close(websocket.CloseGoingAway, shuttingDown)
 	}
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
@@ -401,7 +407,7 @@ func (s *Server) room(ctx context.Context, h *chuting.Hearing, w Window) (*Room,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, &CloseError{Code: websocket.CloseGoingAway, Reason: "服务器正在关闭 / shutting down"}
+		return nil, &CloseError{Code: websocket.CloseGoingAway, Reason: shuttingDown}
 	}
 	if s.ended[h.ID] {
 		return nil, ErrEnded
@@ -548,7 +554,7 @@ func (s *Server) Close() error {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
-	bye := &CloseError{Code: websocket.CloseGoingAway, Reason: "服务器正在关闭 / shutting down"}
+	bye := &CloseError{Code: websocket.CloseGoingAway, Reason: shuttingDown}
 	for _, r := range rooms {
 		r.close(bye, false)
 	}
