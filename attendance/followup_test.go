@@ -36,8 +36,8 @@ func TestFollowUp(t *testing.T) {
 	w.now = time.Date(2026, 12, 7, 9, 0, 0, 0, cst)
 	clock := func() time.Time { return w.now }
 	notifier := notify.New(notify.Config{Store: w.store, Now: clock})
-	sched := scheduler.New(scheduler.Config{Store: w.store, Now: clock, Notify: notifier.Handle})
-	svc := sched.Attendance()
+	svc := attendance.New(attendance.Config{Store: w.store, Now: clock, Notify: notifier.Handle})
+	sched := scheduler.New(scheduler.Config{Store: w.store, Now: clock, Notify: notifier.Handle, Attendance: svc})
 	room := &chuting.TestimonyRoom{InstitutionID: w.insts[0].ID, Name: "作证室", Location: "3F"}
 	w.create(room)
 	clerk := &chuting.Principal{UserID: w.clerks[0].ID, Role: chuting.RoleClerk, CourtID: w.courts[0].ID}

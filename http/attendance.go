@@ -15,8 +15,6 @@ import (
 // appraiser's record, appearance rates, the fee-refund tasks of absences without cause and
 // the monthly reports. Statuses are never written through the API: only facts, appended.
 
-func (s *Server) att() *attendance.Service { return s.sched.Attendance() }
-
 // hearingAttendance answers each summoned appraiser's attendance at the hearing, with the
 // log it was derived from: all of it for the court and the bureau, the appraisers' own
 // events for the appraisers and their institution.
@@ -25,7 +23,7 @@ func (s *Server) hearingAttendance(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	out, err := s.att().OfHearing(r.Context(), h)
+	out, err := s.att.OfHearing(r.Context(), h)
 	if err != nil {
 		return err
 	}
@@ -62,7 +60,7 @@ func (s *Server) markInPerson(w http.ResponseWriter, r *http.Request) error {
 			return chuting.FieldError("arrived_at", "arrived_at 须为 RFC 3339 时间 / arrived_at must be an RFC 3339 time")
 		}
 	}
-	out, err := s.att().InPerson(r.Context(), p, h, in.AppraiserID, arrived, strings.TrimSpace(in.Note))
+	out, err := s.att.InPerson(r.Context(), p, h, in.AppraiserID, arrived, strings.TrimSpace(in.Note))
 	if err != nil {
 		return err
 	}
@@ -91,7 +89,7 @@ func (s *Server) correctAttendance(w http.ResponseWriter, r *http.Request) error
 		maxLen("reason", in.Reason, 500)); err != nil {
 		return err
 	}
-	out, err := s.att().Correct(r.Context(), p, h, in.AppraiserID, attendance.Code(in.Status), in.Reason)
+	out, err := s.att.Correct(r.Context(), p, h, in.AppraiserID, attendance.Code(in.Status), in.Reason)
 	if err != nil {
 		return err
 	}
@@ -122,7 +120,7 @@ func (s *Server) appraiserAttendance(w http.ResponseWriter, r *http.Request) err
 	default:
 		return forbidden()
 	}
-	out, err := s.att().Record(r.Context(), a, keep)
+	out, err := s.att.Record(r.Context(), a, keep)
 	if err != nil {
 		return err
 	}
@@ -180,7 +178,7 @@ func (s *Server) rates(w http.ResponseWriter, r *http.Request) error {
 	default:
 		keep = func(sm *chuting.Summons, _ string) bool { return sameInstitution(p, sm.InstitutionID) }
 	}
-	out, err := s.att().Rates(r.Context(), by, from, to, keep)
+	out, err := s.att.Rates(r.Context(), by, from, to, keep)
 	if err != nil {
 		return err
 	}
@@ -218,7 +216,7 @@ func (s *Server) closeRefund(w http.ResponseWriter, r *http.Request) error {
 	if !canWrite(p, f) {
 		return forbidden()
 	}
-	out, err := s.att().CloseRefund(r.Context(), p, f.ID, in.Note)
+	out, err := s.att.CloseRefund(r.Context(), p, f.ID, in.Note)
 	if err != nil {
 		return err
 	}
@@ -249,7 +247,7 @@ func (s *Server) generateReports(w http.ResponseWriter, r *http.Request) error {
 			in.Period, in.Period)
 	}
 	setTarget(r, "reports:"+in.Period)
-	n, err := s.att().MonthlyReports(r.Context(), month)
+	n, err := s.att.MonthlyReports(r.Context(), month)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chuting/chuting"
+	"github.com/chuting/chuting/attendance"
 	"github.com/chuting/chuting/auth"
 	"github.com/chuting/chuting/recordings"
 	"github.com/chuting/chuting/scheduler"
@@ -28,10 +29,14 @@ import (
 // Config holds what a Server needs. It is filled in by cmd/chuting and passed down; the
 // package keeps no global state.
 type Config struct {
-	Store          chuting.Store
-	Auth           *auth.Service
-	Scheduler      *scheduler.Service // the summons workflow
-	Rooms          *signaling.Server  // the hearings' video rooms; nil = none
+	Store     chuting.Store
+	Auth      *auth.Service
+	Scheduler *scheduler.Service // the summons workflow; nil makes one with Attendance
+	// Attendance is what the attendance routes read and append (statuses, rates, reports,
+	// follow-ups); nil makes one over Store. Give the Scheduler's, so that one service opens
+	// the follow-ups of absences.
+	Attendance     *attendance.Service
+	Rooms          *signaling.Server // the hearings' video rooms; nil = none
 	Logger         *slog.Logger
 	MaxBody        int64            // largest request body in bytes; 0 = 1 MiB
 	InsecureCookie bool             // session cookie without Secure (plain HTTP off loopback only)
@@ -55,6 +60,7 @@ type Server struct {
 	store          chuting.Store
 	auth           *auth.Service
 	sched          *scheduler.Service
+	att            *attendance.Service
 	rooms          *signaling.Server
 	recordings     *recordings.Archive
 	logger         *slog.Logger
@@ -74,7 +80,7 @@ type Server struct {
 
 // New returns a Server.
 func New(c Config) *Server {
-	s := &Server{store: c.Store, auth: c.Auth, sched: c.Scheduler, rooms: c.Rooms, recordings: c.Recordings, logger: c.Logger, maxBody: c.MaxBody,
+	s := &Server{store: c.Store, auth: c.Auth, sched: c.Scheduler, att: c.Attendance, rooms: c.Rooms, recordings: c.Recordings, logger: c.Logger, maxBody: c.MaxBody,
 		insecureCookie: c.InsecureCookie, now: c.Now, version: c.Version, trusted: c.TrustedProxies,
 		mux: http.NewServeMux()}
 	if s.logger == nil {
@@ -86,8 +92,11 @@ func New(c Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.att == nil {
+		s.att = attendance.New(attendance.Config{Store: c.Store, Now: s.now, Logger: s.logger})
+	}
 	if s.sched == nil {
-		s.sched = scheduler.New(scheduler.Config{Store: c.Store, Now: s.now, Logger: s.logger})
+		s.sched = scheduler.New(scheduler.Config{Store: c.Store, Now: s.now, Logger: s.logger, Attendance: s.att})
 	}
 	if s.registry = c.Registry; s.registry == nil {
 		s.registry = prometheus.NewRegistry()

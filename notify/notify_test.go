@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chuting/chuting"
+	"github.com/chuting/chuting/attendance"
 	"github.com/chuting/chuting/auth"
 	"github.com/chuting/chuting/bbolt"
 	"github.com/chuting/chuting/notify"
@@ -84,7 +85,8 @@ func newWorld(t *testing.T, cfg notify.Config) *world {
 		cfg.AllowPrivate = true // the receivers are httptest servers on loopback
 	}
 	w.svc = notify.New(cfg)
-	w.sched = scheduler.New(scheduler.Config{Store: store, Now: w.clock.Now, Notify: w.svc.Handle})
+	att := attendance.New(attendance.Config{Store: store, Now: w.clock.Now, Notify: w.svc.Handle})
+	w.sched = scheduler.New(scheduler.Config{Store: store, Now: w.clock.Now, Notify: w.svc.Handle, Attendance: att})
 
 	w.court = &chuting.Court{Name: "赣州市中级人民法院", Code: "赣07", TimeZone: "Asia/Shanghai", NoticeDays: 3}
 	other := &chuting.Court{Name: "章贡区人民法院", Code: "赣0702", TimeZone: "Asia/Shanghai", NoticeDays: 3}

@@ -161,7 +161,7 @@ func (c *Cron) Stop(ctx context.Context) {
 // no-show detection, the eligibility sweep, the nightly optimisation, and attendance's
 // follow-up sweep and monthly reports.
 func (s *Service) Jobs() []Job {
-	return []Job{
+	jobs := []Job{
 		{Name: "reminders", Spec: "*/5 * * * *", Run: func(ctx context.Context) error {
 			_, err := s.SendReminders(ctx)
 			return err
@@ -182,16 +182,20 @@ func (s *Service) Jobs() []Job {
 			_, err := s.Optimise(ctx, "", optimiseBudget)
 			return err
 		}},
+	}
+	if s.att == nil {
+		return jobs
+	}
+	return append(jobs,
 		// The follow-ups of absences without cause, for any the court's step or correction
 		// failed to open (#36, #38); each run is idempotent.
-		{Name: "attendance-follow-ups", Spec: "7 * * * *", Run: func(ctx context.Context) error {
+		Job{Name: "attendance-follow-ups", Spec: "7 * * * *", Run: func(ctx context.Context) error {
 			_, err := s.att.SweepFollowUps(ctx)
 			return err
 		}},
 		// The monthly statistics reports (统计报表, #43): last month's, at 02:30 on the 1st.
-		{Name: "attendance-reports", Spec: "30 2 1 * *", Run: func(ctx context.Context) error {
+		Job{Name: "attendance-reports", Spec: "30 2 1 * *", Run: func(ctx context.Context) error {
 			_, err := s.att.ReportLastMonth(ctx)
 			return err
-		}},
-	}
+		}})
 }

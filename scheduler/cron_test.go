@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chuting/chuting"
+	"github.com/chuting/chuting/attendance"
 	"github.com/chuting/chuting/bbolt"
 	"github.com/chuting/chuting/redis"
 	"github.com/chuting/chuting/redis/redistest"
@@ -139,9 +141,17 @@ func TestCronFailures(t *testing.T) {
 	if err := c.Add(Job{Name: "bad", Spec: "every tuesday"}); err == nil {
 		t.Fatal("a bad schedule was accepted")
 	}
-	for _, j := range New(Config{Store: store}).Jobs() {
+	jobs := New(Config{Store: store, Attendance: attendance.New(attendance.Config{Store: store})}).Jobs()
+	var names []string
+	for _, j := range jobs {
 		if err := c.Add(j); err != nil {
 			t.Fatalf("the scheduler's own job %s: %v", j.Name, err)
+		}
+		names = append(names, j.Name)
+	}
+	for _, want := range []string{"reminders", "no-shows", "attendance-follow-ups", "attendance-reports"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("jobs %v lack %s", names, want)
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/chuting/chuting"
-	"github.com/chuting/chuting/attendance"
 )
 
 // Matcher proposes hearing slots.
@@ -31,9 +30,20 @@ type Config struct {
 	// receipt given. Notices, e-mail and webhooks hang off it. It must not block for long.
 	Notify func(ctx context.Context, e chuting.SummonsEvent)
 	Logger *slog.Logger
-	// Attendance are the attendance rules (the grace before an appraiser is late, the resume
-	// window); zero = attendance's defaults.
-	Attendance attendance.Rules
+	// Attendance opens the follow-ups of an absence without cause when the court records one,
+	// and runs the periodic sweep and monthly reports (package attendance's Service); nil =
+	// none (the workflow alone, as some tests run it).
+	Attendance Attendance
+}
+
+// Attendance is what the workflow asks of attendance: the follow-ups of an absence without
+// cause (#36, #38), their sweep, which opens any a step failed to open, and last month's
+// statistics reports (#43). Package attendance implements it; the scheduler takes it here
+// rather than importing that package (imports flow to the root only, ../shared/STYLE.md).
+type Attendance interface {
+	FollowUp(ctx context.Context, summonsID string) (opened bool, err error)
+	SweepFollowUps(ctx context.Context) (opened int, err error)
+	ReportLastMonth(ctx context.Context) (made int, err error)
 }
 
 // Service runs the summons workflow over the store: it serves summons, takes workflow steps,
@@ -46,7 +56,7 @@ type Service struct {
 	planner *StoreMatcher // the optimiser's, over the store
 	notify  func(ctx context.Context, e chuting.SummonsEvent)
 	logger  *slog.Logger
-	att     *attendance.Service // statuses, the follow-ups of absences, rates and reports
+	att     Attendance // nil: no follow-ups or reports
 
 	// booking serialises the choice of a slot and its write, per institution (whose rooms
 	// and appraisers a slot takes), so two summons served at once cannot take one slot: a
@@ -58,7 +68,7 @@ type Service struct {
 // New returns a Service.
 func New(c Config) *Service {
 	s := &Service{store: c.Store, now: c.Now, rules: c.Rules, match: c.Matcher, notify: c.Notify, logger: c.Logger,
-		node: chuting.NewID()}
+		att: c.Attendance, node: chuting.NewID()}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -84,13 +94,8 @@ func New(c Config) *Service {
 	if s.notify == nil {
 		s.notify = func(context.Context, chuting.SummonsEvent) {}
 	}
-	s.att = attendance.New(attendance.Config{Store: c.Store, Now: s.now, Rules: c.Attendance, Logger: s.logger,
-		Notify: s.notify})
 	return s
 }
-
-// Attendance returns the attendance service over the same store, clock and notices.
-func (s *Service) Attendance() *attendance.Service { return s.att }
 
 // bookingLease bounds how long a node holds an institution's booking right; a node that
 // dies holding it blocks the others this long at most. Every holder finishes well within it:
@@ -248,7 +253,7 @@ func (s *Service) Act(ctx context.Context, id string, st Step, windows []chuting
 			// The reconcile job repairs it; the step itself stands.
 			s.logger.Error("hearing record not updated", "summons", sm.ID, "err", err)
 		}
-		if sm.State == chuting.SummonsAbsent {
+		if sm.State == chuting.SummonsAbsent && s.att != nil {
 			// An absence without cause bars the opinion, opens a fee refund and tells the
 			// bureau (#36, #38). The sweep job repairs a failure; the step itself stands.
 			if _, err := s.att.FollowUp(ctx, sm.ID); err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chuting/chuting"
+	"github.com/chuting/chuting/attendance"
 	"github.com/chuting/chuting/auth"
 	"github.com/chuting/chuting/demo"
 	chutinghttp "github.com/chuting/chuting/http"
@@ -37,10 +38,13 @@ type Main struct {
 	Store     chuting.Store
 	Auth      *auth.Service
 	Scheduler *scheduler.Service
-	Cron      *scheduler.Cron
-	Notifier  *notify.Service // notices, e-mail and webhooks of summons changes
-	HTTP      *chutinghttp.Server
-	Rooms     *signaling.Server // the hearings' video rooms
+	// Attendance derives statuses and rates, and opens the follow-ups of absences that the
+	// scheduler's steps record.
+	Attendance *attendance.Service
+	Cron       *scheduler.Cron
+	Notifier   *notify.Service // notices, e-mail and webhooks of summons changes
+	HTTP       *chutinghttp.Server
+	Rooms      *signaling.Server // the hearings' video rooms
 
 	out    io.Writer // where the demo accounts are announced
 	logTo  io.Writer
@@ -97,8 +101,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		AllowPrivate: c.WebhookPrivate})
 	rules := scheduler.DefaultRules()
 	rules.CEHours, rules.ProficiencyFailures = c.CEHours, c.Proficiency
+	m.Attendance = attendance.New(attendance.Config{Store: m.Store, Now: m.clock(), Logger: m.Logger,
+		Notify: m.Notifier.Handle})
 	m.Scheduler = scheduler.New(scheduler.Config{Store: m.Store, Logger: m.Logger, Notify: m.Notifier.Handle, Rules: rules,
-		Now: m.clock()})
+		Now: m.clock(), Attendance: m.Attendance})
 	proxies, err := c.trustedProxies()
 	if err != nil {
 		return err
@@ -116,7 +122,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	m.HTTP = chutinghttp.New(chutinghttp.Config{Store: m.Store, Auth: m.Auth, Scheduler: m.Scheduler, Logger: m.Logger,
+	m.HTTP = chutinghttp.New(chutinghttp.Config{Store: m.Store, Auth: m.Auth, Scheduler: m.Scheduler, Attendance: m.Attendance, Logger: m.Logger,
 		MaxBody: c.MaxBody, InsecureCookie: c.InsecureCookie, Web: web.Handler(), Version: version(),
 		TrustedProxies: proxies, Rooms: m.Rooms, Registry: reg, Now: m.clock(), Recordings: archive})
 	m.HTTP.Registry().MustRegister(m.Notifier.Collectors()...)
