@@ -61,15 +61,15 @@ type upTrack struct {
 	ssrc   uint32
 	levels uint8 // the audio level extension's ID, 0 if not negotiated
 	m      *metrics
-	rid    string // the simulcast layer's RTP stream ID; "" for a single-layer track
-	vp8    bool   // the codec is VP8: a simulcast layer's picture IDs are rewritten (vp8.go)
-	h264   bool   // the codec is H.264
+	rid    string  // the simulcast layer's RTP stream ID; "" for a single-layer track
+	group  *layers // the simulcast group, nil for a single-layer track
+	vp8    bool    // the codec is VP8: a simulcast layer's picture IDs are rewritten (vp8.go)
+	h264   bool    // the codec is H.264
 
 	// An H.264 simulcast layer's parameter sets (h264Switch); its reader's only: the
 	// timestamp of the last SPS, and whether the last IDR came with one.
 	spsAt           uint32
 	spsSeen, keySPS bool
-	group           *layers // the simulcast group, nil for a single-layer track
 
 	received atomic.Int64 // bytes since the janitor last measured
 	bps      atomic.Int64 // the smoothed bitrate it arrives at, bits/s
@@ -249,14 +249,19 @@ func (u *upTrack) forward(p *packet, n int) {
 
 // h264Switch reports whether a subscriber may be switched to the H.264 simulcast layer u at
 // p: where a decoder that has seen only another layer's parameter sets (another resolution)
-// can start. That is an SPS, which browsers send before each IDR with its PPS; an IDR without
-// one only where the layer's last IDR came without one too, so that an encoder that sends its
-// parameter sets once, at its start, still lets subscribers switch (one keyframe later).
+// can start. That is an SPS, which browsers (Chrome, Firefox, Safari) send before each IDR
+// with its PPS. An IDR without one counts only where the layer's last IDR came without one
+// too, so that an encoder that sends its parameter sets once, at its start, does not keep
+// its subscribers from ever switching (one keyframe later); they then decode with the
+// parameter sets they have, which may fail until the layer sends its own.
 func (u *upTrack) h264Switch(p *packet) bool {
 	idr, sps := keyframe.H264(p.payload)
 	ts := p.hdr.Timestamp
 	if sps {
 		u.spsAt, u.spsSeen = ts, true
+		if idr { // SPS, PPS and IDR in one aggregate
+			u.keySPS = true
+		}
 		return true
 	}
 	if !idr {

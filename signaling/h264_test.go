@@ -13,9 +13,11 @@ import (
 // the IDR slice in fragments (FU-A).
 var (
 	stapSPSPPS = []byte{0x78, 0x00, 0x03, 0x67, 0x42, 0xe0, 0x00, 0x02, 0x68, 0xce}
-	fuIDRStart = []byte{0x7c, 0x85, 0x88, 0x84}
-	fuIDREnd   = []byte{0x7c, 0x45, 0x21, 0x10}
-	fuNonIDR   = []byte{0x7c, 0x81, 0x9a, 0x02}
+	// A small keyframe (a still screen, a low layer): all three in one STAP-A.
+	stapSPSPPSIDR = []byte{0x78, 0x00, 0x03, 0x67, 0x42, 0xe0, 0x00, 0x02, 0x68, 0xce, 0x00, 0x02, 0x65, 0x88}
+	fuIDRStart    = []byte{0x7c, 0x85, 0x88, 0x84}
+	fuIDREnd      = []byte{0x7c, 0x45, 0x21, 0x10}
+	fuNonIDR      = []byte{0x7c, 0x81, 0x9a, 0x02}
 )
 
 // TestSimulcastH264SwitchPoint: a subscriber is switched to an H.264 layer where a decoder
@@ -27,6 +29,7 @@ func TestSimulcastH264SwitchPoint(t *testing.T) {
 	type unit [][]byte // one access unit's payloads
 	keyWithSets := unit{stapSPSPPS, fuIDRStart, fuIDREnd}
 	keyAlone := unit{fuIDRStart, fuIDREnd}
+	keyAggregated := unit{stapSPSPPSIDR}
 	delta := unit{fuNonIDR, fuIDREnd}
 	tests := []struct {
 		name    string
@@ -36,6 +39,7 @@ func TestSimulcastH264SwitchPoint(t *testing.T) {
 	}{
 		{"sets with every keyframe", []unit{keyWithSets, delta}, []unit{delta, keyAlone, delta, keyWithSets, delta}, 3},
 		{"sets once, at the start", []unit{keyWithSets, delta}, []unit{keyAlone, delta, keyAlone, delta}, 2},
+		{"sets with every keyframe, in one aggregate with it", []unit{keyAggregated, delta}, []unit{delta, keyAlone, delta, keyAggregated, delta}, 3},
 		{"never any sets", []unit{keyAlone, delta}, []unit{delta, keyAlone, delta}, 1},
 		{"one IDR alone after one with sets", []unit{keyWithSets}, []unit{delta, keyAlone, delta}, -1},
 	}

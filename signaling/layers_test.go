@@ -1,12 +1,15 @@
 package signaling
 
 import (
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // layerPair is a simulcast video of two layers, low (the group's primary) and high, with
@@ -65,4 +68,69 @@ func (lp *layerPair) send(u *upTrack, sn uint16, ts uint32, marker bool, payload
 	}
 	p := packets.Get().(*packet)
 	u.forward(p, copy(p.buf[:], raw))
+}
+
+// TestSimulcastForwardAllocs checks that forwarding a simulcast layer's packets allocates
+// nothing either: for VP8, to a subscriber switched from the other layer (its picture IDs
+// rewritten into the writer's scratch); for H.264, with the parameter sets noted per packet.
+func TestSimulcastForwardAllocs(t *testing.T) {
+	for _, tc := range []struct {
+		mime       string
+		key, delta []byte
+	}{
+		{webrtc.MimeTypeVP8, vp8Payload(1000, 20000, 200, true, true), vp8Payload(1000, 20001, 201, true, false)},
+		{webrtc.MimeTypeH264, h264Key(900), append(append([]byte(nil), fuNonIDR...), make([]byte, 900)...)},
+	} {
+		t.Run(tc.mime, func(t *testing.T) {
+			lp := newLayerPair(t, tc.mime)
+			d, s := lp.subscribe(lp.low, nil)
+			var sn uint16
+			var ts uint32
+			marshal := func(payload []byte) []byte {
+				sn++
+				ts += frameTicks
+				raw, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: sn,
+					Timestamp: ts, SSRC: 7, Marker: true}, Payload: payload}).Marshal()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return raw
+			}
+			send := func(raw []byte) {
+				p := packets.Get().(*packet)
+				lp.high.forward(p, copy(p.buf[:], raw))
+			}
+			// The subscriber starts on the low layer, has a frame from it, then switches.
+			lp.send(lp.low, 100, 9000, true, vp8Payload(1000, 5, 9, true, true))
+			eventually(t, time.Second, "the low layer's frame", func() bool { return s.n.Load() == 1 })
+			d.target.Store(lp.high)
+			send(marshal(tc.key))
+			delta := marshal(tc.delta)
+			runtime.GC()
+			for range nackHistory + 100 {
+				send(delta)
+			}
+			allocs := testing.AllocsPerRun(1000, func() { send(delta) })
+			eventually(t, 5*time.Second, "the writer to drain", func() bool {
+				return s.n.Load()+int64(testutil.ToFloat64(lp.m.dropped)) >= 1103+nackHistory
+			})
+			if d.current.Load() != lp.high {
+				t.Fatal("the subscriber was not switched to the high layer")
+			}
+			t.Logf("%.2f allocations per packet", allocs)
+			if raceEnabled {
+				t.Skip("the race detector's sync.Pool drops items on purpose: run without -race to check")
+			}
+			if allocs != 0 {
+				t.Fatalf("forwarding a %s layer allocates %.2f times per packet", tc.mime, allocs)
+			}
+		})
+	}
+}
+
+// h264Key is a keyframe in one STAP-A: SPS, PPS, and an IDR slice of n bytes.
+func h264Key(n int) []byte {
+	b := append([]byte(nil), stapSPSPPS...)
+	b = append(b, byte(n>>8), byte(n), 0x65)
+	return append(b, make([]byte, n-1)...)
 }

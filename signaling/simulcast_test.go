@@ -190,8 +190,9 @@ type layerTally struct {
 	backwards int // sequence numbers that went far back, or timestamps back as they went on
 	jumps     int // sequence numbers that skipped more than 100
 	lastPic   uint16
-	pictures  int // frames received in order
-	picJumps  int // picture IDs that did not follow the last one within 100 frames
+	pictures  int           // frames received in order
+	picJumps  int           // picture IDs that did not follow the last one within 100 frames
+	layers    map[byte]bool // every layer received, measured or not
 }
 
 func (l *layerTally) inspect(t *webrtc.TrackRemote, b []byte) {
@@ -217,7 +218,7 @@ func (l *layerTally) inspect(t *webrtc.TrackRemote, b []byte) {
 	if !l.seen || int16(p.SequenceNumber-l.lastSN) > 0 {
 		if d := parseVP8(p.Payload); d.pic != 0 && d.wide {
 			if pic := d.picture(p.Payload); !l.seen || pic != l.lastPic {
-				if step := (pic - l.lastPic) & 0x7fff; l.seen && (step == 0 || step > 100) {
+				if step := (pic - l.lastPic) & 0x7fff; l.seen && step > 100 {
 					l.picJumps++
 				}
 				l.lastPic = pic
@@ -226,6 +227,10 @@ func (l *layerTally) inspect(t *webrtc.TrackRemote, b []byte) {
 		}
 		l.seen, l.lastSN, l.lastTS = true, p.SequenceNumber, p.Timestamp
 	}
+	if l.layers == nil {
+		l.layers = make(map[byte]bool)
+	}
+	l.layers[p.Payload[6]] = true
 	if l.measuring {
 		l.by[p.Payload[6]]++
 	}
@@ -237,12 +242,12 @@ func (l *layerTally) measure(on bool) {
 	l.measuring = on
 }
 
-// picturesSeen returns the frames received in order and the picture IDs among them that did
-// not follow on.
-func (l *layerTally) picturesSeen() (frames, jumps int) {
+// picturesSeen returns the frames received in order, the picture IDs among them that did not
+// follow on, and how many layers they came from.
+func (l *layerTally) picturesSeen() (frames, jumps, layers int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.pictures, l.picJumps
+	return l.pictures, l.picJumps, len(l.layers)
 }
 
 func (l *layerTally) counts() (by map[byte]int, total, backwards, jumps int) {
@@ -308,15 +313,19 @@ func TestSimulcastAdaptation(t *testing.T) {
 	if wback > 0 || wjumps > 0 {
 		t.Errorf("the weak link's stream went back %d times and jumped %d times", wback, wjumps)
 	}
-	// Each link switched layers (the weak one is probed up and back) and saw one series of
-	// VP8 picture IDs: no jump between the layers' own numbering.
+	// Each link saw one series of VP8 picture IDs, although the layers number their frames
+	// 9000 apart. The weak link switched layers (it starts above what its line carries, steps
+	// down, and is probed up and back), so its series crossed from one numbering to another.
 	for _, l := range []struct {
 		name string
 		t    *layerTally
 	}{{"clear", good}, {"weak", weak}} {
-		frames, jumps := l.t.picturesSeen()
+		frames, jumps, layers := l.t.picturesSeen()
 		if frames < 100 || jumps > 0 {
 			t.Errorf("the %s link's VP8 picture IDs: %d frames, %d did not follow the last", l.name, frames, jumps)
+		}
+		if l.t == weak && layers < 2 {
+			t.Errorf("the weak link received %d layer(s): no switch, so its series shows nothing", layers)
 		}
 	}
 }

@@ -145,19 +145,32 @@ func TestSimulcastVP8Series(t *testing.T) {
 			lp.send(u, *sn, *ts, i == 2, vp8Payload(300, pic, tl0, i == 0, key))
 		}
 	}
-	// Six frames of the low layer (pictures 1000-1005), then the switch to the high layer at
-	// its keyframe (its pictures from 20000, TL0PICIDX from 200); the low layer's frames after
-	// it are not sent.
+	// Six frames of the low layer (pictures 0x7ff9 to 0x7ffe, TL0PICIDX 250 to 255), then the
+	// switch to the high layer at its keyframe (its pictures from 20000, TL0PICIDX from 200):
+	// the series goes on through both fields' wrap (0x7fff, 0, 1…; 0, 1…); the low layer's
+	// frames after the switch are not sent.
+	const firstPic, firstTL0 = 0x7ff9, 250
+	lowFrame := 0
+	lowNext := func(key bool) {
+		frame(low, &lowSN, &lowTS, (firstPic+uint16(lowFrame))&0x7fff, firstTL0+uint8(lowFrame), key)
+		lowFrame++
+	}
 	for i := range 6 {
-		frame(low, &lowSN, &lowTS, 1000+uint16(i), 50+uint8(i), i == 0)
+		lowNext(i == 0)
 	}
 	eventually(t, time.Second, "the low layer's frames", func() bool { return s.n.Load() == 18 })
 	d.target.Store(high)
 	for i := range 5 {
 		frame(high, &highSN, &highTS, 20000+uint16(i), 200+uint8(i), i == 0)
-		frame(low, &lowSN, &lowTS, 1006+uint16(i), 56+uint8(i), false)
+		lowNext(false)
 	}
 	eventually(t, time.Second, "the high layer's frames", func() bool { return s.n.Load() == 33 })
+	// Back to the low layer: a delta frame (not where to switch), then its keyframe, which
+	// goes on from the last frame sent although the low layer has numbered 12 frames since.
+	d.target.Store(low)
+	lowNext(false)
+	lowNext(true)
+	eventually(t, time.Second, "the low layer's keyframe", func() bool { return s.n.Load() == 36 })
 
 	eventually(t, time.Second, "the high layer's frames, unchanged", func() bool { return stays.s.n.Load() == 15 })
 	mu.Lock()
@@ -171,27 +184,27 @@ func TestSimulcastVP8Series(t *testing.T) {
 		}
 	}
 	for i, p := range sent {
-		if want := uint16(1000 + i/3); p.pic != want {
+		if want := uint16(firstPic+i/3) & 0x7fff; p.pic != want {
 			t.Fatalf("packet %d (sequence number %d) has picture ID %d, want %d: %+v", i, p.sn, p.pic, want, sent)
 		}
-		if want := uint8(50 + i/3); p.tl0 != want {
+		if want := uint8(firstTL0 + i/3); p.tl0 != want {
 			t.Fatalf("packet %d (sequence number %d) has TL0PICIDX %d, want %d", i, p.sn, p.tl0, want)
 		}
 	}
 
-	// The first packet of the high layer's second frame (picture 1007 as sent) is resent as
-	// it was sent.
+	// The first packet of the high layer's second frame (picture 0 as sent, the layer's
+	// 20001) is resent as it was sent, with the high layer's offsets, not the low layer's now.
 	lost := sent[21]
 	time.Sleep(resendInterval)
 	d.w.enqueueNACK(d, rtcp.NackPair{PacketID: lost.sn}, 0)
-	eventually(t, time.Second, "the resend", func() bool { return s.n.Load() == 34 })
+	eventually(t, time.Second, "the resend", func() bool { return s.n.Load() == 37 })
 	mu.Lock()
 	resent := switched.sent[len(switched.sent)-1]
 	mu.Unlock()
 	if resent != lost {
 		t.Fatalf("resent %+v, want %+v as first sent", resent, lost)
 	}
-	if lost.pic != 1007 {
-		t.Fatalf("the packet resent has picture ID %d, want 1007", lost.pic)
+	if lost.pic != 0 || lost.tl0 != 1 {
+		t.Fatalf("the packet resent has picture ID %d and TL0PICIDX %d, want 0 and 1", lost.pic, lost.tl0)
 	}
 }
