@@ -10,6 +10,7 @@ import (
 	"github.com/chuting/chuting"
 	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestJoinRefused checks that each bad join is refused with its close code.
@@ -192,5 +193,48 @@ func TestICEServersPerParticipant(t *testing.T) {
 			t.Errorf("%s got %+v", subject, got)
 		}
 		c.close()
+	}
+}
+
+// TestNodeFull checks the node's bound on participants: a join beyond it is refused with
+// CloseFull and counted, changing nothing in the room; a dropped participant keeps its place
+// and resumes although the node is full; a participant that leaves frees its place.
+func TestNodeFull(t *testing.T) {
+	e := MustEnv(t, func(c *Config) { c.MaxParticipants = 2 })
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	clerk := join(t, e, "clerk", e.token(t, "clerk-user", "书记员", RoleClerk))
+	refusedJoin := func(name string) {
+		t.Helper()
+		c := dial(t, e, e.hearing.ID, Message{Token: e.token(t, "link:c1", name, RoleCounsel)})
+		if code := c.closed(); code != CloseFull {
+			t.Fatalf("a third participant's join closed with %d, want %d", code, CloseFull)
+		}
+	}
+	refusedJoin("赵律师")
+	if got := testutil.ToFloat64(e.srv.m.full); got != 1 {
+		t.Fatalf("refused_full_total = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(e.srv.m.participants); got != 2 {
+		t.Fatalf("%v participants after the refusal, want 2", got)
+	}
+
+	// The clerk drops: its place is kept for the resume window, so a new join is still
+	// refused, and the clerk comes back.
+	clerk.drop()
+	judge.wait(TypeParticipant, func(m srvMsg) bool { return m.info().ID == clerk.id() && m.info().Dropped })
+	refusedJoin("钱律师")
+	back := dial(t, e, e.hearing.ID, Message{Resume: clerk.joined.Resume})
+	back.name = "clerk again"
+	back.joined = back.wait(TypeJoined, nil)
+	if back.id() != clerk.id() {
+		t.Fatalf("resumed as %s, want %s", back.id(), clerk.id())
+	}
+
+	// The clerk leaves: counsel takes its place.
+	back.send(Message{Type: TypeLeave})
+	judge.wait(TypeLeft, func(m srvMsg) bool { return m.id() == clerk.id() })
+	counsel := join(t, e, "counsel", e.token(t, "link:c1", "赵律师", RoleCounsel))
+	if counsel.joined.Role != RoleCounsel {
+		t.Fatalf("counsel joined as %+v", counsel.joined)
 	}
 }

@@ -18,6 +18,7 @@ type metrics struct {
 	plis         prometheus.Counter
 	dropped      prometheus.Counter
 	switches     prometheus.Counter
+	full         prometheus.Counter
 	join         prometheus.Histogram
 }
 
@@ -40,6 +41,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		plis:         counter("plis_total", "Keyframe requests (PLI) sent to publishers."),
 		dropped:      counter("dropped_packets_total", "RTP packets dropped because a subscriber's queue was full."),
 		switches:     counter("layer_switches_total", "Simulcast layer switches asked for by bandwidth adaptation."),
+		full:         counter("refused_full_total", "Joins refused because the node had as many participants as it may."),
 		join: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
 			Name: "join_seconds", Help: "Time from the WebSocket upgrade to joined.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
@@ -48,7 +50,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.packets, m.bytes,
-		m.nacks, m.resent, m.plis, m.dropped, m.switches, m.join} {
+		m.nacks, m.resent, m.plis, m.dropped, m.switches, m.full, m.join} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -69,6 +69,12 @@ func (r *Room) join(c Claims, check *Checklist, cn *conn) (*participant, error) 
 	if r.closed || r.state == HearingEnded {
 		return nil, ErrEnded
 	}
+	if !r.s.seat() {
+		r.s.m.full.Inc()
+		r.s.log.Warn("join refused: the node is full", "hearing", r.hearing.ID, "role", c.Role,
+			"max_participants", r.s.cfg.MaxParticipants)
+		return nil, ErrFull
+	}
 	p := newParticipant(r, c, check)
 	r.joins++
 	p.seq = r.joins
@@ -193,6 +199,7 @@ func (r *Room) leaveUnlocked(p *participant, why string, actor *participant, rea
 	delete(r.parts, p.id)
 	delete(r.resumes, p.resume)
 	r.s.m.participants.Dec()
+	r.s.unseat()
 	if p.floor {
 		p.floor = false
 	}
@@ -403,6 +410,7 @@ func (r *Room) close(why *CloseError, ended bool) {
 		p.receiving.Store(false)
 		p.stop()
 		r.s.m.participants.Dec()
+		r.s.unseat()
 	}
 	r.parts = map[string]*participant{}
 	r.resumes = map[string]*participant{}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chuting/chuting"
@@ -59,6 +60,12 @@ type Config struct {
 	DeadAfter    time.Duration // a silent client is dropped after this; 30 s
 	JoinTimeout  time.Duration // the first message must come within this; 10 s
 	MediaQueue   int           // packets queued to one subscriber before dropping; 512
+	// MaxParticipants bounds the participants in all of this node's rooms (those dropped and
+	// within their resume window count); a join beyond it is refused with CloseFull, so that
+	// the hearings under way keep their media whole rather than all degrading (docs/perf.md:
+	// past what the machine forwards, every room loses packets). Resumes are always let in.
+	// 0: no bound.
+	MaxParticipants int
 	// HoldRenew is how often the node renews its hold on an open room (claimNode), which
 	// lasts leaseRenewals times as long; 10 s.
 	HoldRenew time.Duration
@@ -127,7 +134,26 @@ type Server struct {
 	conns  map[*conn]struct{}
 	closed bool
 	wg     sync.WaitGroup // HTTP handlers, connection writers, closing rooms
+
+	present atomic.Int64 // participants in the rooms (seat), bounded by cfg.MaxParticipants
 }
+
+// seat takes a place for one more participant on the node; false when it has
+// cfg.MaxParticipants already.
+func (s *Server) seat() bool {
+	for {
+		n := s.present.Load()
+		if s.cfg.MaxParticipants > 0 && n >= int64(s.cfg.MaxParticipants) {
+			return false
+		}
+		if s.present.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// unseat gives a participant's place back.
+func (s *Server) unseat() { s.present.Add(-1) }
 
 var _ http.Handler = (*Server)(nil)
 

@@ -29,6 +29,7 @@ const (
 	CloseRemoved      = 4009 // removed by the judge
 	CloseEnded        = 4010 // the hearing has ended
 	CloseElsewhere    = 4011 // the hearing's room is open on another node
+	CloseFull         = 4012 // the node has as many participants as it may (Config.MaxParticipants)
 )
 
 // CloseError is a refusal that closes the WebSocket with Code and Reason.
@@ -69,6 +70,7 @@ var (
 	ErrRateLimited  = &CloseError{Code: CloseRateLimited, Reason: "消息过多 / too many messages"}
 	ErrRemoved      = &CloseError{Code: CloseRemoved, Reason: "已被法官移出 / removed by the judge"}
 	ErrEnded        = &CloseError{Code: CloseEnded, Reason: "庭审已结束 / the hearing has ended"}
+	ErrFull         = &CloseError{Code: CloseFull, Reason: "服务器已满，请稍后再试 / the server is full; try again later"}
 )
 
 func refuse(sentinel *CloseError, cause error) *CloseError {

@@ -15,33 +15,34 @@ import (
 // dashes as underscores (--allow-volatile → CHUTING_ALLOW_VOLATILE). A flag on the command
 // line wins over the environment.
 type Config struct {
-	Addr            string        // address to listen on
-	Data            string        // data folder: the embedded store, keys, recordings
-	Store           string        // "" = embedded store in Data; redis://host:port/db = Redis
-	AllowVolatile   bool          // accept a Redis with persistence off
-	Demo            bool          // seed the demo world on first start
-	DemoPassword    string        // password of the demo accounts; "" = random, printed once
-	LogLevel        string        // debug, info, warn, error
-	LogFormat       string        // json or text
-	InsecureCookie  bool          // send the session cookie without Secure (plain HTTP off loopback)
-	TrustedProxies  string        // comma-separated CIDRs of reverse proxies whose X-Forwarded-For counts
-	SessionTTL      time.Duration // how long a browser session lasts from sign-in
-	ShutdownTimeout time.Duration // how long SIGTERM waits for requests in flight
-	MaxBody         int64         // largest accepted request body, in bytes
-	SMTPAddr        string        // host:port of the SMTP server for e-mailed notices; "" = no e-mail
-	SMTPFrom        string        // the sender of those e-mails
-	SMTPUsername    string        // SMTP AUTH user; "" = no authentication
-	SMTPPassword    string        // SMTP AUTH password
-	SMTPTLS         string        // none, starttls or tls
-	WebhookPrivate  bool          // webhooks may reach loopback and private networks
-	CEHours         float64       // yearly continuing-education minimum (#10); negative: off
-	Proficiency     int           // failed proficiency tests in a row that suspend a category (#11); negative: off
-	RTCUDPPort      int           // the one UDP port of the media (ICE); 0 = any free port
-	RTCTCPPort      int           // the one TCP port of the media (ICE over TCP); 0 = any, -1 = off
-	RTCPublicIP     string        // comma-separated addresses announced for the media behind 1:1 NAT
-	TURNUDP         string        // host:port of the embedded TURN relay over UDP; "" = off
-	TURNTCP         string        // host:port of the embedded TURN relay over TCP; "" = off
-	AllowedOrigins  string        // comma-separated origins allowed to open the room WebSocket besides the server's own
+	Addr               string        // address to listen on
+	Data               string        // data folder: the embedded store, keys, recordings
+	Store              string        // "" = embedded store in Data; redis://host:port/db = Redis
+	AllowVolatile      bool          // accept a Redis with persistence off
+	Demo               bool          // seed the demo world on first start
+	DemoPassword       string        // password of the demo accounts; "" = random, printed once
+	LogLevel           string        // debug, info, warn, error
+	LogFormat          string        // json or text
+	InsecureCookie     bool          // send the session cookie without Secure (plain HTTP off loopback)
+	TrustedProxies     string        // comma-separated CIDRs of reverse proxies whose X-Forwarded-For counts
+	SessionTTL         time.Duration // how long a browser session lasts from sign-in
+	ShutdownTimeout    time.Duration // how long SIGTERM waits for requests in flight
+	MaxBody            int64         // largest accepted request body, in bytes
+	SMTPAddr           string        // host:port of the SMTP server for e-mailed notices; "" = no e-mail
+	SMTPFrom           string        // the sender of those e-mails
+	SMTPUsername       string        // SMTP AUTH user; "" = no authentication
+	SMTPPassword       string        // SMTP AUTH password
+	SMTPTLS            string        // none, starttls or tls
+	WebhookPrivate     bool          // webhooks may reach loopback and private networks
+	CEHours            float64       // yearly continuing-education minimum (#10); negative: off
+	Proficiency        int           // failed proficiency tests in a row that suspend a category (#11); negative: off
+	RTCUDPPort         int           // the one UDP port of the media (ICE); 0 = any free port
+	RTCTCPPort         int           // the one TCP port of the media (ICE over TCP); 0 = any, -1 = off
+	RTCPublicIP        string        // comma-separated addresses announced for the media behind 1:1 NAT
+	RTCMaxParticipants int           // participants in all rooms of the node; 0 = no bound
+	TURNUDP            string        // host:port of the embedded TURN relay over UDP; "" = off
+	TURNTCP            string        // host:port of the embedded TURN relay over TCP; "" = off
+	AllowedOrigins     string        // comma-separated origins allowed to open the room WebSocket besides the server's own
 }
 
 // storeFlags registers the flags that locate the store; every subcommand that opens the
@@ -76,6 +77,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.IntVar(&c.RTCUDPPort, "rtc-udp-port", 0, "the one UDP port all hearing media uses (0: any free port; open it in the firewall)")
 	fs.IntVar(&c.RTCTCPPort, "rtc-tcp-port", 0, "the one TCP port for media where UDP is blocked (0: any free port, -1: off)")
 	fs.StringVar(&c.RTCPublicIP, "rtc-public-ip", "", "comma-separated public addresses of the media ports, for a server behind 1:1 NAT")
+	fs.IntVar(&c.RTCMaxParticipants, "rtc-max-participants", 0, "participants this node's hearing rooms may hold in all; joins beyond are refused (0: no bound)")
 	fs.StringVar(&c.TURNUDP, "turn-udp", "", "host:port of the embedded TURN relay over UDP, e.g. 0.0.0.0:3478 (empty: off)")
 	fs.StringVar(&c.TURNTCP, "turn-tcp", "", "host:port of the embedded TURN relay over TCP, e.g. 0.0.0.0:3478 (empty: off)")
 	fs.StringVar(&c.AllowedOrigins, "allowed-origins", "", "comma-separated origins (https://court.example) allowed to open the hearing room WebSocket besides this server's own")

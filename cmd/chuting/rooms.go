@@ -64,6 +64,9 @@ func (c *Config) validateRooms() error {
 			return fmt.Errorf("%s %d: want a port, 0 (any free port) or -1 (off)", name, p)
 		}
 	}
+	if c.RTCMaxParticipants < 0 {
+		return fmt.Errorf("--rtc-max-participants %d: want a number of participants, or 0 (no bound)", c.RTCMaxParticipants)
+	}
 	for name, a := range map[string]string{"--turn-udp": c.TURNUDP, "--turn-tcp": c.TURNTCP} {
 		if a == "" {
 			continue
@@ -157,7 +160,7 @@ func (m *Main) startRooms(reg prometheus.Registerer, rc recordings.Config) (*roo
 	}
 	cfg := signaling.Config{Records: m.Store, Logs: m.Store, Tokens: signaling.NewTokens(roomKey, m.clock()),
 		WebRTC: rtc, AllowedOrigins: c.allowedOrigins(), Logger: m.Logger, Registerer: reg, Node: rc.Node, Now: m.clock(),
-		Recorder: r.recorder}
+		Recorder: r.recorder, MaxParticipants: c.RTCMaxParticipants}
 	if r.relay != nil {
 		host := "127.0.0.1"
 		if len(public) > 0 {

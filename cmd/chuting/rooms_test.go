@@ -86,6 +86,7 @@ func TestRoomFlagsRefused(t *testing.T) {
 		{"--rtc-public-ip", "not-an-ip"},
 		{"--rtc-udp-port", "70000"},
 		{"--rtc-tcp-port", "-2"},
+		{"--rtc-max-participants", "-1"},
 		{"--turn-udp", "3478"},
 		{"--allowed-origins", "court.example"},
 	} {
