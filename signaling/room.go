@@ -281,7 +281,7 @@ func (r *Room) sendRoomUnlocked(p *participant) {
 	}
 	p.send(encode(out{Type: TypeParticipants, Participants: list}))
 	p.send(encode(out{Type: TypeHearing, Hearing: r.hearingInfoUnlocked(false)}))
-	if r.speaker != "" {
+	if s := r.parts[r.speaker]; s != nil && s.state == StateAdmitted {
 		p.send(encode(out{Type: TypeSpeaker, Participant: r.speaker}))
 	}
 }
@@ -557,20 +557,29 @@ func (r *Room) measureUnlocked(dt time.Duration) {
 }
 
 // Active speaker: each track's mean loudness over a tick, smoothed over about a second; the
-// loudest participant above a floor becomes the speaker, and stays until another is clearly
-// louder or it falls silent.
+// loudest admitted participant above a floor becomes the speaker, and stays until another is
+// clearly louder or it falls silent. A participant in the waiting room is never the speaker,
+// even when it speaks to the judge (the identity check): the others must not learn it is
+// there (#17); one sent back to it stops being the speaker.
 const (
 	speakerFloor      = 40 // loudness (127 - RFC 6464 level): quieter than about -87 dBov is silence
 	speakerHysteresis = 6
 )
 
 func (r *Room) speakerUnlocked() {
+	if s := r.parts[r.speaker]; s == nil || s.state != StateAdmitted {
+		r.speaker = ""
+	}
 	best, bestScore, current := "", 0.0, 0.0
 	for _, p := range r.parts {
 		for _, u := range p.ups {
 			n := u.samples.Swap(0)
 			loud := u.loudness.Swap(0)
 			if u.levels == 0 {
+				continue
+			}
+			if p.state != StateAdmitted {
+				delete(r.loudness, u)
 				continue
 			}
 			mean := 0.0

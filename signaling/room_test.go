@@ -111,3 +111,52 @@ func TestWaitingRoom(t *testing.T) {
 		return a > 0 && v > 0
 	})
 }
+
+// TestSpeaker checks the active speaker (room events, docs/signaling.md): an admitted
+// participant speaking is announced to the others; a witness speaking in the waiting room
+// (to the judge, for the identity check) is not, since the parties must not learn it is
+// there (#17); and one sent back to the waiting room is not named as the speaker to a party
+// that joins after.
+func TestSpeaker(t *testing.T) {
+	e := MustEnv(t, nil)
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	counsel := join(t, e, "counsel", e.token(t, "link:c1", "赵律师", RoleCounsel))
+	app := join(t, e, "appraiser", e.token(t, e.user.ID, "李明", RoleAppraiser))
+	if app.joined.State != StateWaiting {
+		t.Fatalf("the appraiser joined %s, want waiting", app.joined.State)
+	}
+	app.publish(false)
+	eventually(t, 5*time.Second, "the judge to receive the waiting appraiser's audio", func() bool {
+		a, _ := judge.got(app.id())
+		return a > 100 // two seconds of 20 ms frames: several ticks of the speaker's window
+	})
+	named := func(c *client, id string) bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, m := range c.all {
+			if m.Type == TypeSpeaker && m.id() == id {
+				return true
+			}
+		}
+		return false
+	}
+	if named(counsel, app.id()) || named(judge, app.id()) {
+		t.Fatal("the appraiser in the waiting room was announced as the speaker")
+	}
+
+	if code := judge.moderate(ActionAdmit, app.id()); code != "" {
+		t.Fatal(code)
+	}
+	counsel.wait(TypeSpeaker, func(m srvMsg) bool { return m.id() == app.id() })
+
+	if code := judge.moderate(ActionToWaiting, app.id()); code != "" {
+		t.Fatal(code)
+	}
+	judge.wait(TypeParticipant, func(m srvMsg) bool { return m.info().ID == app.id() && m.info().State == StateWaiting })
+	party := join(t, e, "party", e.token(t, "party-user", "张三", RoleParty))
+	party.wait(TypeHearing, nil) // the room's snapshot: participants, hearing, then the speaker if any
+	time.Sleep(300 * time.Millisecond)
+	if named(party, app.id()) {
+		t.Fatal("a party joining after the appraiser went back to the waiting room was told it is the speaker")
+	}
+}
