@@ -25,7 +25,7 @@ func (r *Room) moderate(actor *participant, m *Message) *ProtocolError {
 		return protoErr(CodeOutOfOrder, "", roomClosing)
 	}
 	var t *participant
-	if m.Target != "" {
+	if m.Target != "" && (targeted[action] || action == TypeMark) { // others ignore it (docs: unused fields)
 		if t = r.parts[m.Target]; t == nil {
 			return protoErr(CodeNotFound, "target", "没有该参与人 / no participant %.40q", m.Target)
 		}
