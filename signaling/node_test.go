@@ -97,3 +97,24 @@ func joinedOrRefused(t *testing.T, c *client) bool {
 	t.Fatal("neither joined nor refused within 10 s")
 	return false
 }
+
+// TestClosedRoomSaysWhy: a join or resume that reaches a room while it closes is told why it
+// closed (here 4011, the room is held elsewhere: connect there), not that the hearing ended
+// (4010, final), which would make the client give up.
+func TestClosedRoomSaysWhy(t *testing.T) {
+	e := MustEnv(t, nil)
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	e.srv.mu.Lock()
+	r := e.srv.rooms[e.hearing.ID]
+	e.srv.mu.Unlock()
+	r.close(elsewhere("node-2"), false)
+	if code := judge.closed(); code != CloseElsewhere {
+		t.Fatalf("the judge's connection closed with %d, want %d", code, CloseElsewhere)
+	}
+	if _, err := r.join(Claims{Hearing: e.hearing.ID, Subject: "link:c1", Name: "赵律师", Role: RoleCounsel}, nil, nil); CloseCode(err) != CloseElsewhere {
+		t.Fatalf("a join reaching the closed room: %v (code %d), want %d", err, CloseCode(err), CloseElsewhere)
+	}
+	if _, err := r.resume(judge.joined.Resume, nil); CloseCode(err) != CloseElsewhere {
+		t.Fatalf("a resume reaching the closed room: %v (code %d), want %d", err, CloseCode(err), CloseElsewhere)
+	}
+}

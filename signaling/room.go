@@ -30,6 +30,7 @@ type Room struct {
 	exhibit  *upTrack
 	speaker  string
 	closed   bool
+	why      *CloseError // why the room closed: what a join or resume reaching it then is told
 	joins    int64                // participants ever joined: their order in lists
 	loudness map[*upTrack]float64 // smoothed, for the active speaker
 	measured time.Time            // when the tracks' bitrates were last measured
@@ -66,7 +67,10 @@ func (r *Room) recordUnlocked(typ string, actor, subject *participant, reason st
 func (r *Room) join(c Claims, check *Checklist, cn *conn) (*participant, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed || r.state == HearingEnded {
+	if r.closed {
+		return nil, r.why
+	}
+	if r.state == HearingEnded {
 		return nil, ErrEnded
 	}
 	if !r.s.seat() {
@@ -129,7 +133,10 @@ func (r *Room) resume(token string, cn *conn) (*participant, error) {
 func (r *Room) resumeLocked(token string, cn *conn) (*participant, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed || r.state == HearingEnded {
+	if r.closed {
+		return nil, r.why
+	}
+	if r.state == HearingEnded {
 		return nil, ErrEnded
 	}
 	p := r.resumes[token]
@@ -400,7 +407,7 @@ func (r *Room) close(why *CloseError, ended bool) {
 		r.mu.Unlock()
 		return
 	}
-	r.closed = true
+	r.closed, r.why = true, why
 	for _, p := range r.sortedUnlocked() {
 		r.recordUnlocked(chuting.AttendanceLeft, nil, p, "room closed: "+why.Reason)
 		if p.conn != nil {
