@@ -1,11 +1,13 @@
 package signaling
 
 import (
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -211,16 +213,33 @@ func (p *participant) handleMessage(c *conn, m *Message) {
 			reply(noPublish(p.role))
 			return
 		}
-		p.mmu.Lock()
-		for id, src := range m.Sources {
-			p.sources[id] = src
-		}
-		p.mmu.Unlock()
 		if p.pub == nil {
 			p.pub = newPeer(p, PCPub, c)
 		}
+		// The sources are kept before the answer: pion may start a track's handler while
+		// answering. Those of a refused offer go again with it.
+		p.mmu.Lock()
+		before := maps.Clone(p.sources)
+		if len(p.sources)+len(m.Sources) > maxKeptSources {
+			clear(p.sources) // the tracks that came already have taken theirs (onTrack)
+		}
+		maps.Copy(p.sources, m.Sources)
+		p.mmu.Unlock()
 		if err := p.pub.answer(m.SDP); err != nil {
+			p.mmu.Lock()
+			p.sources = before
+			p.mmu.Unlock()
 			reply(err)
+			if p.pub.stuck() {
+				// pion cannot roll the offer back. A connection that never carried media is
+				// replaced at the next offer; one that did, with the client's: it resumes.
+				if p.pub.pc.CurrentRemoteDescription() != nil {
+					c.close(websocket.CloseTryAgainLater, "媒体协商失败，请重新连接 / negotiation failed: resume")
+					return
+				}
+				p.pub.close()
+				p.pub = nil
+			}
 		}
 	case TypeAnswer:
 		if p.sub == nil {
@@ -341,14 +360,25 @@ func (p *participant) onTrack(pc *webrtc.PeerConnection, t *webrtc.TrackRemote, 
 				u.levels = uint8(e.ID)
 			}
 		}
-		if u.rid != "" && u.kind == webrtc.RTPCodecTypeVideo && !p.joinGroup(t.ID(), u) {
-			// Another layer of a simulcast video already in the room: forwarded under it.
-			u.run()
-			u.group.remove(u)
-			return
+		if u.rid != "" && u.kind == webrtc.RTPCodecTypeVideo {
+			switch p.joinGroup(t.ID(), u) {
+			case layerRefused:
+				p.room.s.log.Warn("simulcast layer refused: too many", "participant", p.id, "rid", u.rid)
+				discard(t)
+				return
+			case layerAdded:
+				// Another layer of a simulcast video already in the room: forwarded under it.
+				u.run()
+				u.group.remove(u)
+				return
+			}
 		}
-		if !p.room.addTrack(u) {
+		if err := p.room.addTrack(u); err != nil {
 			p.leaveGroup(t.ID(), u)
+			if err == errTooManyTracks {
+				p.room.s.log.Warn("track refused: too many", "participant", p.id, "kind", u.kind)
+				discard(t)
+			}
 			return
 		}
 		u.run()
@@ -357,20 +387,32 @@ func (p *participant) onTrack(pc *webrtc.PeerConnection, t *webrtc.TrackRemote, 
 	})
 }
 
-// joinGroup makes u a layer of the simulcast video with track ID id; true if it is the first
-// layer, which stands for the group in the room.
-func (p *participant) joinGroup(id string, u *upTrack) (primary bool) {
+// maxLayers bounds the simulcast layers of one video (browsers send two or three).
+const maxLayers = 3
+
+// How joinGroup took a layer.
+const (
+	layerPrimary = iota // the first layer, which stands for the group in the room
+	layerAdded          // another layer of a group in the room, forwarded under it
+	layerRefused        // one layer too many: never forwarded
+)
+
+// joinGroup makes u a layer of the simulcast video with track ID id.
+func (p *participant) joinGroup(id string, u *upTrack) int {
 	p.mmu.Lock()
 	defer p.mmu.Unlock()
 	g := p.groups[id]
+	took := layerAdded
 	if g == nil {
 		g = &layers{primary: u}
 		p.groups[id] = g
-		primary = true
+		took = layerPrimary
+	} else if all := g.all.Load(); all != nil && len(*all) >= maxLayers {
+		return layerRefused
 	}
 	u.group = g
 	g.add(u)
-	return primary
+	return took
 }
 
 // leaveGroup ends the simulcast group whose primary is u.

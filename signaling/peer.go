@@ -8,8 +8,14 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// maxPendingCandidates bounds the remote candidates kept before a remote description.
-const maxPendingCandidates = 64
+// maxPendingCandidates bounds the remote candidates kept before a remote description, and
+// maxCandidates those a connection takes in all: a client has a few addresses (host, server
+// reflexive, relayed; IPv4 and IPv6, UDP and TCP), and each remote candidate makes the
+// server send connectivity checks to the address it names.
+const (
+	maxPendingCandidates = 64
+	maxCandidates        = 64
+)
 
 // peer is one of a participant's two peer connections: pub, on which the client offers and
 // publishes, or sub, on which the server offers what the participant receives. Only the
@@ -29,6 +35,7 @@ type peer struct {
 	localPending []webrtc.ICECandidateInit
 
 	remotePending []webrtc.ICECandidateInit // before the remote description; loop only
+	remoteAdded   int                       // candidates given to the connection; loop only
 	again         bool                      // sub: renegotiate when the answer comes; loop only
 }
 
@@ -101,7 +108,9 @@ func negotiationErr(err error) *ProtocolError {
 	return protoErr(CodeNegotiation, "sdp", "媒体协商失败 / negotiation failed: %v", err)
 }
 
-// answer answers a client's offer on pub.
+// answer answers a client's offer on pub. pion may take an offer as the remote description
+// before finding it wrong, and cannot roll it back; stuck then reports that pub waits for an
+// answer it will not give (the caller replaces it).
 func (pe *peer) answer(sdp string) *ProtocolError {
 	if pe.pc == nil {
 		return protoErr(CodeInternal, "", "没有媒体连接 / no peer connection")
@@ -109,19 +118,24 @@ func (pe *peer) answer(sdp string) *ProtocolError {
 	if pe.pc.SignalingState() != webrtc.SignalingStateStable {
 		return protoErr(CodeOutOfOrder, "sdp", "上一次媒体协商尚未完成 / an offer is already being answered")
 	}
-	if err := pe.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
-		return negotiationErr(err)
+	err := pe.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp})
+	if err == nil {
+		pe.flushRemote()
+		var answer webrtc.SessionDescription
+		if answer, err = pe.pc.CreateAnswer(nil); err == nil {
+			err = pe.pc.SetLocalDescription(answer)
+		}
 	}
-	pe.flushRemote()
-	answer, err := pe.pc.CreateAnswer(nil)
 	if err != nil {
-		return negotiationErr(err)
-	}
-	if err := pe.pc.SetLocalDescription(answer); err != nil {
 		return negotiationErr(err)
 	}
 	pe.sendDesc(TypeAnswer)
 	return nil
+}
+
+// stuck reports whether the connection holds an offer it failed to answer.
+func (pe *peer) stuck() bool {
+	return pe.pc != nil && pe.pc.SignalingState() != webrtc.SignalingStateStable
 }
 
 // negotiate sends a new offer on sub, or, while one is out, asks for another after its answer.
@@ -175,15 +189,21 @@ func (pe *peer) addCandidate(c webrtc.ICECandidateInit) *ProtocolError {
 		pe.remotePending = append(pe.remotePending, c)
 		return nil
 	}
+	if pe.remoteAdded >= maxCandidates {
+		return protoErr(CodeOutOfOrder, "candidate", "候选地址过多 / too many candidates")
+	}
 	if err := pe.pc.AddICECandidate(c); err != nil {
 		return protoErr(CodeNegotiation, "candidate", "候选地址无效 / bad candidate: %v", err)
 	}
+	pe.remoteAdded++
 	return nil
 }
 
 func (pe *peer) flushRemote() {
 	for _, c := range pe.remotePending {
-		_ = pe.pc.AddICECandidate(c) // a bad one was the client's to send; the others still count
+		if pe.pc.AddICECandidate(c) == nil { // a bad one was the client's to send; the others still count
+			pe.remoteAdded++
+		}
 	}
 	pe.remotePending = nil
 }

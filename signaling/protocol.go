@@ -160,6 +160,9 @@ const (
 	maxToken   = 4096
 	maxSources = 16
 	maxCand    = 1024
+	// maxKeptSources bounds the sources a participant's offers leave with the server: past
+	// it, the next offer's replace them (tracks take theirs when they start).
+	maxKeptSources = 4 * maxSources
 )
 
 var actions = map[string]bool{ActionAdmit: true, ActionToWaiting: true, ActionMute: true,

@@ -30,7 +30,7 @@ type Room struct {
 	exhibit  *upTrack
 	speaker  string
 	closed   bool
-	why      *CloseError // why the room closed: what a join or resume reaching it then is told
+	why      *CloseError          // why the room closed: what a join or resume reaching it then is told
 	joins    int64                // participants ever joined: their order in lists
 	loudness map[*upTrack]float64 // smoothed, for the active speaker
 	measured time.Time            // when the tracks' bitrates were last measured
@@ -360,12 +360,15 @@ func (r *Room) subscriptions(p *participant) []*upTrack {
 }
 
 // addTrack publishes u in the room; false if its owner has gone.
-func (r *Room) addTrack(u *upTrack) bool {
+func (r *Room) addTrack(u *upTrack) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p := u.owner
 	if p.gone || r.closed {
-		return false
+		return errGone
+	}
+	if len(p.ups) >= maxTracks {
+		return errTooManyTracks
 	}
 	u.id = "t-" + randomID(9)
 	u.public.Store(p.state == StateAdmitted)
@@ -374,8 +377,19 @@ func (r *Room) addTrack(u *upTrack) bool {
 	r.s.m.tracks.Inc()
 	r.notifyUnlocked(p, "", nil)
 	r.kickAllUnlocked(p)
-	return true
+	return nil
 }
+
+// maxTracks bounds the tracks one participant publishes at once: a camera, a microphone, a
+// shared screen and its sound. Each track is sent to every other participant, so a client
+// publishing more would make every subscriber renegotiate and receive them all.
+const maxTracks = 4
+
+// Why addTrack refused a track.
+var (
+	errGone          = errors.New("the participant or the room is gone")
+	errTooManyTracks = errors.New("too many tracks")
+)
 
 // removeTrack unpublishes u.
 func (r *Room) removeTrack(u *upTrack) {
