@@ -451,7 +451,8 @@ func (c *client) closed() int {
 
 // publish opens pub and sends one VP8 and one Opus track (or only audio), generated at a low
 // steady rate: audio every 40 ms with an RFC 6464 level, video every 120 ms.
-func (c *client) publish(video bool) {
+// newPub makes c's pub connection, which trickles its candidates to the server.
+func (c *client) newPub() *webrtc.PeerConnection {
 	c.tb.Helper()
 	pub, err := c.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -465,6 +466,12 @@ func (c *client) publish(video bool) {
 			c.send(Message{Type: TypeCandidate, PC: PCPub, Candidate: candidateOf(cand.ToJSON())})
 		}
 	})
+	return pub
+}
+
+func (c *client) publish(video bool) {
+	c.tb.Helper()
+	pub := c.newPub()
 	audio, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus,
 		ClockRate: 48000, Channels: 2}, "mic-"+c.name, "s-"+c.name)
 	if err != nil {

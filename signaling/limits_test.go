@@ -17,13 +17,7 @@ import (
 // audioOffer returns an offer of one Opus track from c's pub connection, which it makes.
 func audioOffer(t *testing.T, c *client) string {
 	t.Helper()
-	pc, err := c.api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.mu.Lock()
-	c.pub = pc // the client's reader applies the server's answer to it
-	c.mu.Unlock()
+	pc := c.newPub() // the client's reader applies the server's answer to it
 	tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus,
 		ClockRate: 48000, Channels: 2}, "mic", "s")
 	if err != nil {
@@ -143,18 +137,7 @@ func TestTracksBounded(t *testing.T) {
 	e := MustEnv(t, nil)
 	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
 	counsel := join(t, e, "counsel", e.token(t, "link:c1", "赵律师", RoleCounsel))
-	pub, err := counsel.api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	counsel.mu.Lock()
-	counsel.pub = pub
-	counsel.mu.Unlock()
-	pub.OnICECandidate(func(cand *webrtc.ICECandidate) {
-		if cand != nil {
-			counsel.send(Message{Type: TypeCandidate, PC: PCPub, Candidate: candidateOf(cand.ToJSON())})
-		}
-	})
+	pub := counsel.newPub()
 	var tracks []*webrtc.TrackLocalStaticRTP
 	for i := range n {
 		tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},

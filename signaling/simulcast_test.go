@@ -80,18 +80,7 @@ type simulcastLayer struct {
 // thousands apart, as independent encoders do.
 func publishSimulcast(c *client, ls []simulcastLayer) {
 	c.tb.Helper()
-	pub, err := c.api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	c.mu.Lock()
-	c.pub = pub
-	c.mu.Unlock()
-	pub.OnICECandidate(func(cand *webrtc.ICECandidate) {
-		if cand != nil {
-			c.send(Message{Type: TypeCandidate, PC: PCPub, Candidate: candidateOf(cand.ToJSON())})
-		}
-	})
+	pub := c.newPub()
 	var tracks []*webrtc.TrackLocalStaticRTP
 	var sender *webrtc.RTPSender
 	for i, l := range ls {
