@@ -136,6 +136,11 @@ func TestProtocolErrors(t *testing.T) {
 			t.Errorf("%.40s: error %s (%s), want %s", tc.msg, m.Code, m.Message, tc.code)
 		}
 	}
+	// An oversized request is answered with its id as ref, for the client to match.
+	c.sendRaw([]byte(`{"v":1,"type":"offer","id":"big","pc":"pub","sdp":"` + strings.Repeat("a", MaxMessage) + `"}`))
+	if m := c.wait(TypeError, nil); m.Code != CodeTooLarge || m.Ref != "big" {
+		t.Errorf("an oversized offer: error %s ref %q, want %s ref \"big\"", m.Code, m.Ref, CodeTooLarge)
+	}
 	// Still connected: a valid command from the judge reaches it.
 	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
 	if code := judge.moderate(ActionGrantFloor, c.id()); code != "" {

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -371,13 +372,47 @@ func (s *Server) readLoop(c *conn, p *participant) {
 
 // refOf returns the id of a message that did not parse, if it has one, for the error's ref.
 func refOf(data []byte) string {
+	if len(data) > MaxMessage {
+		return refOfLarge(data[:min(len(data), refScan)])
+	}
 	var v struct {
 		ID string `json:"id"`
 	}
-	if len(data) > MaxMessage || json.Unmarshal(data, &v) != nil || len(v.ID) > maxID {
+	if json.Unmarshal(data, &v) != nil || len(v.ID) > maxID {
 		return ""
 	}
 	return v.ID
+}
+
+// refScan is how much of an oversized message refOf reads for its id: clients write it
+// before the SDP, and the rest is not worth decoding.
+const refScan = 4 << 10
+
+// refOfLarge finds the top-level "id" of the start of a JSON object, "" if it does not come
+// there.
+func refOfLarge(prefix []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(prefix))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if k == "id" {
+			var id string
+			if dec.Decode(&id) != nil || len(id) > maxID {
+				return ""
+			}
+			return id
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 // join admits a join or resume message to the hearing's room.
