@@ -224,6 +224,11 @@ func (s *Server) closeRefund(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// firstReportYear is the first year monthly reports are made for: 2016, when the revised
+// 司法鉴定程序通则 gave appraisers' appearance in court its own chapter (DOMAIN.md); a month
+// before it is a typing error (0000-01 failed to encode), not a report anyone needs.
+const firstReportYear = 2016
+
 // generateInput is the body of POST /api/v1/reports: the month to report, YYYY-MM.
 type generateInput struct {
 	Period string `json:"period"`
@@ -241,6 +246,10 @@ func (s *Server) generateReports(w http.ResponseWriter, r *http.Request) error {
 	month, err := time.ParseInLocation("2006-01", in.Period, chuting.ChinaZone())
 	if err != nil {
 		return chuting.FieldError("period", "period 须为 YYYY-MM 格式的月份 / period must be a month, YYYY-MM")
+	}
+	if month.Year() < firstReportYear {
+		return chuting.FieldError("period", "%s 早于 %d 年，不生成月报 / no reports are made for months before %d",
+			in.Period, firstReportYear, firstReportYear)
 	}
 	if month.AddDate(0, 1, 0).After(s.now()) {
 		return chuting.FieldError("period", "%s 尚未结束，月报在月末后生成 / %s has not ended: a month is reported after its end",

@@ -251,6 +251,8 @@ func TestAttendanceRefuses(t *testing.T) {
 		{"GeneratePeriodDay", "POST", "/api/v1/reports", map[string]string{"period": "2026-10-01"}, bad, "period"},
 		{"GenerateNotEnded", "POST", "/api/v1/reports", map[string]string{"period": time.Now().In(chuting.ChinaZone()).Format("2006-01")}, bad, "period"},
 		{"GenerateUnknownField", "POST", "/api/v1/reports", map[string]string{"period": "2026-10", "scope": "bureau"}, bad, "scope"},
+		{"GenerateYearZero", "POST", "/api/v1/reports", map[string]string{"period": "0000-01"}, bad, "period"},
+		{"GenerateLongAgo", "POST", "/api/v1/reports", map[string]string{"period": "1900-01"}, bad, "period"},
 	}
 	before := fx.snapshot()
 	events := func() int {

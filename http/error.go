@@ -69,8 +69,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == chuting.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chuting"`)
 	}
-	writeJSON(w, StatusOf(code), ErrorBody{ErrorDetail{Code: code, Message: chuting.ErrorMessage(err),
-		Field: chuting.ErrorField(err)}})
+	msg, field := chuting.ErrorMessage(err), chuting.ErrorField(err)
+	if code == chuting.EINTERNAL { // its message is for the log ("encode record"), not the user
+		msg, field = chuting.ErrorMessage(errors.New("internal")), ""
+	}
+	writeJSON(w, StatusOf(code), ErrorBody{ErrorDetail{Code: code, Message: msg, Field: field}})
 	if n := noteOf(r); n != nil {
 		n.code = code
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -221,6 +222,15 @@ func (s *Service) Act(ctx context.Context, id string, st Step, windows []chuting
 		if st.Action == Reschedule {
 			if len(windows) > MaxWindows {
 				return nil, chuting.FieldError("windows", "最多 %d 个时间段 / at most %d windows", MaxWindows, MaxWindows)
+			}
+			for i, w := range windows {
+				field := "windows[" + strconv.Itoa(i) + "]"
+				if err := checkHorizon(field+".start", w.Start, s.now()); err != nil {
+					return nil, err
+				}
+				if err := checkHorizon(field+".end", w.End, s.now()); err != nil {
+					return nil, err
+				}
 			}
 			if unlock, err = s.lockInstitution(ctx, sm.InstitutionID); err != nil {
 				return nil, err

@@ -165,6 +165,14 @@ func TestServeRefuses(t *testing.T) {
 		{"NoWindows", func(r *Request) { r.Windows = nil }, "windows"},
 		{"BadTime", func(r *Request) { r.Windows[0].Start = "2026-12-14 08:30" }, "windows[0].start"},
 		{"EndBeforeStart", func(r *Request) { r.Windows[0].End = at(14, 8, 0) }, "windows[0].end"},
+		// Years ahead is a typing error; past year 9999 (in UTC) it could not be stored.
+		{"YearsAhead", func(r *Request) {
+			r.Windows = []WindowRequest{{Start: "9999-06-01T00:00:00Z", End: "9999-06-05T00:00:00Z"}}
+		}, "windows[0].start"},
+		{"PastYear9999", func(r *Request) {
+			r.Windows = []WindowRequest{{Start: "9999-12-31T00:00:00-10:00", End: "9999-12-31T23:00:00-10:00"}}
+		}, "windows[0].start"},
+		{"EndYearsAhead", func(r *Request) { r.Windows[0].End = "2030-01-01T00:00:00+08:00" }, "windows[0].end"},
 		// Served Monday the 7th with 3 days' notice: Thursday the 10th at the earliest (#2).
 		{"NoticePeriod", func(r *Request) { r.Windows = []WindowRequest{{Start: at(9, 8, 30), End: at(9, 17, 30)}} }, "windows[0]"},
 		// In person adds the court's travel day: Friday the 11th at the earliest.
@@ -420,6 +428,11 @@ func TestRescheduleLater(t *testing.T) {
 	_, err = w.svc.Act(w.ctx, sm.ID, Step{Action: Reschedule, By: w.clerk, Reason: "再改"}, nil)
 	if chuting.ErrorCode(err) != chuting.EINVALID || chuting.ErrorField(err) != "windows" {
 		t.Fatalf("rescheduling with no window left after the notice period: %v", err)
+	}
+	far := []chuting.Interval{{Start: time.Date(9999, 12, 31, 10, 0, 0, 0, time.UTC), End: time.Date(9999, 12, 31, 12, 0, 0, 0, time.UTC)}}
+	_, err = w.svc.Act(w.ctx, sm.ID, Step{Action: Reschedule, By: w.clerk, Reason: "笔误"}, far)
+	if chuting.ErrorCode(err) != chuting.EINVALID || chuting.ErrorField(err) != "windows[0].start" {
+		t.Fatalf("rescheduling to year 9999: %v (field %q), want invalid naming windows[0].start", err, chuting.ErrorField(err))
 	}
 }
 

@@ -70,7 +70,19 @@ func ParseCaseNo(s string) (norm, courtCode string, typ chuting.CaseType, err er
 const (
 	MaxDurationMinutes = 8 * 60
 	MaxWindows         = 20
+	// MaxHorizon is how far ahead a window may start: a hearing is set weeks or months
+	// ahead, and a date years away is a typing error (one past year 9999 could not even be
+	// stored).
+	MaxHorizon = 2 * 366 * 24 * time.Hour
 )
+
+// checkHorizon refuses a window's start or end beyond MaxHorizon from now.
+func checkHorizon(field string, start, now time.Time) error {
+	if start.After(now.Add(MaxHorizon)) {
+		return chuting.FieldError(field, "可开庭时间须在两年之内 / a window must start within two years")
+	}
+	return nil
+}
 
 // EarliestStart returns when a hearing served at served may start at the earliest: the
 // court's notice period in days (at least 3, #2), plus its travel days for an appearance in
@@ -217,6 +229,10 @@ func checkWindows(sm *chuting.Summons, req *Request, court *chuting.Court, now t
 			return chuting.FieldError(field+".end", "时间格式应为 RFC 3339 / end must be RFC 3339")
 		case !start.Before(end):
 			return chuting.FieldError(field+".end", "结束须晚于开始 / end must be after start")
+		case checkHorizon(field+".start", start, now) != nil:
+			return checkHorizon(field+".start", start, now)
+		case checkHorizon(field+".end", end, now) != nil:
+			return checkHorizon(field+".end", end, now)
 		case !end.After(earliest.Add(time.Duration(sm.DurationMinutes) * time.Minute)):
 			days, day := noticeDays(court, sm.Mode), earliest.Format("2006-01-02")
 			return chuting.FieldError(field, "按%d日通知期，最早可于%s开庭 / with %d days' notice, the hearing can be on %s at the earliest",
