@@ -1,12 +1,18 @@
 package http_test
 
 import (
+	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chuting/chuting"
+	"github.com/chuting/chuting/auth"
+	"github.com/chuting/chuting/bbolt"
+	chutinghttp "github.com/chuting/chuting/http"
 )
 
 // TestBadInput sends malformed requests to write routes. Each gets a 4xx in the error shape,
@@ -100,5 +106,43 @@ func TestBadInput(t *testing.T) {
 				t.Fatalf("a refused request changed the store")
 			}
 		})
+	}
+}
+
+// TestUnmatchedAPIPathWithPages checks that with the pages mounted (as the binary serves
+// them, under GET /) an unknown API path is still answered 404 in the error shape, and a
+// wrong method on an API path 405 with the API's Allow: the pages' catch-all answers neither.
+func TestUnmatchedAPIPathWithPages(t *testing.T) {
+	store, err := bbolt.Open(filepath.Join(t.TempDir(), "c.db"), bbolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	svc, err := auth.New(store, auth.Options{Params: cheap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "<html>") })
+	srv := chutinghttp.New(chutinghttp.Config{Store: store, Auth: svc, Web: pages})
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code, allow  string
+	}{
+		{"POST", "/api/v1/nothing", 404, "not_found", ""},
+		{"GET", "/api/v1/nothing", 404, "not_found", ""},
+		{"GET", "/api", 404, "not_found", ""},
+		{"DELETE", "/api/v1/courts", 405, "method_not_allowed", "GET, HEAD, POST"},
+	} {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != tc.status || rec.Header().Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d Allow %q, want %d Allow %q: %s", tc.method, tc.path, rec.Code,
+				rec.Header().Get("Allow"), tc.status, tc.allow, rec.Body)
+			continue
+		}
+		if e := errorOf(t, rec.Body.Bytes()); e.Code != tc.code {
+			t.Errorf("%s %s: code %q, want %q", tc.method, tc.path, e.Code, tc.code)
+		}
 	}
 }

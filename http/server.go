@@ -71,6 +71,9 @@ type Server struct {
 	trusted        []netip.Prefix
 
 	mux      *http.ServeMux
+	// apiMux holds the API routes alone (their handlers are never called): it tells 404 from
+	// 405 for an unmatched API path without the pages' catch-all GET / answering for it.
+	apiMux *http.ServeMux
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -82,7 +85,7 @@ type Server struct {
 func New(c Config) *Server {
 	s := &Server{store: c.Store, auth: c.Auth, sched: c.Scheduler, att: c.Attendance, rooms: c.Rooms, recordings: c.Recordings, logger: c.Logger, maxBody: c.MaxBody,
 		insecureCookie: c.InsecureCookie, now: c.Now, version: c.Version, trusted: c.TrustedProxies,
-		mux: http.NewServeMux()}
+		mux: http.NewServeMux(), apiMux: http.NewServeMux()}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -113,6 +116,7 @@ func New(c Config) *Server {
 	s.routes = s.table()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+		s.apiMux.Handle(rt.method+" "+rt.path, http.NotFoundHandler())
 	}
 	metrics := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
 	s.mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -225,21 +229,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	// Handler only finds the route; ServeHTTP must serve it, since it sets the path values.
-	if handler, pattern := s.mux.Handler(r); strings.HasPrefix(r.URL.Path, "/api/") && !strings.Contains(pattern, " /api/") {
+	if _, pattern := s.mux.Handler(r); (r.URL.Path == "/api" || strings.HasPrefix(r.URL.Path, "/api/")) &&
+		!strings.Contains(pattern, " /api/") {
 		n.route = "unmatched"
-		s.apiFallback(handler, pattern).ServeHTTP(sw, r)
+		s.apiFallback().ServeHTTP(sw, r)
 		return
 	}
 	s.mux.ServeHTTP(sw, r)
 }
 
-// apiFallback answers an API request that matched no route in the error shape: 405 (keeping
-// the mux's Allow header) when the path exists under another method, else 404.
-func (s *Server) apiFallback(mux http.Handler, pattern string) http.Handler {
+// apiFallback answers an API request that matched no route in the error shape: 405 (with the
+// API routes' Allow header) when the path exists under another method, else 404.
+func (s *Server) apiFallback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if pattern == "" { // the mux has no handler: let it say whether it is 404 or 405
+		if _, pattern := s.apiMux.Handler(r); pattern == "" { // let the API's mux say 404 or 405
 			probe := &probeWriter{header: http.Header{}}
-			mux.ServeHTTP(probe, r)
+			s.apiMux.ServeHTTP(probe, r)
 			if probe.status == http.StatusMethodNotAllowed {
 				w.Header().Set("Allow", probe.header.Get("Allow"))
 				s.writeError(w, r, &chuting.Error{Code: codeMethod,
