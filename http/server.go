@@ -70,10 +70,10 @@ type Server struct {
 	version        string
 	trusted        []netip.Prefix
 
-	mux      *http.ServeMux
+	mux *http.ServeMux
 	// apiMux holds the API routes alone (their handlers are never called): it tells 404 from
 	// 405 for an unmatched API path without the pages' catch-all GET / answering for it.
-	apiMux *http.ServeMux
+	apiMux   *http.ServeMux
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
