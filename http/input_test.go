@@ -65,6 +65,12 @@ func TestBadInput(t *testing.T) {
 		{"BadCursor", "GET", "/api/v1/courts?after=***", nil, "", 400, "invalid", "after"},
 		{"TwoFilters", "GET", "/api/v1/appraisers?institution=a&category=b", nil, "", 400, "invalid", ""},
 		{"NegativeExpiry", "POST", "/api/v1/tokens", `{"name":"x","expires_in_days":-1}`, "session", 400, "invalid", "expires_in_days"},
+		// encoding/json matches keys whatever their case and takes the last of two.
+		{"CaseVariantKey", "POST", "/api/v1/courts", `{"NAME":"大写法院","code":"赣99"}`, "", 400, "invalid", "NAME"},
+		{"DuplicateKey", "POST", "/api/v1/courts", `{"name":"a","name":"b","code":"x"}`, "", 400, "invalid", "name"},
+		{"ControlCharacter", "POST", "/api/v1/courts", `{"name":"a\u0000b\u001b[31m","code":"G4"}`, "", 400, "invalid", "name"},
+		{"NotUTF8", "POST", "/api/v1/courts", []byte("{\"name\":\"\xb7\xa8\xd4\xba\",\"code\":\"G1\"}"), "", 400, "invalid", ""},
+		{"OtherCharset", "POST", "/api/v1/courts", []byte("{\"name\":\"\xb7\xa8\xd4\xba\",\"code\":\"G1\"}"), "application/json; charset=gbk", 415, "unsupported_media", ""},
 		{"UnknownAPIPath", "GET", "/api/v1/nothing", nil, "", 404, "not_found", ""},
 		{"WrongMethod", "DELETE", "/api/v1/courts", nil, "", 405, "method_not_allowed", ""},
 	}

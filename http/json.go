@@ -1,12 +1,17 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/chuting/chuting"
 )
@@ -15,27 +20,164 @@ import (
 // naming the field where there is one: a content type other than application/json (415), a
 // body over the limit (413), malformed JSON, unknown fields, wrong types and trailing data
 // (400). Nothing is changed on any refusal, since handlers decode before they write.
+//
+// Beyond what encoding/json checks: the body must be UTF-8 (a charset other than utf-8 is
+// 415, invalid bytes 400); object keys must match a field's name exactly (encoding/json
+// would take "NAME" for "name") and come once; and strings may hold no control characters
+// other than tab and line breaks (checkKeys).
 func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return chuting.Errorf(chuting.EUNSUPPORTED, "请求体须为 JSON / the body must be application/json")
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return chuting.Errorf(chuting.EUNSUPPORTED, "请求体须为 UTF-8 编码 / the body must be UTF-8, not %.20s", cs)
 	}
 	if r.ContentLength > limit {
 		return tooLarge(limit)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return decodeError(err, limit)
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return tooLarge(limit)
 		}
+		return chuting.Errorf(chuting.EINVALID, "无法读取请求体 / cannot read the body")
+	}
+	if !utf8.Valid(body) {
+		return chuting.Errorf(chuting.EINVALID, "请求体须为 UTF-8 编码 / the body must be UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if json.Valid(body) { // the keys first, so that a nested unknown one is named with its path
+		if err := checkKeys(body, reflect.TypeOf(dst)); err != nil {
+			return err
+		}
+	}
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err, limit)
+	}
+	if _, err := dec.Token(); err != io.EOF {
 		return chuting.Errorf(chuting.EINVALID, "JSON 对象之后有多余内容 / unexpected data after the JSON object")
 	}
 	return nil
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// checkKeys walks a JSON value that has decoded into a value of type t, and refuses, naming
+// the field: an object key that is not exactly the json name of a field of the struct it goes
+// to, a key given twice, and a string with a control character other than tab, CR or LF.
+func checkKeys(body []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	return walkJSON(dec, t, "")
+}
+
+func walkJSON(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t != nil && reflect.PointerTo(t).Implements(unmarshalerType) {
+		t = nil // it reads its own shape
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return chuting.Errorf(chuting.EINVALID, "无法解析 JSON / cannot read the JSON")
+	}
+	switch tok := tok.(type) {
+	case string:
+		for _, c := range tok {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7f {
+				return chuting.FieldError(fieldOr(path), "%s 含有控制字符 / %s holds a control character", fieldOr(path), fieldOr(path))
+			}
+		}
+	case json.Delim:
+		switch tok {
+		case '[':
+			var elem reflect.Type
+			if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+				elem = t.Elem()
+			}
+			for i := 0; dec.More(); i++ {
+				if err := walkJSON(dec, elem, path+"["+strconv.Itoa(i)+"]"); err != nil {
+					return err
+				}
+			}
+		case '{':
+			fields := jsonFields(t)
+			seen := map[string]bool{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return chuting.Errorf(chuting.EINVALID, "无法解析 JSON / cannot read the JSON")
+				}
+				key, _ := k.(string)
+				field := key
+				if path != "" {
+					field = path + "." + key
+				}
+				if seen[key] {
+					return chuting.FieldError(field, "字段 %s 重复 / field %s is given twice", field, field)
+				}
+				seen[key] = true
+				var vt reflect.Type
+				if fields != nil {
+					ft, ok := fields[key]
+					if !ok {
+						return chuting.FieldError(field, "未知字段 %s / unknown field %s", field, field)
+					}
+					vt = ft
+				} else if t != nil && t.Kind() == reflect.Map {
+					vt = t.Elem()
+				}
+				if err := walkJSON(dec, vt, field); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := dec.Token(); err != nil { // the closing ] or }
+			return chuting.Errorf(chuting.EINVALID, "无法解析 JSON / cannot read the JSON")
+		}
+	}
+	return nil
+}
+
+func fieldOr(path string) string {
+	if path == "" {
+		return "body"
+	}
+	return path
+}
+
+// jsonFields returns the JSON names of a struct type's fields (embedded structs' included)
+// and their types; nil for a type that is not a struct (or json.RawMessage: anything goes).
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" && !strings.HasPrefix(tag, "-,") || !f.IsExported() && !f.Anonymous {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			maps.Copy(out, jsonFields(ft))
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
 }
 
 func tooLarge(limit int64) error {

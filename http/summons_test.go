@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -143,5 +144,43 @@ func TestCalendarFeed(t *testing.T) {
 	}
 	if res, _ := fx.do(caller{}, "GET", "/calendar/guess.ics", nil); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("a made-up address: %d", res.StatusCode)
+	}
+}
+
+// TestServeNestedFieldNamed: a refused summons names the field at fault with its whole path,
+// also inside an object or an array.
+func TestServeNestedFieldNamed(t *testing.T) {
+	fx := newFixture(t)
+	clerk := fx.tokenCaller(chuting.RoleClerk)
+	before := fx.snapshot()
+	for _, tc := range []struct {
+		name  string
+		edit  func(req map[string]any)
+		field string
+	}{
+		{"UnknownInObject", func(req map[string]any) {
+			req["contact"] = map[string]string{"name": "周", "phone": "1", "fax": "2"}
+		}, "contact.fax"},
+		{"UnknownInArray", func(req map[string]any) {
+			req["windows"] = []map[string]string{{"start": "2026-12-14T08:30:00+08:00", "end": "2026-12-14T17:30:00+08:00", "room": "1"}}
+		}, "windows[0].room"},
+		{"CaseInArray", func(req map[string]any) {
+			req["windows"] = []map[string]string{{"Start": "2026-12-14T08:30:00+08:00", "end": "2026-12-14T17:30:00+08:00"}}
+		}, "windows[0].Start"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := fx.summonsRequest(fx.own())
+			tc.edit(req)
+			res, data := fx.doHeaders(clerk, "POST", "/api/v1/summons", req, map[string]string{"X-Test-Undocumented": "1"})
+			if res.StatusCode != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", res.StatusCode, data)
+			}
+			if e := errorOf(t, data); e.Field != tc.field {
+				t.Fatalf("field %q, want %q", e.Field, tc.field)
+			}
+		})
+	}
+	if !maps.Equal(before, fx.snapshot()) {
+		t.Fatal("a refused summons changed the store")
 	}
 }
