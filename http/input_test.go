@@ -63,7 +63,12 @@ func TestBadInput(t *testing.T) {
 		{"BadUsername", "POST", "/api/v1/users", `{"username":"a b","name":"a","role":"bureau_admin","password":"0123456789"}`, "", 400, "invalid", "username"},
 		{"BadLimit", "GET", "/api/v1/courts?limit=0", nil, "", 400, "invalid", "limit"},
 		{"BadCursor", "GET", "/api/v1/courts?after=***", nil, "", 400, "invalid", "after"},
-		{"TwoFilters", "GET", "/api/v1/appraisers?institution=a&category=b", nil, "", 400, "invalid", ""},
+		{"TwoFilters", "GET", "/api/v1/appraisers?institution=00000000000000000000000000&category=b", nil, "", 400, "invalid", ""},
+		// A misspelt filter would list everything, a malformed one nothing: both are refused.
+		{"UnknownParameter", "GET", "/api/v1/summons?statee=proposed", nil, "", 400, "invalid", "statee"},
+		{"BadStateFilter", "GET", "/api/v1/summons?state=bogus", nil, "", 400, "invalid", "state"},
+		{"BadIDFilter", "GET", "/api/v1/summons?court=not-an-id", nil, "", 400, "invalid", "court"},
+		{"BadPeriodFilter", "GET", "/api/v1/reports?period=2026-99", nil, "", 400, "invalid", "period"},
 		{"NegativeExpiry", "POST", "/api/v1/tokens", `{"name":"x","expires_in_days":-1}`, "session", 400, "invalid", "expires_in_days"},
 		// encoding/json matches keys whatever their case and takes the last of two.
 		{"CaseVariantKey", "POST", "/api/v1/courts", `{"NAME":"大写法院","code":"赣99"}`, "", 400, "invalid", "NAME"},

@@ -21,7 +21,7 @@ func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return chuting.FieldError("unread", "unread 应为 1 或 0 / unread must be 1 or 0")
 	}
-	q, _, err := listQuery(r, p, chuting.KindNotice, nil) // scoped to the caller's notices
+	q, _, err := listQuery(r, p, chuting.KindNotice, nil, "unread") // scoped to the caller's notices
 	if err != nil {
 		return err
 	}

@@ -278,6 +278,16 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
+	if err := knownParams(q, "case_no", "court_id", "appraiser_id", "from", "to"); err != nil {
+		return err
+	}
+	limit, after, err := paging(q)
+	if err != nil {
+		return err
+	}
+	if after != "" && !chuting.ValidID(after) {
+		return chuting.FieldError("after", "after 不是有效的游标 / after is not a cursor from this API")
+	}
 	caseNo, courtID, appraiserID := strings.TrimSpace(q.Get("case_no")), q.Get("court_id"), q.Get("appraiser_id")
 	from, err := parseDate("from", q.Get("from"))
 	if err != nil {
@@ -307,6 +317,7 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request) error {
 	}
 	n := s.names(r.Context())
 	out := List[recordingItem]{Items: []recordingItem{}}
+	skipping := after != "" // the page starts after the recording of hearing after
 	for _, sum := range all {
 		mayCourt := courtUser(p) && (sum.CourtID == "" || sum.CourtID == p.CourtID)
 		if !mayCourt && !granted[sum.HearingID] {
@@ -333,6 +344,14 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request) error {
 			if !from.IsZero() && day.Before(from) || !to.IsZero() && to.Before(day) {
 				continue
 			}
+		}
+		if skipping {
+			skipping = sum.HearingID != after
+			continue
+		}
+		if limit > 0 && len(out.Items) == limit { // one more matches: the page ends here
+			out.Next = base64.RawURLEncoding.EncodeToString([]byte(out.Items[limit-1].HearingID))
+			break
 		}
 		out.Items = append(out.Items, recordingItem{recordingHead: n.head(sum, h), Files: sum.Files})
 	}

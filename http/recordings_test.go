@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -599,6 +600,7 @@ func TestRecordingSearch(t *testing.T) {
 	for _, tc := range []struct{ query, field string }{
 		{"from=2026-13-01", "from"}, {"to=x", "to"}, {"from=2026-02-02&to=2026-02-01", "to"},
 		{"court_id=x", "court_id"}, {"appraiser_id=../x", "appraiser_id"},
+		{"limit=abc", "limit"}, {"limit=0", "limit"}, {"after=zzz", "after"}, {"court=" + own.court.ID, "court"},
 	} {
 		t.Run("ErrInvalid/"+tc.field, func(t *testing.T) {
 			res, data := fx.doHeaders(judge, "GET", "/api/v1/recordings?"+tc.query, nil, map[string]string{"X-Test-Undocumented": "1"})
@@ -606,6 +608,41 @@ func TestRecordingSearch(t *testing.T) {
 				t.Fatalf("%s: %d %s, want 400 naming %s", tc.query, res.StatusCode, data, tc.field)
 			}
 		})
+	}
+}
+
+// TestRecordingSearchPages: the archive search pages like every listing (limit, after, next).
+func TestRecordingSearchPages(t *testing.T) {
+	fx := newFixture(t)
+	own := fx.own()
+	want := []string{fx.recording(own.hearing).hearing.ID, fx.recording(own.live).hearing.ID}
+	judge := fx.tokenCaller(chuting.RoleJudge)
+	var got []string
+	next := ""
+	for page := 0; page < 3; page++ {
+		res, data := fx.do(judge, "GET", "/api/v1/recordings?limit=1&after="+next, nil)
+		if res.StatusCode != ok {
+			t.Fatalf("%d %s", res.StatusCode, data)
+		}
+		var v struct {
+			Items []struct {
+				HearingID string `json:"hearing_id"`
+			} `json:"items"`
+			Next string `json:"next"`
+		}
+		fx.must(json.Unmarshal(data, &v))
+		if len(v.Items) != 1 {
+			t.Fatalf("page %d holds %d items, want 1: %s", page, len(v.Items), data)
+		}
+		got = append(got, v.Items[0].HearingID)
+		if next = v.Next; next == "" {
+			break
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("pages gave %v, want %v", got, want)
 	}
 }
 

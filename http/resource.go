@@ -4,9 +4,11 @@ import (
 	"encoding/base64"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/chuting/chuting"
 )
@@ -23,24 +25,18 @@ type List[V any] struct {
 // allowed (query parameter name → index name), and applies the caller's scope. A caller with
 // a scope always scans only its scope, and the filter is then applied to what the scan found
 // (post, an index entry to match): so the paging cursor, which names the last record
-// scanned, never names a record outside what the caller may see.
-func listQuery(r *http.Request, p *chuting.Principal, kind chuting.Kind, filters map[string]string) (q chuting.Query, post *chuting.IndexEntry, err error) {
+// scanned, never names a record outside what the caller may see. A parameter that is none of
+// these nor among also (which the handler reads itself) is refused, as is a filter value of
+// the wrong shape (an ID, a month, a summons state): a misspelt filter would otherwise list
+// everything, and a malformed one nothing, both without a word.
+func listQuery(r *http.Request, p *chuting.Principal, kind chuting.Kind, filters map[string]string, also ...string) (q chuting.Query, post *chuting.IndexEntry, err error) {
 	q = chuting.Query{Kind: kind}
 	v := r.URL.Query()
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > chuting.MaxLimit {
-			return q, nil, chuting.FieldError("limit", "limit 须为 1 到 %d 的整数 / limit must be an integer from 1 to %d",
-				chuting.MaxLimit, chuting.MaxLimit)
-		}
-		q.Limit = n
+	if err := knownParams(v, append(slices.Collect(maps.Keys(filters)), also...)...); err != nil {
+		return q, nil, err
 	}
-	if s := v.Get("after"); s != "" {
-		b, err := base64.RawURLEncoding.DecodeString(s)
-		if err != nil {
-			return q, nil, chuting.FieldError("after", "after 不是有效的游标 / after is not a cursor from this API")
-		}
-		q.After = string(b)
+	if q.Limit, q.After, err = paging(v); err != nil {
+		return q, nil, err
 	}
 	for _, param := range slices.Sorted(maps.Keys(filters)) {
 		s := v.Get(param)
@@ -52,6 +48,9 @@ func listQuery(r *http.Request, p *chuting.Principal, kind chuting.Kind, filters
 		}
 		if strings.ContainsFunc(s, func(r rune) bool { return r < ' ' }) || len(s) > 200 {
 			return q, nil, chuting.FieldError(param, "%s 含有无效字符 / %s has invalid characters", param, param)
+		}
+		if err := checkFilter(kind, param, filters[param], s); err != nil {
+			return q, nil, err
 		}
 		post = &chuting.IndexEntry{Name: filters[param], Value: s}
 	}
@@ -69,6 +68,58 @@ func listQuery(r *http.Request, p *chuting.Principal, kind chuting.Kind, filters
 		post = nil
 	}
 	return q, post, nil
+}
+
+// knownParams refuses a query parameter other than limit, after and those named.
+func knownParams(v url.Values, names ...string) error {
+	for _, param := range slices.Sorted(maps.Keys(v)) {
+		if param != "limit" && param != "after" && !slices.Contains(names, param) {
+			return chuting.FieldError(param, "未知查询参数 %.40s / unknown query parameter %.40s", param, param)
+		}
+	}
+	return nil
+}
+
+// paging reads the paging parameters: limit (0 when absent) and the cursor after (decoded).
+func paging(v url.Values) (limit int, after string, err error) {
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > chuting.MaxLimit {
+			return 0, "", chuting.FieldError("limit", "limit 须为 1 到 %d 的整数 / limit must be an integer from 1 to %d",
+				chuting.MaxLimit, chuting.MaxLimit)
+		}
+		limit = n
+	}
+	if s := v.Get("after"); s != "" {
+		b, err := base64.RawURLEncoding.DecodeString(s)
+		if err != nil {
+			return 0, "", chuting.FieldError("after", "after 不是有效的游标 / after is not a cursor from this API")
+		}
+		after = string(b)
+	}
+	return limit, after, nil
+}
+
+// checkFilter refuses a filter value that cannot name anything in index: not an ID where the
+// index holds references, not a month (YYYY-MM) for a period, not a state of a summons.
+func checkFilter(kind chuting.Kind, param, index, value string) error {
+	switch index {
+	case chuting.IndexCourt, chuting.IndexInstitution, chuting.IndexAppraiser, chuting.IndexRoom, chuting.IndexSummons:
+		if !chuting.ValidID(value) {
+			return chuting.FieldError(param, "%s 不是有效的 ID / %s is not an ID", param, param)
+		}
+	case chuting.IndexPeriod:
+		if _, err := time.Parse("2006-01", value); err != nil {
+			return chuting.FieldError(param, "%s 须为 YYYY-MM 格式的月份 / %s must be a month, YYYY-MM", param, param)
+		}
+	case chuting.IndexState:
+		if kind == chuting.KindSummons {
+			if _, err := chuting.ParseSummonsState(value); err != nil {
+				return chuting.FieldError(param, "没有此出庭通知状态 / no such summons state: %.40s", value)
+			}
+		}
+	}
+	return nil
 }
 
 // matches reports whether e has the index entry want (nil matches everything).
