@@ -1,7 +1,9 @@
 package http
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -67,8 +69,16 @@ type stepInput struct {
 	Windows  []scheduler.WindowRequest `json:"windows"`  // reschedule, optional
 }
 
-// act runs one workflow step on the summons named by the path, for the caller.
-func (s *Server) act(w http.ResponseWriter, r *http.Request, build func(in *stepInput, st *scheduler.Step) error) error {
+// given returns the fields of the body that are set, by JSON name.
+func (in *stepInput) given() map[string]bool {
+	return map[string]bool{"reason": in.Reason != "", "evidence": in.Evidence != "", "accept": in.Accept != nil,
+		"outcome": in.Outcome != "", "cause": in.Cause != "", "windows": in.Windows != nil}
+}
+
+// act runs one workflow step on the summons named by the path, for the caller. The body may
+// set only the fields the step uses (uses, by JSON name): a field of another step is refused
+// rather than dropped, since the caller meant something by it.
+func (s *Server) act(w http.ResponseWriter, r *http.Request, uses []string, build func(in *stepInput, st *scheduler.Step) error) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -78,6 +88,12 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, build func(in *step
 	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
 		if err := decode(w, r, s.maxBody, &in); err != nil {
 			return err
+		}
+	}
+	given := in.given()
+	for _, f := range slices.Sorted(maps.Keys(given)) {
+		if given[f] && !slices.Contains(uses, f) {
+			return chuting.FieldError(f, "此步骤不使用 %s / this step does not take %s", f, f)
 		}
 	}
 	p := chuting.UserFromContext(r.Context())
@@ -115,15 +131,18 @@ func parseWindow(i int, win scheduler.WindowRequest) (chuting.Interval, error) {
 }
 
 func (s *Server) confirmSummons(w http.ResponseWriter, r *http.Request) error {
-	return s.act(w, r, func(_ *stepInput, st *scheduler.Step) error { st.Action = scheduler.Confirm; return nil })
+	return s.act(w, r, nil, func(_ *stepInput, st *scheduler.Step) error { st.Action = scheduler.Confirm; return nil })
 }
 
 func (s *Server) declineSummons(w http.ResponseWriter, r *http.Request) error {
-	return s.act(w, r, func(_ *stepInput, st *scheduler.Step) error { st.Action = scheduler.Decline; return nil })
+	return s.act(w, r, []string{"reason", "evidence"}, func(_ *stepInput, st *scheduler.Step) error {
+		st.Action = scheduler.Decline
+		return nil
+	})
 }
 
 func (s *Server) decideExcuse(w http.ResponseWriter, r *http.Request) error {
-	return s.act(w, r, func(in *stepInput, st *scheduler.Step) error {
+	return s.act(w, r, []string{"accept", "reason"}, func(in *stepInput, st *scheduler.Step) error {
 		switch {
 		case in.Accept == nil:
 			return chuting.FieldError("accept", "须决定是否准许（accept: true/false）/ accept (true or false) is required")
@@ -137,17 +156,20 @@ func (s *Server) decideExcuse(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) rescheduleSummons(w http.ResponseWriter, r *http.Request) error {
-	return s.act(w, r, func(_ *stepInput, st *scheduler.Step) error { st.Action = scheduler.Reschedule; return nil })
+	return s.act(w, r, []string{"reason", "windows"}, func(_ *stepInput, st *scheduler.Step) error {
+		st.Action = scheduler.Reschedule
+		return nil
+	})
 }
 
 func (s *Server) cancelSummons(w http.ResponseWriter, r *http.Request) error {
-	return s.act(w, r, func(_ *stepInput, st *scheduler.Step) error { st.Action = scheduler.Cancel; return nil })
+	return s.act(w, r, []string{"reason"}, func(_ *stepInput, st *scheduler.Step) error { st.Action = scheduler.Cancel; return nil })
 }
 
 // recordOutcome lets the court record how a hearing went: started, completed (appeared, also
 // in person), or absent with its cause (#35).
 func (s *Server) recordOutcome(w http.ResponseWriter, r *http.Request) error {
-	return s.act(w, r, func(in *stepInput, st *scheduler.Step) error {
+	return s.act(w, r, []string{"outcome", "cause", "reason"}, func(in *stepInput, st *scheduler.Step) error {
 		switch in.Outcome {
 		case "started":
 			st.Action = scheduler.Start

@@ -184,3 +184,42 @@ func TestServeNestedFieldNamed(t *testing.T) {
 		t.Fatal("a refused summons changed the store")
 	}
 }
+
+// TestStepTakesOnlyItsFields: a workflow step given a field of another step is refused,
+// naming it, and the summons is left as it was: a confirm sent with an outcome and windows
+// does not confirm (the sender meant something else).
+func TestStepTakesOnlyItsFields(t *testing.T) {
+	fx := newFixture(t)
+	appraiser := fx.tokenCaller(chuting.RoleAppraiser)
+	clerk := fx.tokenCaller(chuting.RoleClerk)
+	sm := fx.summonsIn(fx.own(), chuting.SummonsProposed, nil)
+	before := fx.snapshot()
+	for _, tc := range []struct {
+		name   string
+		caller caller
+		step   string
+		body   string
+		field  string
+	}{
+		{"ConfirmWithOthers", appraiser, "confirm",
+			`{"accept":false,"outcome":"absent","windows":[{"start":"2026-12-14T08:30:00+08:00","end":"2026-12-14T17:30:00+08:00"}]}`, "accept"},
+		{"ConfirmWithReason", appraiser, "confirm", `{"reason":"好"}`, "reason"},
+		{"DeclineWithAccept", appraiser, "decline", `{"reason":"出差","accept":true}`, "accept"},
+		{"CancelWithWindows", clerk, "cancel", `{"reason":"撤诉","windows":[]}`, "windows"},
+		{"OutcomeWithEvidence", clerk, "outcome", `{"outcome":"completed","evidence":"x"}`, "evidence"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, data := fx.doHeaders(tc.caller, "POST", "/api/v1/summons/"+sm.ID+"/"+tc.step, tc.body,
+				map[string]string{"X-Test-Undocumented": "1"})
+			if res.StatusCode != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", res.StatusCode, data)
+			}
+			if e := errorOf(t, data); e.Field != tc.field {
+				t.Fatalf("field %q, want %q: %s", e.Field, tc.field, data)
+			}
+		})
+	}
+	if !maps.Equal(before, fx.snapshot()) {
+		t.Fatal("a refused step changed the store")
+	}
+}
