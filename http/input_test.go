@@ -40,7 +40,7 @@ func TestBadInput(t *testing.T) {
 		{"UnknownField", "POST", "/api/v1/courts", `{"name":"a","code":"b","colour":"red"}`, "", 400, "invalid", "colour"},
 		{"WrongTypeString", "POST", "/api/v1/courts", `{"name":123,"code":"b"}`, "", 400, "invalid", "name"},
 		{"WrongTypeInt", "POST", "/api/v1/courts", `{"name":"a","code":"b","notice_days":"five"}`, "", 400, "invalid", "notice_days"},
-		{"WrongTypeNested", "POST", "/api/v1/institutions", `{"name":"a","licence_no":"b","categories":[{"category":1}]}`, "", 400, "invalid", "categories.category"},
+		{"WrongTypeNested", "POST", "/api/v1/institutions", `{"name":"a","licence_no":"b","categories":[{"category":1}]}`, "", 400, "invalid", "categories[0].category"},
 		{"TrailingData", "POST", "/api/v1/courts", `{"name":"a","code":"b"} {"name":"c"}`, "", 400, "invalid", ""},
 		{"Oversize", "POST", "/api/v1/courts", big, "", 413, "too_large", ""},
 		{"OversizeChunked", "POST", "/api/v1/courts", []byte(big), "chunked", 413, "too_large", ""},

@@ -85,6 +85,10 @@ func walkJSON(dec *json.Decoder, t reflect.Type, path string) error {
 	if err != nil {
 		return chuting.Errorf(chuting.EINVALID, "无法解析 JSON / cannot read the JSON")
 	}
+	if t != nil && !fits(tok, t.Kind()) {
+		f, want := fieldOr(path), jsonType(t.Kind().String())
+		return chuting.FieldError(f, "%s 须为 %s / %s must be %s", f, want, f, want)
+	}
 	switch tok := tok.(type) {
 	case string:
 		for _, c := range tok {
@@ -141,6 +145,29 @@ func walkJSON(dec *json.Decoder, t reflect.Type, path string) error {
 		}
 	}
 	return nil
+}
+
+// fits reports whether a JSON token can decode into a value of kind k (null into any).
+func fits(tok json.Token, k reflect.Kind) bool {
+	if k == reflect.Interface {
+		return true
+	}
+	switch tok := tok.(type) {
+	case nil:
+		return true
+	case string:
+		return k == reflect.String || k == reflect.Slice // []byte takes base64
+	case json.Number:
+		return k >= reflect.Int && k <= reflect.Float64
+	case bool:
+		return k == reflect.Bool
+	case json.Delim:
+		if tok == '{' {
+			return k == reflect.Struct || k == reflect.Map
+		}
+		return k == reflect.Slice || k == reflect.Array
+	}
+	return false
 }
 
 func fieldOr(path string) string {
