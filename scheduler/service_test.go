@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -189,6 +190,7 @@ func TestServeRefuses(t *testing.T) {
 		}, "pool.k"},
 		{"NoContact", func(r *Request) { r.Contact.Phone = "" }, "contact"},
 		{"NoReason", func(r *Request) { r.Reason = " " }, "reason"},
+		{"LongReason", func(r *Request) { r.Reason = strings.Repeat("争", MaxReasonRunes+1) }, "reason"},
 		{"NoSlotInWindows", func(r *Request) { r.Windows = []WindowRequest{{Start: at(12, 8, 30), End: at(13, 17, 30)}} }, "windows"}, // a weekend
 	}
 	for _, tc := range tests {

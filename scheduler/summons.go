@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chuting/chuting"
 )
@@ -70,6 +71,10 @@ func ParseCaseNo(s string) (norm, courtCode string, typ chuting.CaseType, err er
 const (
 	MaxDurationMinutes = 8 * 60
 	MaxWindows         = 20
+	// MaxReasonRunes bounds the summons's reason (the points in dispute) and MaxStepRunes a
+	// step's reason or evidence: text for people to read, kept with every summons.
+	MaxReasonRunes = 2000
+	MaxStepRunes   = 1000
 	// MaxHorizon is how far ahead a window may start: a hearing is set weeks or months
 	// ahead, and a date years away is a typing error (one past year 9999 could not even be
 	// stored).
@@ -161,6 +166,8 @@ func checkText(sm *chuting.Summons) error {
 			MaxDurationMinutes, MaxDurationMinutes)
 	case sm.Reason == "":
 		return chuting.FieldError("reason", "须写明出庭事由 / reason (why the appraiser must appear) is required")
+	case utf8.RuneCountInString(sm.Reason) > MaxReasonRunes:
+		return chuting.FieldError("reason", "出庭事由超过 %d 字 / reason is longer than %d characters", MaxReasonRunes, MaxReasonRunes)
 	case strings.TrimSpace(sm.Contact.Name) == "" || strings.TrimSpace(sm.Contact.Phone) == "":
 		return chuting.FieldError("contact", "须写明法院联系人及电话 / contact needs a name and a phone number")
 	case len(sm.Parties) == 0:

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chuting/chuting"
 )
@@ -225,6 +226,11 @@ func timely(s *chuting.Summons, st Step, now time.Time) error {
 
 // complete checks the step carries what its action needs.
 func complete(st Step) error {
+	for _, f := range [...]struct{ name, text string }{{"reason", st.Reason}, {"evidence", st.Evidence}} {
+		if utf8.RuneCountInString(f.text) > MaxStepRunes {
+			return chuting.FieldError(f.name, "%s 超过 %d 字 / %s is longer than %d characters", f.name, MaxStepRunes, f.name, MaxStepRunes)
+		}
+	}
 	switch st.Action {
 	case Decline, AcceptExcuse, RejectExcuse, Reschedule, Cancel:
 		if strings.TrimSpace(st.Reason) == "" {

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,6 +165,19 @@ func TestDeclineAndDecide(t *testing.T) {
 		mustApply(t, s, Step{Action: Decline, By: a1, Reason: "突发疾病"}, soon)
 		if i := responseOf(s, "a1"); s.State != chuting.SummonsDeclined || s.Responses[i].Confirmed || len(s.Responses) != 2 {
 			t.Fatalf("after a confirmed appraiser declines: %s %+v", s.State, s.Responses)
+		}
+	})
+	t.Run("LongText", func(t *testing.T) {
+		s := summonsIn(chuting.SummonsProposed)
+		long := strings.Repeat("理", MaxStepRunes+1)
+		for _, st := range []Step{{Action: Decline, By: a2, Reason: long}, {Action: Decline, By: a2, Reason: "出差", Evidence: long}} {
+			_, err := Apply(s, st, soon)
+			if want := map[bool]string{true: "reason", false: "evidence"}[st.Reason == long]; chuting.ErrorField(err) != want {
+				t.Fatalf("a %d-character text: %v, want invalid naming %s", MaxStepRunes+1, err, want)
+			}
+		}
+		if s.State != chuting.SummonsProposed || len(s.Responses) != 0 {
+			t.Fatalf("a refused step changed the summons: %s %+v", s.State, s.Responses)
 		}
 	})
 	t.Run("Accept", func(t *testing.T) {
