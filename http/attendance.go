@@ -162,6 +162,8 @@ func (s *Server) rates(w http.ResponseWriter, r *http.Request) error {
 	start := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, time.UTC)
 	end := time.Date(to.Year, to.Month, to.Day, 0, 0, 0, 0, time.UTC)
 	switch {
+	case end.Before(start) && v.Get("to") == "": // to is today's default: from is at fault
+		return chuting.FieldError("from", "from 不能晚于今天 / from cannot be after today")
 	case end.Before(start):
 		return chuting.FieldError("to", "to 不能早于 from / to cannot be before from")
 	case end.Sub(start) > maxRateDays*24*time.Hour:

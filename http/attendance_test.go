@@ -226,6 +226,7 @@ func TestAttendanceRefuses(t *testing.T) {
 		{"RatesFrom", "GET", "/api/v1/attendance/rates?from=2026-13-01", nil, bad, "from"},
 		{"RatesTo", "GET", "/api/v1/attendance/rates?from=2026-11-02&to=2026-11-01", nil, bad, "to"},
 		{"RatesTooLong", "GET", "/api/v1/attendance/rates?from=2000-01-01&to=2026-11-01", nil, bad, "to"},
+		{"RatesFromFuture", "GET", "/api/v1/attendance/rates?from=2099-01-01", nil, bad, "from"},
 		{"CorrectionStatus", "POST", base + "/corrections", map[string]string{"appraiser_id": own.appraiser.ID, "status": "asleep", "reason": "x"}, bad, "status"},
 		{"CorrectionPending", "POST", base + "/corrections", map[string]string{"appraiser_id": own.appraiser.ID, "status": "pending", "reason": "x"}, bad, "status"},
 		{"CorrectionNoStatus", "POST", base + "/corrections", map[string]string{"appraiser_id": own.appraiser.ID, "reason": "x"}, bad, "status"},

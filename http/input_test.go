@@ -76,6 +76,7 @@ func TestBadInput(t *testing.T) {
 		{"ControlCharacter", "POST", "/api/v1/courts", `{"name":"a\u0000b\u001b[31m","code":"G4"}`, "", 400, "invalid", "name"},
 		{"NotUTF8", "POST", "/api/v1/courts", []byte("{\"name\":\"\xb7\xa8\xd4\xba\",\"code\":\"G1\"}"), "", 400, "invalid", ""},
 		{"OtherCharset", "POST", "/api/v1/courts", []byte("{\"name\":\"\xb7\xa8\xd4\xba\",\"code\":\"G1\"}"), "application/json; charset=gbk", 415, "unsupported_media", ""},
+		{"HolidayTwice", "PUT", "/api/v1/holidays/2027", `{"source":"国务院办公厅","holidays":["2027-01-01","2027-01-01"],"workdays":[]}`, "", 400, "invalid", "holidays[1]"},
 		{"UnknownAPIPath", "GET", "/api/v1/nothing", nil, "", 404, "not_found", ""},
 		{"WrongMethod", "DELETE", "/api/v1/courts", nil, "", 405, "method_not_allowed", ""},
 	}

@@ -77,6 +77,9 @@ func (s *Server) putHolidays(w http.ResponseWriter, r *http.Request) error {
 			if !list.want(time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC).Weekday()) {
 				return chuting.FieldError(field, "%s 须为%s / %s must be %s", s, map[bool]string{true: "工作日", false: "周末"}[list.field == "holidays"], s, list.rule)
 			}
+			if slices.Contains(*list.out, d) {
+				return chuting.FieldError(field, "%s 重复 / %s is listed twice", s, s)
+			}
 			*list.out = append(*list.out, d)
 		}
 	}
