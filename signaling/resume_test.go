@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chuting/chuting"
+	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -60,8 +61,8 @@ func TestTenParticipants(t *testing.T) {
 			testutil.ToFloat64(m.bytes), testutil.ToFloat64(m.plis))
 	}
 	mfs, err := e.reg.Gather()
-	if err != nil || len(mfs) != 15 {
-		t.Errorf("registry holds %d metric families (%v), want 15", len(mfs), err)
+	if err != nil || len(mfs) != 16 {
+		t.Errorf("registry holds %d metric families (%v), want 16", len(mfs), err)
 	}
 	// The media left through the batched socket: the packets of a frame to one subscriber
 	// in one datagram the kernel segments.
@@ -154,4 +155,54 @@ func TestResume(t *testing.T) {
 		}
 		return slices.Equal(types, want)
 	})
+}
+
+// TestRejoinElsewhere: a person who joins again while in the room (another tab or device:
+// the same subject and role) takes over their participant, admission included, and the old
+// connection closes (1000); the others still see one participant. An observer joining twice
+// is two participants (one link may let several people watch).
+func TestRejoinElsewhere(t *testing.T) {
+	e := MustEnv(t, nil)
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	app := join(t, e, "appraiser", e.token(t, e.user.ID, "李明", RoleAppraiser))
+	if code := judge.moderate(ActionAdmit, app.id()); code != "" {
+		t.Fatal(code)
+	}
+	again := join(t, e, "appraiser again", e.token(t, e.user.ID, "李明", RoleAppraiser))
+	if again.id() != app.id() || again.joined.State != StateAdmitted {
+		t.Fatalf("joined again as %s %s, want participant %s admitted", again.id(), again.joined.State, app.id())
+	}
+	if code := app.closed(); code != websocket.CloseNormalClosure {
+		t.Fatalf("the first connection closed with %d, want %d", code, websocket.CloseNormalClosure)
+	}
+	eventually(t, 5*time.Second, "the judge to see the appraiser connected again", func() bool {
+		p, ok := judge.participant(app.id())
+		return ok && !p.Dropped && p.State == StateAdmitted
+	})
+	judge.mu.Lock()
+	for _, m := range judge.all {
+		if m.Type == TypeLeft && m.id() == app.id() {
+			t.Errorf("the judge was told the appraiser left (%s)", m.Why)
+		}
+	}
+	judge.mu.Unlock()
+	again.publish(true)
+	eventually(t, 5*time.Second, "the rejoined appraiser's video at the judge", func() bool {
+		_, v := judge.got(app.id())
+		return v > 0
+	})
+	o1 := join(t, e, "observer", e.token(t, "gallery", "旁听", RoleObserver))
+	o2 := join(t, e, "observer 2", e.token(t, "gallery", "旁听", RoleObserver))
+	if o1.id() == o2.id() {
+		t.Fatal("two observers on one subject were made one participant")
+	}
+	joins := 0
+	for _, ev := range e.attendance(t) {
+		if ev.Type == chuting.AttendanceJoined && ev.SubjectID == e.user.ID {
+			joins++
+		}
+	}
+	if joins != 1 {
+		t.Fatalf("the attendance log has %d joins of the appraiser, want 1 (the second is a resume)", joins)
+	}
 }

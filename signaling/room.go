@@ -64,22 +64,48 @@ func (r *Room) recordUnlocked(typ string, actor, subject *participant, reason st
 }
 
 // join adds a participant for a verified token: witnesses wait, everyone else is admitted.
+// A person already in the room (the same subject and role: another tab or device) moves to
+// the new connection instead, as on a resume: one person is one participant in the room and
+// in the attendance log, and the old connection is closed (1000). Observers are left out of
+// this, since one link may let several people watch.
 func (r *Room) join(c Claims, check *Checklist, cn *conn) (*participant, error) {
+	p, again, err := r.joinLocked(c, check, cn)
+	if again {
+		p.post(event{c: cn, attach: true}) // not under the lock: the loop may be busy with it
+	}
+	return p, err
+}
+
+func (r *Room) joinLocked(c Claims, check *Checklist, cn *conn) (p *participant, again bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return nil, r.why
+		return nil, false, r.why
 	}
 	if r.state == HearingEnded {
-		return nil, ErrEnded
+		return nil, false, ErrEnded
+	}
+	if c.Role != RoleObserver {
+		for _, x := range r.parts {
+			if x.claims.Subject == c.Subject && x.role == c.Role && !x.gone {
+				if old := x.conn; old != nil {
+					old.close(websocket.CloseNormalClosure, "已在另一处加入 / joined elsewhere")
+					r.dropUnlocked(x)
+				}
+				r.recordUnlocked(chuting.AttendanceResumed, nil, x, "rejoined participant="+x.id)
+				r.attachUnlocked(x, cn)
+				r.notifyUnlocked(x, "", nil)
+				return x, true, nil
+			}
+		}
 	}
 	if !r.s.seat() {
 		r.s.m.full.Inc()
 		r.s.log.Warn("join refused: the node is full", "hearing", r.hearing.ID, "role", c.Role,
 			"max_participants", r.s.cfg.MaxParticipants)
-		return nil, ErrFull
+		return nil, false, ErrFull
 	}
-	p := newParticipant(r, c, check)
+	p = newParticipant(r, c, check)
 	r.joins++
 	p.seq = r.joins
 	if c.Role.waitsFirst() {
@@ -93,7 +119,7 @@ func (r *Room) join(c Claims, check *Checklist, cn *conn) (*participant, error) 
 	r.wg.Add(1)
 	go p.loop()
 	p.inbox <- event{c: cn, attach: true} // the loop has just started: the inbox is empty
-	return p, nil
+	return p, false, nil
 }
 
 // attachUnlocked makes cn p's connection and sends it joined (and the room, if admitted).
