@@ -93,6 +93,21 @@ func (e *env) close(tb testing.TB, h *chuting.Hearing, rec signaling.Recording) 
 // dir is the hearing's recording folder.
 func (e *env) dir(h *chuting.Hearing) string { return filepath.Join(e.cfg.Dir, h.ID) }
 
+// crashCopy finishes a live recording whose folder was copied to crashed mid-recording (what
+// a kill -9 leaves), and forgets the manifest that finishing stored: the copy is the one
+// whose recording was cut off, which no manifest in the store has covered yet.
+func (e *env) crashCopy(tb testing.TB, h *chuting.Hearing, rec signaling.Recording) {
+	tb.Helper()
+	e.close(tb, h, rec)
+	m, err := chuting.FindOne[chuting.RecordingManifest](context.Background(), e.store, chuting.IndexHearing, h.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := chuting.Remove(context.Background(), e.store, m); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // files lists the names in dir, sorted.
 func files(tb testing.TB, dir string) []string {
 	tb.Helper()

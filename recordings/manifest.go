@@ -272,3 +272,55 @@ func saveRecord(ctx context.Context, rs chuting.Records, m *Manifest) error {
 	}
 	return fmt.Errorf("save the manifest of %s: too many concurrent changes", m.HearingID)
 }
+
+// checkSigned refuses to sign a hearing's journal again when it disagrees with what was
+// signed before: the entries of the folder's manifest (if it holds this server's signature)
+// and of the store's copy, when this node wrote it, must be, unchanged, the first entries
+// of the journal. The journal
+// is not signed, and its chain needs no key: without this, a file altered or removed after it
+// was signed, with its journal line edited to match, would be signed anew at the next start
+// (Recover) or the next session's end, and verify. Refused, the signed manifest stands, and
+// verification names the change.
+func checkSigned(ctx context.Context, cfg *Config, hearingID, dir string, st *journalState) error {
+	type signed struct {
+		what    string
+		entries []chuting.ManifestEntry
+	}
+	var refs []signed
+	if m, _, err := ReadManifest(dir); err == nil && m.HearingID == hearingID && m.signedBy(cfg.Key.Public().(ed25519.PublicKey)) {
+		refs = append(refs, signed{"the folder's manifest", m.Entries})
+	}
+	rec, err := chuting.FindOne[chuting.RecordingManifest](ctx, cfg.Records, chuting.IndexHearing, hearingID)
+	switch chuting.ErrorCode(err) {
+	case "":
+		if rec.Node == cfg.Node { // another node's copy is of the folder on that node
+			refs = append(refs, signed{"the store's copy of the manifest", rec.Entries})
+		}
+	case chuting.ENOTFOUND:
+	default:
+		return err
+	}
+	for _, ref := range refs {
+		if len(ref.entries) > len(st.entries) {
+			return fmt.Errorf("%s lists %d files, the journal %d", ref.what, len(ref.entries), len(st.entries))
+		}
+		for i, e := range ref.entries {
+			j := st.entries[i]
+			if e.Path != j.Path || e.SHA256 != j.SHA256 || e.Size != j.Size || e.Chain != j.Chain {
+				return fmt.Errorf("%s has %s (sha256 %s) as file %d, the journal %s (sha256 %s)",
+					ref.what, e.Path, e.SHA256, i+1, j.Path, j.SHA256)
+			}
+		}
+	}
+	return nil
+}
+
+// signedBy reports whether m's signature holds for key.
+func (m *Manifest) signedBy(key ed25519.PublicKey) bool {
+	body, err := m.canonical()
+	if err != nil {
+		return false
+	}
+	sig, err := base64.StdEncoding.DecodeString(m.Signature)
+	return err == nil && ed25519.Verify(key, body, sig)
+}

@@ -267,6 +267,10 @@ func waitStopped(ctx context.Context, logs chuting.Logs, hearingID string) {
 // writeManifest makes, signs and writes the manifest of a hearing's folder from its journal,
 // with the attendance log as the store has it now, and stores its copy.
 func writeManifest(ctx context.Context, cfg *Config, hearingID, dir string, st *journalState) (*Manifest, error) {
+	if err := checkSigned(ctx, cfg, hearingID, dir, st); err != nil {
+		cfg.Logger.Error("recording not signed again: its journal disagrees with what was signed", "hearing", hearingID, "err", err)
+		return nil, err
+	}
 	m := &Manifest{Format: FormatV1, HearingID: hearingID, Node: cfg.Node, Written: cfg.Now().UTC(),
 		Entries: st.entries, ChainHead: st.chainHead(hearingID)}
 	if m.Entries == nil {

@@ -197,14 +197,28 @@ func recoverLocked(ctx context.Context, cfg *Config, hearingID, dir string, j *j
 				}
 			}
 		case !st.paths[name] && !have[name+partialExt+origExt]:
+			if _, stopped := st.stopped[session]; stopped || st.started[session].IsZero() {
+				// Not of a session a crash cut off: the recorder did not write it. It is not
+				// journalled (that would sign it), and verification names it as added.
+				cfg.Logger.Error("recording folder holds a file no session wrote; left out of the manifest",
+					"hearing", hearingID, "file", name)
+				continue
+			}
 			// Closed and renamed, but the crash came before its journal line.
-			f, _, err := readSegmentFile(filepath.Join(dir, name))
+			path := filepath.Join(dir, name)
+			f, _, err := readSegmentFile(path)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", name, err))
 				continue
 			}
 			info.Kind, info.Codec = cmp.Or(info.Kind, f.kind), cmp.Or(info.Codec, f.codec)
-			if err := journalEntry(session, entryOf(dir, session, info, f.finished, StatusComplete)); err != nil {
+			done := f.finished
+			if done.sha256, done.size, err = hashFile(path); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			done.path = path
+			if err := journalEntry(session, entryOf(dir, session, info, done, StatusComplete)); err != nil {
 				return nil, err
 			}
 			rv.Journalled = append(rv.Journalled, name)
@@ -212,6 +226,9 @@ func recoverLocked(ctx context.Context, cfg *Config, hearingID, dir string, j *j
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	if len(st.open()) == 0 && len(rv.Recovered)+len(rv.Kept)+len(rv.Journalled) == 0 && !manifestStale(dir, st) {
+		return nil, nil // nothing to add: the signed manifest stands as it is
 	}
 	for _, s := range st.open() {
 		end := st.started[s]

@@ -37,7 +37,7 @@ func TestRecover(t *testing.T) {
 	crashed := copyDir(t, e.dir(h))
 	_ = fed.Video.Close() // finish the live recording, so that nothing is left running
 	_ = fed.Audio.Close()
-	e.close(t, h, rec)
+	e.crashCopy(t, h, rec)
 
 	var partials []string
 	for _, name := range files(t, crashed) {

@@ -1,0 +1,183 @@
+package recordings_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chuting/chuting"
+	"github.com/chuting/chuting/recordings"
+	"github.com/chuting/chuting/recordings/recordingstest"
+)
+
+// An attacker with the folder (not the key) can rewrite the journal: its chain of hashes
+// needs no key. These tests do so, as the attacker would, and check that the server does not
+// sign the result at its next start (Recover), so that verification still names the change.
+
+// rewriteJournal rewrites the journal of dir, passing each segment entry through edit (false
+// drops it) and recomputing the chain as the recorder does.
+func rewriteJournal(t *testing.T, dir, hearingID string, edit func(e *chuting.ManifestEntry) bool) {
+	t.Helper()
+	p := filepath.Join(dir, "journal.jsonl")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := sha256.Sum256([]byte("chuting-recording/1\x00" + hearingID))
+	chain := start[:]
+	var out bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var l map[string]json.RawMessage
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatal(err)
+		}
+		if raw, ok := l["entry"]; ok {
+			var e chuting.ManifestEntry
+			if err := json.Unmarshal(raw, &e); err != nil {
+				t.Fatal(err)
+			}
+			if !edit(&e) {
+				continue
+			}
+			e.Chain, e.Start, e.End = "", e.Start.UTC(), e.End.UTC()
+			body, _ := json.Marshal(e)
+			h := sha256.New()
+			h.Write(chain)
+			h.Write(body)
+			chain = h.Sum(nil)
+			e.Chain = hex.EncodeToString(chain)
+			l["entry"], _ = json.Marshal(e)
+		}
+		line, _ := json.Marshal(l)
+		out.Write(append(line, '\n'))
+	}
+	if err := os.WriteFile(p, out.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNotSignedAgain: after a recording is signed, a file altered, removed or added, with the
+// journal edited to match, is not signed anew at the next start: the server logs it, leaves
+// the signed manifest, and verification names the change.
+func TestNotSignedAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		tamper func(t *testing.T, dir string, h *chuting.Hearing, man *recordings.Manifest)
+		want   string
+	}{
+		{"Altered", func(t *testing.T, dir string, h *chuting.Hearing, man *recordings.Manifest) {
+			victim := filepath.Join(dir, man.Entries[1].Path)
+			b, _ := os.ReadFile(victim)
+			b[len(b)/2] ^= 0xff
+			if err := os.WriteFile(victim, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(b)
+			rewriteJournal(t, dir, h.ID, func(e *chuting.ManifestEntry) bool {
+				if e.Path == man.Entries[1].Path {
+					e.SHA256 = hex.EncodeToString(sum[:])
+				}
+				return true
+			})
+		}, "altered: " + "%s"},
+		{"Removed", func(t *testing.T, dir string, h *chuting.Hearing, man *recordings.Manifest) {
+			if err := os.Remove(filepath.Join(dir, man.Entries[1].Path)); err != nil {
+				t.Fatal(err)
+			}
+			rewriteJournal(t, dir, h.ID, func(e *chuting.ManifestEntry) bool { return e.Path != man.Entries[1].Path })
+		}, "missing: " + "%s"},
+		{"Added", func(t *testing.T, dir string, h *chuting.Hearing, man *recordings.Manifest) {
+			b, _ := os.ReadFile(filepath.Join(dir, man.Entries[0].Path))
+			if err := os.WriteFile(filepath.Join(dir, "s1-t-video-forged-00001.webm"), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "added: s1-t-video-forged-00001.webm"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := mustEnv(t)
+			h := e.courtHearing(t, 0)
+			man := e.record(t, h)
+			dir := e.dir(h)
+			tc.tamper(t, dir, h, man)
+			_, _ = recordings.Recover(context.Background(), e.cfg) // the next start
+			rep, err := recordings.Verify(dir, e.pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.want
+			if strings.Contains(want, "%s") {
+				want = strings.ReplaceAll(want, "%s", man.Entries[1].Path)
+			}
+			var found bool
+			for _, p := range rep.Problems {
+				found = found || strings.HasPrefix(p.String(), want)
+			}
+			if rep.OK() || !found || rep.RootHash != man.RootHash {
+				t.Fatalf("after the next start: problems %v, root %s (signed %s); want %q and the signed manifest kept",
+					rep.Problems, rep.RootHash, man.RootHash, want)
+			}
+		})
+	}
+}
+
+// TestRecoverUnjournalled: a crash after a segment was closed and renamed but before its
+// journal line leaves a complete file the journal does not list; recovery journals it with
+// its hash and size, and the manifest verifies.
+func TestRecoverUnjournalled(t *testing.T) {
+	m := recordingstest.MakeMedia(t, recordingstest.MediaOptions{Seconds: 12})
+	e := mustEnv(t)
+	h := e.courtHearing(t, 0)
+	ctx := context.Background()
+	rec, err := e.rec.Record(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fed := recordingstest.Feed(t, rec, m, recordingstest.FeedOptions{Stop: func(d time.Duration) bool { return d >= 11*time.Second }})
+	time.Sleep(50 * time.Millisecond)
+	crashed := copyDir(t, e.dir(h))
+	_ = fed.Video.Close()
+	_ = fed.Audio.Close()
+	e.crashCopy(t, h, rec)
+	jp := filepath.Join(crashed, "journal.jsonl")
+	jb, err := os.ReadFile(jp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(jb), "\n"), "\n")
+	dropped := ""
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], `"type":"segment"`) {
+			dropped, lines = lines[i], append(lines[:i], lines[i+1:]...)
+			break
+		}
+	}
+	if dropped == "" {
+		t.Fatal("no segment line to drop")
+	}
+	if err := os.WriteFile(jp, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.cfg
+	cfg.Dir = filepath.Dir(crashed)
+	got, err := recordings.Recover(ctx, cfg)
+	if err != nil || len(got) != 1 || len(got[0].Journalled) != 1 {
+		t.Fatalf("recovered %+v, %v; want the unjournalled segment journalled", got, err)
+	}
+	rep, err := recordings.Verify(crashed, e.pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("after recovery: %v", rep.Problems)
+	}
+}
