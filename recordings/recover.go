@@ -85,6 +85,9 @@ func recoverDir(ctx context.Context, cfg *Config, hearingID, dir string) (*Recov
 		return nil, err
 	}
 	defer j.close()
+	if err := removeTemps(dir); err != nil {
+		return nil, err
+	}
 	st, err := readJournal(dir)
 	if err != nil {
 		return nil, err
@@ -93,6 +96,24 @@ func recoverDir(ctx context.Context, cfg *Config, hearingID, dir string) (*Recov
 		return nil, nil
 	}
 	return recoverLocked(ctx, cfg, hearingID, dir, j, st)
+}
+
+// removeTemps removes the temporary files a crash left behind writeFileAtomic (the manifest or
+// the events being written): the file they were to become is whole or absent, and a
+// leftover would be named by every verification as a file the manifest does not list.
+func removeTemps(dir string) error {
+	for _, name := range []string{manifestName, eventsName} {
+		temps, err := filepath.Glob(filepath.Join(dir, "."+name+".*"))
+		if err != nil {
+			return err
+		}
+		for _, p := range temps {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // needsRecovery reports whether a folder has partial or unjournalled segments, or a session

@@ -1,12 +1,14 @@
 package recordings_test
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,5 +181,59 @@ func TestRecoverUnjournalled(t *testing.T) {
 	}
 	if !rep.OK() {
 		t.Fatalf("after recovery: %v", rep.Problems)
+	}
+}
+
+// TestRecoverRemovesTemps: a crash while the manifest was being written leaves its temporary
+// file; the next start removes it and writes the manifest, which verifies (the leftover was
+// named by every verification as a file the manifest does not list).
+func TestRecoverRemovesTemps(t *testing.T) {
+	e := mustEnv(t)
+	h := e.courtHearing(t, 0)
+	e.record(t, h)
+	dir := e.dir(h)
+	if err := os.Remove(filepath.Join(dir, "manifest.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".manifest.json.123456789"), []byte(`{"format":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recordings.Recover(context.Background(), e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := recordings.Verify(dir, e.pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("after the next start: %v", rep.Problems)
+	}
+}
+
+// TestVerifyFSForgedSize: a package whose manifest declares an enormous size (a 158-byte
+// zip) is refused with an error; it made `chuting verify` allocate the declared size and
+// crash.
+func TestVerifyFSForgedSize(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "h/manifest.json", Method: zip.Store,
+		CompressedSize64: 2, UncompressedSize64: 1 << 62})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Write([]byte("{}"))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := fs.Sub(zr, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recordings.VerifyFS(sub, nil); err == nil {
+		t.Fatal("a manifest declaring 2^62 bytes was read")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -76,10 +77,33 @@ func Verify(dir string, pub ed25519.PublicKey) (*Report, error) {
 	return r, nil
 }
 
+// maxManifest bounds the manifest read: a day of hearing in 6 s segments of a dozen tracks
+// lists some 150,000 files, about 100 MB; a package is not trusted to say its own size (a
+// zip declares it, and a forged one declares anything).
+const maxManifest = 256 << 20
+
+// readLimited reads the file name of fsys, refusing one over limit bytes, whatever its
+// Stat says.
+func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is over %d bytes", name, limit)
+	}
+	return b, nil
+}
+
 // VerifyFS is Verify of a hearing's folder given as a file system: a folder on disk
 // (os.DirFS) or a recording's export package (a zip.Reader, or the package's folder in it).
 func VerifyFS(fsys fs.FS, pub ed25519.PublicKey) (*Report, error) {
-	raw, err := fs.ReadFile(fsys, manifestName)
+	raw, err := readLimited(fsys, manifestName, maxManifest)
 	if err != nil {
 		return nil, err
 	}
