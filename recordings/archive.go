@@ -572,6 +572,20 @@ func (a *Archive) Verify(hearingID string) (Check, error) {
 	if err != nil {
 		return Check{}, err
 	}
+	// What a folder cannot say of itself: whose hearing it is, and whether its manifest is
+	// the one last signed here (an older one, put back with the files it listed, verifies).
+	if r.HearingID != hearingID {
+		r.Problems = append(r.Problems, Problem{Kind: ProblemManifest, Path: manifestName,
+			Detail: fmt.Sprintf("the manifest is of hearing %s, not %s: the folder was swapped", r.HearingID, hearingID)})
+	}
+	stored, err := chuting.FindOne[chuting.RecordingManifest](context.Background(), a.cfg.Records, chuting.IndexHearing, hearingID)
+	switch {
+	case err == nil && stored.Node == f.manifest.Node && stored.RootHash != r.RootHash:
+		r.Problems = append(r.Problems, Problem{Kind: ProblemManifest, Path: manifestName,
+			Detail: fmt.Sprintf("root hash %s, but the manifest last signed here has %s: an older manifest was put back", r.RootHash, stored.RootHash)})
+	case err != nil && chuting.ErrorCode(err) != chuting.ENOTFOUND:
+		return Check{}, err
+	}
 	a.mu.Lock()
 	a.checks[hearingID] = cachedCheck{key: key, report: r, at: at}
 	a.mu.Unlock()
@@ -579,7 +593,9 @@ func (a *Archive) Verify(hearingID string) (Check, error) {
 }
 
 // stateKey is a digest of what verification depends on: the manifest's bytes and every
-// file's name, size and modification time (a rewrite keeping the size changes the time).
+// file's name, size, modification time and, where the system keeps them, inode and change
+// time: a rewrite keeping the size changes the modification time, and one that puts that
+// back (utimes) still changes the change time, which no one but the clock sets.
 func stateKey(dir string, manifest []byte) (string, error) {
 	h := sha256.New()
 	h.Write(manifest)
@@ -592,7 +608,8 @@ func stateKey(dir string, manifest []byte) (string, error) {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
-		fmt.Fprintf(h, "\x00%s\x00%d\x00%d", rel, fi.Size(), fi.ModTime().UnixNano())
+		ino, ctime := changeStamp(fi)
+		fmt.Fprintf(h, "\x00%s\x00%d\x00%d\x00%d\x00%d", rel, fi.Size(), fi.ModTime().UnixNano(), ino, ctime)
 		return nil
 	})
 	return hex.EncodeToString(h.Sum(nil)), err

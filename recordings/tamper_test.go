@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -235,5 +236,73 @@ func TestVerifyFSForgedSize(t *testing.T) {
 	}
 	if _, err := recordings.VerifyFS(sub, nil); err == nil {
 		t.Fatal("a manifest declaring 2^62 bytes was read")
+	}
+}
+
+// TestArchiveVerifyBeyondTheFolder: the server's verification also catches what the folder
+// cannot say of itself: another hearing's folder put in its place, and an older signed
+// manifest put back with the files it listed (a later session removed); and a segment
+// rewritten with its modification time put back is not taken from the cache as intact.
+func TestArchiveVerifyBeyondTheFolder(t *testing.T) {
+	e := mustEnv(t)
+	ha, hb := e.courtHearing(t, 0), e.courtHearing(t, 0)
+	man := e.record(t, ha)
+	e.record(t, hb)
+	a := e.archive(t, nil)
+	ok := func(h *chuting.Hearing) (bool, []recordings.Problem) {
+		t.Helper()
+		c, err := a.Verify(h.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Report.OK(), c.Report.Problems
+	}
+	if good, problems := ok(ha); !good {
+		t.Fatalf("untouched: %v", problems)
+	}
+
+	// Cached, then a segment rewritten with its time put back.
+	p := filepath.Join(e.dir(ha), man.Entries[1].Path)
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if good, _ := ok(ha); good {
+		t.Fatal("a segment rewritten with its modification time put back was taken from the cache as intact")
+	}
+
+	// Another hearing's folder in B's place.
+	if err := os.RemoveAll(e.dir(hb)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(copyDir(t, e.dir(ha)), e.dir(hb)); err != nil {
+		t.Fatal(err)
+	}
+	if good, problems := ok(hb); good || !strings.Contains(fmt.Sprint(problems), "swapped") {
+		t.Fatalf("hearing B holding A's folder: OK %v, %v", good, problems)
+	}
+
+	// An older manifest put back: B recorded again (session 2), then its session-1 folder
+	// restored.
+	hc := e.courtHearing(t, 0)
+	e.record(t, hc)
+	snap := copyDir(t, e.dir(hc))
+	e.record(t, hc)
+	if err := os.RemoveAll(e.dir(hc)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(snap, e.dir(hc)); err != nil {
+		t.Fatal(err)
+	}
+	if good, problems := ok(hc); good || !strings.Contains(fmt.Sprint(problems), "older manifest") {
+		t.Fatalf("session 1's folder put back after session 2: OK %v, %v", good, problems)
 	}
 }
