@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"strings"
 	"time"
@@ -108,50 +109,82 @@ func errBadLogin() error {
 // EUNAUTHORIZED for bad credentials; *RateLimitError (ERATELIMIT) when the address, or
 // failures on the account, came too fast.
 func (s *Service) Login(ctx context.Context, username, password, remote, userAgent string) (*chuting.Session, string, *chuting.User, error) {
+	from := addressKey(remote)
+	if err := s.perAddress.attempt(from, s.now()); err != nil {
+		return nil, "", nil, err
+	}
+	if len(username) > maxUsernameLength { // no account has one: refuse before keeping anything of it
+		return nil, "", nil, errBadLogin()
+	}
 	account := chuting.FoldUsername(username)
-	if err := s.attempt(account, remote); err != nil {
+	// The attempt is charged to the account's budgets before the password is checked, and
+	// given back if it is right: charged only after, concurrent guesses would all pass the
+	// check before the first failure counted.
+	refund, err := s.charge(account, from)
+	if err != nil {
 		return nil, "", nil, err
 	}
 	if len(password) > MaxPasswordLength { // no password is this long: refuse before any work
-		s.failed(account, remote)
 		return nil, "", nil, errBadLogin()
 	}
 	u, err := chuting.FindOne[chuting.User](ctx, s.store, chuting.IndexUsername, account)
 	if chuting.ErrorCode(err) == chuting.ENOTFOUND {
 		_, _ = s.checkPassword(ctx, s.dummyHash, password)
-		s.failed(account, remote)
 		return nil, "", nil, errBadLogin()
 	} else if err != nil {
+		refund()
 		return nil, "", nil, err
 	}
 	if ok, err := s.checkPassword(ctx, u.PasswordHash, password); err != nil || !ok || u.Disabled {
 		if ctx.Err() != nil {
+			refund()
 			return nil, "", nil, ctx.Err()
 		}
-		s.failed(account, remote)
 		return nil, "", nil, errBadLogin()
 	}
+	refund()
 	sess, cookie, err := s.StartSession(ctx, u, remote, userAgent)
 	return sess, cookie, u, err
 }
 
-// attempt takes one attempt from the address's budget and checks, without taking, that
-// failures on the account allow another try.
-func (s *Service) attempt(account, remote string) error {
+// maxUsernameLength is the longest username an account can have (http: 2–32 characters).
+const maxUsernameLength = 32
+
+// charge takes one attempt from the account's budgets (the account from this address, and
+// the account from anywhere), and returns how to give it back (a right password); a
+// *RateLimitError, taking nothing, when either is spent.
+func (s *Service) charge(account, remote string) (refund func(), err error) {
 	now := s.now()
-	wait := s.perAddress.reserve(remote, now)
-	wait = max(wait, s.perPair.peek(account+"\x00"+remote, now), s.perAccount.peek(account, now))
+	pair, wait := s.perPair.take(account+"\x00"+remote, now)
 	if wait > 0 {
-		return &RateLimitError{Wait: wait}
+		return nil, &RateLimitError{Wait: wait}
 	}
-	return nil
+	acct, wait := s.perAccount.take(account, now)
+	if wait > 0 {
+		pair.CancelAt(now)
+		return nil, &RateLimitError{Wait: wait}
+	}
+	return func() {
+		// At the time of the reservation: x/time/rate gives back nothing for a reservation
+		// whose time to act has passed.
+		pair.CancelAt(now)
+		acct.CancelAt(now)
+	}, nil
 }
 
-// failed charges a failed attempt to the account's budgets.
-func (s *Service) failed(account, remote string) {
-	now := s.now()
-	s.perPair.charge(account+"\x00"+remote, now)
-	s.perAccount.charge(account, now)
+// addressKey is the key of a client address in the rate limits: an IPv6 address stands for
+// its /64, which one host or network holds whole (one client could otherwise lock an account
+// out from 2^64 addresses); an IPv4 address for itself.
+func addressKey(remote string) string {
+	a, err := netip.ParseAddr(remote)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return remote
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return remote
+	}
+	return p.String()
 }
 
 // checkPassword is CheckPassword, waiting its turn for the hashing budget. A password over
@@ -184,17 +217,22 @@ func (s *Service) hashPassword(ctx context.Context, password string) (string, er
 // attempt for the rate limits (a stolen session must not become a password oracle). Errors
 // name current_password or new_password. All of u's sessions end; see SetPassword.
 func (s *Service) ChangePassword(ctx context.Context, u *chuting.User, current, next, remote string) error {
-	account := chuting.FoldUsername(u.Username)
-	if err := s.attempt(account, remote); err != nil {
+	account, from := chuting.FoldUsername(u.Username), addressKey(remote)
+	if err := s.perAddress.attempt(from, s.now()); err != nil {
+		return err
+	}
+	refund, err := s.charge(account, from)
+	if err != nil {
 		return err
 	}
 	if ok, err := s.checkPassword(ctx, u.PasswordHash, current); err != nil || !ok {
 		if ctx.Err() != nil {
+			refund()
 			return ctx.Err()
 		}
-		s.failed(account, remote)
 		return chuting.FieldError("current_password", "当前密码错误 / the current password is wrong")
 	}
+	refund()
 	if err := ValidatePassword(next); err != nil {
 		return chuting.FieldError("new_password", "%s", chuting.ErrorMessage(err))
 	}

@@ -48,22 +48,25 @@ func (l *limiter) bucketUnlocked(key string, now time.Time) *bucket {
 	return b
 }
 
-// peek returns how long until key may make one more attempt at now (0: now), taking nothing.
-func (l *limiter) peek(key string, now time.Time) time.Duration {
+// take takes one attempt for key at now, returning its reservation (to cancel, giving the
+// attempt back); or, taking nothing, how long until one is allowed.
+func (l *limiter) take(key string, now time.Time) (*rate.Reservation, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	tokens := l.bucketUnlocked(key, now).lim.TokensAt(now)
-	if tokens >= 1 {
-		return 0
+	r := l.bucketUnlocked(key, now).lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return nil, d
 	}
-	return time.Duration((1 - tokens) * float64(l.every))
+	return r, 0
 }
 
-// charge takes one attempt for key at now, whether or not one was available.
-func (l *limiter) charge(key string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.bucketUnlocked(key, now).lim.ReserveN(now, 1)
+// attempt takes one attempt for key at now, or returns a *RateLimitError.
+func (l *limiter) attempt(key string, now time.Time) error {
+	if d := l.reserve(key, now); d > 0 {
+		return &RateLimitError{Wait: d}
+	}
+	return nil
 }
 
 // reserve takes one attempt for key at now. It returns 0 if the attempt may go ahead, or how
