@@ -213,6 +213,29 @@ func (s *Service) hashPassword(ctx context.Context, password string) (string, er
 	return HashPassword(password, s.params)
 }
 
+// ConfirmPassword checks u's password again before an act a stolen session must not do on its
+// own (making an API token, which outlives the session and a password change); it counts as
+// a sign-in attempt for the rate limits. The error names field.
+func (s *Service) ConfirmPassword(ctx context.Context, u *chuting.User, password, remote, field string) error {
+	account, from := chuting.FoldUsername(u.Username), addressKey(remote)
+	if err := s.perAddress.attempt(from, s.now()); err != nil {
+		return err
+	}
+	refund, err := s.charge(account, from)
+	if err != nil {
+		return err
+	}
+	if ok, err := s.checkPassword(ctx, u.PasswordHash, password); err != nil || !ok {
+		if ctx.Err() != nil {
+			refund()
+			return ctx.Err()
+		}
+		return chuting.FieldError(field, "密码错误 / the password is wrong")
+	}
+	refund()
+	return nil
+}
+
 // ChangePassword sets u's password after checking the current one, which counts as a sign-in
 // attempt for the rate limits (a stolen session must not become a password oracle). Errors
 // name current_password or new_password. All of u's sessions end; see SetPassword.
@@ -447,16 +470,21 @@ const (
 )
 
 // Credentials returns what a request carries: an API token from the Authorization header,
-// else a session cookie value. Both are "" when there is neither.
-func Credentials(r *http.Request) (token, cookie string) {
+// else the value of the session cookie the server sets: CookieName when its cookies are
+// Secure, CookieNameNoTLS when not (plain HTTP on loopback). The other name is not read: a
+// cookie without the __Host- prefix can be planted over plain HTTP or by a sibling subdomain,
+// which would sign the browser into the planter's account. Both are "" when there is neither.
+func Credentials(r *http.Request, secure bool) (token, cookie string) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		t, _ := strings.CutPrefix(h, headerAuthPrefix)
 		return strings.TrimSpace(t), ""
 	}
-	for _, name := range []string{CookieName, CookieNameNoTLS} {
-		if c, err := r.Cookie(name); err == nil {
-			return "", c.Value
-		}
+	name := CookieName
+	if !secure {
+		name = CookieNameNoTLS
+	}
+	if c, err := r.Cookie(name); err == nil {
+		return "", c.Value
 	}
 	return "", ""
 }

@@ -504,16 +504,20 @@ func TestCredentials(t *testing.T) {
 		name              string
 		header            string
 		cookies           []*http.Cookie
+		insecure          bool // the server's cookies are not Secure (plain HTTP on loopback)
 		wantToken, wantCk string
 	}{
-		{"OKToken", "Bearer cht_abc", nil, "cht_abc", ""},
-		{"OKHeaderWins", "Bearer cht_abc", []*http.Cookie{{Name: auth.CookieName, Value: "c1"}}, "cht_abc", ""},
-		{"OKTokenSpaces", "Bearer  cht_abc ", nil, "cht_abc", ""},
-		{"OKCookie", "", []*http.Cookie{{Name: auth.CookieName, Value: "c1"}}, "", "c1"},
-		{"OKCookieNoTLS", "", []*http.Cookie{{Name: auth.CookieNameNoTLS, Value: "c2"}}, "", "c2"},
-		{"OKSecureCookieFirst", "", []*http.Cookie{{Name: auth.CookieNameNoTLS, Value: "c2"}, {Name: auth.CookieName, Value: "c1"}}, "", "c1"},
-		{"OKOtherCookie", "", []*http.Cookie{{Name: "theme", Value: "dark"}}, "", ""},
-		{"OKNone", "", nil, "", ""},
+		{"OKToken", "Bearer cht_abc", nil, false, "cht_abc", ""},
+		{"OKHeaderWins", "Bearer cht_abc", []*http.Cookie{{Name: auth.CookieName, Value: "c1"}}, false, "cht_abc", ""},
+		{"OKTokenSpaces", "Bearer  cht_abc ", nil, false, "cht_abc", ""},
+		{"OKCookie", "", []*http.Cookie{{Name: auth.CookieName, Value: "c1"}}, false, "", "c1"},
+		{"OKCookieNoTLS", "", []*http.Cookie{{Name: auth.CookieNameNoTLS, Value: "c2"}}, true, "", "c2"},
+		// A cookie without the __Host- prefix, which anyone on plain HTTP or a sibling
+		// subdomain can plant, is not read by a server whose cookies are Secure.
+		{"UnprefixedOnSecure", "", []*http.Cookie{{Name: auth.CookieNameNoTLS, Value: "c2"}}, false, "", ""},
+		{"SecureCookieAmongOthers", "", []*http.Cookie{{Name: auth.CookieNameNoTLS, Value: "c2"}, {Name: auth.CookieName, Value: "c1"}}, false, "", "c1"},
+		{"OKOtherCookie", "", []*http.Cookie{{Name: "theme", Value: "dark"}}, false, "", ""},
+		{"OKNone", "", nil, false, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -524,7 +528,7 @@ func TestCredentials(t *testing.T) {
 			for _, c := range tt.cookies {
 				r.AddCookie(c)
 			}
-			tok, ck := auth.Credentials(r)
+			tok, ck := auth.Credentials(r, !tt.insecure)
 			if tok != tt.wantToken || ck != tt.wantCk {
 				t.Errorf("Credentials = %q, %q; want %q, %q", tok, ck, tt.wantToken, tt.wantCk)
 			}

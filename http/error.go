@@ -60,7 +60,7 @@ type ErrorDetail struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := chuting.ErrorCode(err)
 	if code == chuting.EINTERNAL {
-		s.logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", logPath(r), "err", err)
 	}
 	var rl *auth.RateLimitError
 	if errors.As(err, &rl) {
@@ -81,5 +81,5 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // logWriteFailure is for errors that happen after the status line is sent.
 func logWriteFailure(l *slog.Logger, r *http.Request, err error) {
-	l.WarnContext(r.Context(), "write response", "path", r.URL.Path, "err", err)
+	l.WarnContext(r.Context(), "write response", "path", logPath(r), "err", err)
 }

@@ -197,7 +197,7 @@ type sessionKey struct{}
 // authenticate resolves the request's credentials. On public routes bad credentials are
 // ignored (a stale cookie must not block signing in again); elsewhere they are an error.
 func (s *Server) authenticate(r *http.Request, public bool) (*chuting.Principal, *chuting.Session, error) {
-	token, cookie := auth.Credentials(r)
+	token, cookie := auth.Credentials(r, !s.insecureCookie)
 	var (
 		p    *chuting.Principal
 		sess *chuting.Session

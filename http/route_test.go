@@ -154,10 +154,10 @@ func authCases() []authCase {
 
 		{route: "GET /api/v1/tokens", build: get("/api/v1/tokens"), want: tokenUsers(ok)},
 		{route: "POST /api/v1/tokens", target: "signed in", session: true, want: tokenUsers(cr), build: func(*fixture, caller) (string, any) {
-			return "/api/v1/tokens", map[string]any{"name": "案件管理系统", "expires_in_days": 30}
+			return "/api/v1/tokens", map[string]any{"name": "案件管理系统", "expires_in_days": 30, "password": testPassword}
 		}},
 		{route: "POST /api/v1/tokens", target: "with a token", want: [6]int{ua, fb, fb, fb, fb, fb}, build: func(*fixture, caller) (string, any) {
-			return "/api/v1/tokens", map[string]any{"name": "永久令牌", "expires_in_days": 0}
+			return "/api/v1/tokens", map[string]any{"name": "永久令牌", "expires_in_days": 0, "password": testPassword}
 		}},
 		{route: "DELETE /api/v1/tokens/{id}", target: "own", want: tokenUsers(nc), build: func(fx *fixture, c caller) (string, any) {
 			tok, _, err := fx.auth.NewToken(context.Background(), fx.userOf(c).ID, "temp", 0)

@@ -217,7 +217,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		v := recover()
 		if v != nil && v != http.ErrAbortHandler {
-			s.logger.ErrorContext(r.Context(), "panic", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			s.logger.ErrorContext(r.Context(), "panic", "path", logPath(r), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			if sw.status == 0 {
 				s.writeError(sw, r, fmt.Errorf("panic: %v", v))
 			}
@@ -276,7 +276,7 @@ func (s *Server) observe(r *http.Request, n *note, status int, d time.Duration) 
 	}
 	s.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 	s.latency.WithLabelValues(route).Observe(d.Seconds())
-	attrs := []any{"method", r.Method, "path", r.URL.Path, "route", route, "status", status,
+	attrs := []any{"method", r.Method, "path", logPath(r), "route", route, "status", status,
 		"duration_ms", float64(d.Microseconds()) / 1000, "remote", n.remote, "request_id", n.requestID}
 	if n.principal != nil {
 		attrs = append(attrs, "user", n.principal.Username)
@@ -331,3 +331,12 @@ func (s *Server) trustedAddr(a netip.Addr) bool {
 
 // remoteAddr returns the client's address worked out when the request arrived.
 func remoteAddr(r *http.Request) string { return noteOf(r).remote }
+
+// logPath is the request's path as logs may hold it: a calendar feed's path is its secret
+// (calendar applications cannot sign in), so it is cut to its route.
+func logPath(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/calendar/") {
+		return "/calendar/…"
+	}
+	return r.URL.Path
+}

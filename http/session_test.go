@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -163,7 +164,7 @@ func TestSessionExpires(t *testing.T) {
 func TestTokenExpires(t *testing.T) {
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	fx := newFixture(t, func(o *auth.Options) { o.Now = func() time.Time { return now } })
-	res, data := fx.do(fx.sessionCaller(chuting.RoleClerk), "POST", "/api/v1/tokens", map[string]any{"name": "system", "expires_in_days": 1})
+	res, data := fx.do(fx.sessionCaller(chuting.RoleClerk), "POST", "/api/v1/tokens", map[string]any{"name": "system", "expires_in_days": 1, "password": testPassword})
 	if res.StatusCode != http.StatusCreated || !strings.Contains(string(data), `"secret":"cht_`) {
 		t.Fatalf("create token: %d %s", res.StatusCode, data)
 	}
@@ -220,4 +221,31 @@ func TestLoginRateLimit(t *testing.T) {
 			t.Fatalf("attempt beyond the address's limit answered %d", res.StatusCode)
 		}
 	})
+}
+
+// TestTokenNeedsPassword: making an API token asks for the password again, so that a stolen
+// session cannot turn itself into a token that outlives it and a password change.
+func TestTokenNeedsPassword(t *testing.T) {
+	fx := newFixture(t)
+	clerk := fx.sessionCaller(chuting.RoleClerk)
+	before := fx.snapshot()
+	for _, tc := range []struct {
+		name string
+		body map[string]any
+	}{
+		{"NoPassword", map[string]any{"name": "system"}},
+		{"WrongPassword", map[string]any{"name": "system", "password": "not the password"}},
+	} {
+		res, data := fx.do(clerk, "POST", "/api/v1/tokens", tc.body)
+		if res.StatusCode != http.StatusBadRequest || errorOf(t, data).Field != "password" {
+			t.Fatalf("%s: %d %s, want 400 naming password", tc.name, res.StatusCode, data)
+		}
+	}
+	if !maps.Equal(before, fx.snapshot()) {
+		t.Fatal("a refused token was made")
+	}
+	res, data := fx.do(clerk, "POST", "/api/v1/tokens", map[string]any{"name": "system", "password": testPassword})
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("with the password: %d %s", res.StatusCode, data)
+	}
 }

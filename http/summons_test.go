@@ -1,9 +1,13 @@
 package http_test
 
 import (
+	"bytes"
 	"encoding/json"
+	chutinghttp "github.com/chuting/chuting/http"
+	"log/slog"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -221,5 +225,22 @@ func TestStepTakesOnlyItsFields(t *testing.T) {
 	}
 	if !maps.Equal(before, fx.snapshot()) {
 		t.Fatal("a refused step changed the store")
+	}
+}
+
+// TestCalendarFeedSecretNotLogged: a calendar feed's path is its secret; the request log
+// keeps the route, not the path.
+func TestCalendarFeedSecretNotLogged(t *testing.T) {
+	fx := newFixture(t)
+	_, secret := fx.feed("appraiser:" + fx.own().appraiser.ID)
+	var buf bytes.Buffer
+	srv := chutinghttp.New(chutinghttp.Config{Store: fx.store, Auth: fx.auth, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/calendar/"+secret+".ics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("feed: %d %s", rec.Code, rec.Body)
+	}
+	if !strings.Contains(buf.String(), "calendar") || strings.Contains(buf.String(), secret) {
+		t.Fatalf("the request log holds the feed's secret (or no line for the request): %s", buf.String())
 	}
 }

@@ -29,6 +29,9 @@ func viewToken(t *chuting.APIToken) tokenView {
 type tokenInput struct {
 	Name          string `json:"name"`
 	ExpiresInDays int    `json:"expires_in_days"` // 0 = never
+	// Password is the caller's, asked again: a token outlives the session and a password
+	// change, so a stolen session must not be able to make one.
+	Password string `json:"password"`
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
@@ -54,6 +57,16 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 		return chuting.FieldError("expires_in_days", "有效期须为 0（永久）到 3650 天 / expires_in_days must be 0 (never) to 3650")
 	}
 	p := chuting.UserFromContext(r.Context())
+	if err := required("password", in.Password); err != nil {
+		return err
+	}
+	u, err := chuting.Load[chuting.User](r.Context(), s.store, p.UserID)
+	if err != nil {
+		return err
+	}
+	if err := s.auth.ConfirmPassword(r.Context(), u, in.Password, remoteAddr(r), "password"); err != nil {
+		return err
+	}
 	tok, secret, err := s.auth.NewToken(r.Context(), p.UserID, in.Name, time.Duration(in.ExpiresInDays)*24*time.Hour)
 	if err != nil {
 		return err

@@ -24,7 +24,7 @@ func TestBackupOnline(t *testing.T) {
 	m := startMain(t, "--data", t.TempDir(), "--demo", "--demo-password", demoPassword)
 	c := newClient(t, m.Addr())
 	c.login("bureau", demoPassword)
-	code, body := c.do("POST", "/api/v1/tokens", map[string]any{"name": "backup job", "expires_in_days": 1})
+	code, body := c.do("POST", "/api/v1/tokens", map[string]any{"name": "backup job", "expires_in_days": 1, "password": demoPassword})
 	if code != http.StatusCreated {
 		t.Fatalf("create token: %d %s", code, body)
 	}
