@@ -284,7 +284,20 @@ func recoverOrig(dir, orig string, session int, info trackInfo, st *journalState
 	final := strings.TrimSuffix(strings.TrimSuffix(orig, origExt), partialExt)
 	src, frames, err := readSegmentFile(origPath)
 	if err != nil && src == nil {
-		return err
+		// Nothing readable: the crash came before the file's header reached the disk. It is
+		// kept and listed as found, with no playable copy; the rest of the folder goes on
+		// (refusing it would stop the hearing's recording for good).
+		sum, size, herr := hashFile(origPath)
+		if herr != nil {
+			return herr
+		}
+		at := st.started[session]
+		if jerr := journal(session, entryOf(dir, session, info, finished{path: origPath, sha256: sum, size: size,
+			start: at, end: at}, StatusOriginal)); jerr != nil {
+			return jerr
+		}
+		rv.Kept = append(rv.Kept, orig)
+		return nil
 	}
 	info.Kind, info.Codec = cmp.Or(info.Kind, src.kind), cmp.Or(info.Codec, src.codec)
 	sum, size, err := hashFile(origPath)

@@ -306,3 +306,56 @@ func TestArchiveVerifyBeyondTheFolder(t *testing.T) {
 		t.Fatalf("session 1's folder put back after session 2: OK %v, %v", good, problems)
 	}
 }
+
+// TestRecoverUnreadablePartial: a crash just after a segment file was made, before its header
+// reached the disk, leaves an empty partial file; recovery keeps it as found, lists it, and
+// finishes the folder, and the hearing can be recorded again (it failed for good before).
+func TestRecoverUnreadablePartial(t *testing.T) {
+	m := recordingstest.MakeMedia(t, recordingstest.MediaOptions{Seconds: 6})
+	e := mustEnv(t)
+	h := e.courtHearing(t, 0)
+	ctx := context.Background()
+	rec, err := e.rec.Record(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fed := recordingstest.Feed(t, rec, m, recordingstest.FeedOptions{Stop: func(d time.Duration) bool { return d >= 4*time.Second }})
+	time.Sleep(50 * time.Millisecond)
+	crashed := copyDir(t, e.dir(h))
+	_ = fed.Video.Close()
+	_ = fed.Audio.Close()
+	e.crashCopy(t, h, rec)
+	var partial string
+	for _, n := range files(t, crashed) {
+		if strings.HasSuffix(n, ".partial") {
+			partial = n
+		}
+	}
+	if partial == "" {
+		t.Fatal("no partial segment in the crashed folder")
+	}
+	if err := os.Truncate(filepath.Join(crashed, partial), 0); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.cfg
+	cfg.Dir = filepath.Dir(crashed)
+	if _, err := recordings.Recover(ctx, cfg); err != nil {
+		t.Fatalf("recover: %v", err)
+	}
+	rep, err := recordings.Verify(crashed, e.pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("after recovery: %v", rep.Problems)
+	}
+	r2, err := recordings.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := r2.Record(ctx, h)
+	if err != nil {
+		t.Fatalf("recording the hearing again: %v", err)
+	}
+	e.close(t, h, again)
+}
