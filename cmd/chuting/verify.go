@@ -104,6 +104,16 @@ manifest with a key of their own. Get the court's public key (%s) and pass it wi
 `, source, recordingPubFile)
 	}
 
+	if pub != nil && *keyFile == "" {
+		// The key beside a data folder is the server's own; a copy can come with a key of the
+		// copier's, laid out the same way.
+		fmt.Fprintf(io.err, `NOTE: the public key was read from beside the folder (%s), which proves the court's
+signature only if that file is the court's key: for a copy from elsewhere, pass the court's
+published key with --key.
+注意：公钥取自文件夹旁的 %s；仅当该文件确为法院公钥时才能证明法院签名。校验他处复制的文件夹请用 --key 指定法院公布的公钥。
+
+`, source, source)
+	}
 	rep, err := recordings.VerifyFS(folder, pub)
 	if err != nil {
 		// No manifest to check against: that is the problem to report.

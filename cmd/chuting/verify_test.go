@@ -106,10 +106,11 @@ func TestVerifyCommand(t *testing.T) {
 		errOut  []string // each in stderr
 		noInErr string   // not in stderr
 	}{
+		// The key beside the data folder is used, with a note that it is only as good as that file.
 		{"OK", func(t *testing.T) []string { return []string{dir} }, 0,
-			[]string{"OK", man.RootHash, pubFile, "integrity check value"}, nil, "WARNING"},
+			[]string{"OK", man.RootHash, pubFile, "integrity check value"}, []string{"NOTE", "--key"}, "WARNING"},
 		{"OKKeyFlagAfterDir", func(t *testing.T) []string { return []string{copyFolder(t, dir), "--key", pubFile} }, 0,
-			[]string{"OK", man.RootHash}, nil, "WARNING"},
+			[]string{"OK", man.RootHash}, nil, "NOTE"},
 		{"OKEmbeddedKeyWarns", func(t *testing.T) []string { return []string{copyFolder(t, dir)} }, 0,
 			[]string{"OK", man.RootHash, "self-consistency only"}, []string{"WARNING", "--key"}, ""},
 		{"ErrAltered", func(t *testing.T) []string {
