@@ -51,15 +51,51 @@ func publicTransport(allowPrivate bool) *http.Transport {
 			if err != nil {
 				return err
 			}
-			if ip = ip.Unmap(); ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
-				ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
-				return fmt.Errorf("%w: %s is not a public address", errGone, ip)
+			if !publicAddr(ip) {
+				return fmt.Errorf("%w: %s is not a public address", errGone, ip.Unmap())
 			}
 			return nil
 		}
 	}
 	t.DialContext = d.DialContext
 	return t
+}
+
+// notPublic are the special-purpose ranges (IANA registries) that are no receiver on the
+// internet, beyond what netip's predicates name: shared address space (carrier-grade NAT,
+// and cloud metadata services such as 100.100.100.200), "this network", benchmarking,
+// reserved, and the IPv6 prefixes that translate to IPv4 (NAT64, 6to4, Teredo) and so could
+// reach any of those.
+var notPublic = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2001::/32"),
+	netip.MustParsePrefix("2001:db8::/32"),
+	netip.MustParsePrefix("2002::/16"),
+	netip.MustParsePrefix("100::/64"),
+}
+
+// publicAddr reports whether a webhook may be delivered to ip: a global unicast address
+// outside the private and special-purpose ranges.
+func publicAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() {
+		return false
+	}
+	for _, p := range notPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }
 
 // RetryInterval is how often Run looks for webhook deliveries that are due.

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -260,8 +261,18 @@ func (s *Service) record(ctx context.Context, d *chuting.Delivery, status int, c
 	}
 }
 
-// describe returns the text kept in Delivery.LastError: short, and saying "timeout" for one.
+// describe returns the text kept in Delivery.LastError (and logged): short, saying "timeout"
+// for one, and without the URL's query or user information, where receivers put their keys
+// (?access_token=…), which net/http's errors quote.
 func describe(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.RawQuery, u.User, u.Fragment = "", nil, ""
+			ue = &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
+			err = ue
+		}
+	}
 	msg := err.Error()
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
