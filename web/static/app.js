@@ -45,7 +45,7 @@ async function show() {
   document.title = `${t(r.titleKey)} · ${t("app.name")}`;
   document.body.dataset.page = path.split("/").slice(0, 3).join("/");
   const view = document.getElementById("view");
-  const section = el("section", { "aria-labelledby": "page-title" }, el("h2", { id: "page-title" }, t(r.titleKey)));
+  const section = el("section", { "aria-labelledby": "page-title" }, el("h2", { id: "page-title", tabindex: "-1" }, t(r.titleKey)));
   view.replaceChildren(section);
   document.body.dataset.ready = "";
   try {

@@ -67,8 +67,8 @@ page("/appraiser", ["appraiser"], "appraiser.summons", async (view, me) => {
   const list = el("div", { id: "summons-list" });
   const refresh = async () => {
     const [summons, hearings] = await Promise.all([
-      api("GET", `/api/v1/summons?appraiser=${encodeURIComponent(mine)}&limit=200`),
-      api("GET", `/api/v1/hearings?appraiser=${encodeURIComponent(mine)}&limit=500`),
+      apiAll(`/api/v1/summons?appraiser=${encodeURIComponent(mine)}&limit=200`),
+      apiAll(`/api/v1/hearings?appraiser=${encodeURIComponent(mine)}&limit=500`),
     ]);
     const hearingOf = Object.fromEntries(hearings.items.map((h) => [h.summons_id, h]));
     const items = summons.items.sort((a, b) => (a.slot?.start || "").localeCompare(b.slot?.start || ""));
@@ -90,8 +90,8 @@ page("/appraiser", ["appraiser"], "appraiser.summons", async (view, me) => {
 page("/appraiser/calendar", ["appraiser"], "appraiser.calendar", async (view, me) => {
   const mine = me.user.appraiser_id;
   const [hearings, summons] = await Promise.all([
-    api("GET", `/api/v1/hearings?appraiser=${encodeURIComponent(mine)}&limit=500`),
-    api("GET", `/api/v1/summons?appraiser=${encodeURIComponent(mine)}&limit=500`),
+    apiAll(`/api/v1/hearings?appraiser=${encodeURIComponent(mine)}&limit=500`),
+    apiAll(`/api/v1/summons?appraiser=${encodeURIComponent(mine)}&limit=500`),
   ]);
   const caseNo = Object.fromEntries(summons.items.map((s) => [s.id, s.case_no]));
   const events = hearings.items.map((h) => ({ start: h.start, end: h.end, label: `${caseNo[h.summons_id] || ""} · ${t("mode." + h.mode)}`,

@@ -7,7 +7,7 @@ page("/bureau", ["bureau_admin"], "bureau.overview", async (view) => {
   const [byInst, byMonth, institutions] = await Promise.all([
     api("GET", `/api/v1/attendance/rates?by=institution&${q}`),
     api("GET", `/api/v1/attendance/rates?by=month&${q}`),
-    api("GET", "/api/v1/institutions?limit=500"),
+    apiAll("/api/v1/institutions?limit=500"),
   ]);
   const total = byInst.total;
   view.append(el("p", { class: "lead", id: "rate-total", "data-served": total.served, "data-appeared": total.appeared },
@@ -25,7 +25,7 @@ page("/bureau", ["bureau_admin"], "bureau.overview", async (view) => {
 
 page("/bureau/absences", ["bureau_admin"], "bureau.absences", async (view) => {
   const look = await lookups();
-  const refunds = await api("GET", "/api/v1/fee-refunds?limit=200");
+  const refunds = await apiAll("/api/v1/fee-refunds?limit=200");
   view.append(el("p", { class: "lead" }, t("bureau.absences_lead")),
     table("refund.caption", ["refund.case", "summons.court", "summons.institution", "refund.appraisers", "refund.opened", "refund.due", "refund.state"],
       refunds.items.map((f) => ({ cells: [f.case_no, look.courts[f.court_id]?.name || "", look.institutions[f.institution_id]?.name || "",
@@ -35,8 +35,8 @@ page("/bureau/absences", ["bureau_admin"], "bureau.absences", async (view) => {
 page("/bureau/reports", ["bureau_admin", "institution_admin"], "reports.title", async (view, me) => {
   // The bureau sees every institution's reports: each is named by its institution.
   const bureau = me.user.role === "bureau_admin";
-  const [reports, insts] = await Promise.all([api("GET", "/api/v1/reports?limit=100"),
-    bureau ? api("GET", "/api/v1/institutions?limit=500") : { items: [] }]);
+  const [reports, insts] = await Promise.all([apiAll("/api/v1/reports?limit=100"),
+    bureau ? apiAll("/api/v1/institutions?limit=500") : { items: [] }]);
   view.append(el("p", { class: "lead" }, t("reports.lead")),
     reportsTable(reports, byID(insts)));
   if (!bureau) return;

@@ -101,7 +101,7 @@ function summonsForm(court, look, onServed) {
     lookedUp = norm;
     delete form.dataset.opinion;
     opinionNote.textContent = "";
-    const res = await api("GET", `/api/v1/opinions?case_no=${encodeURIComponent(norm)}`).catch(() => null);
+    const res = await apiAll(`/api/v1/opinions?case_no=${encodeURIComponent(norm)}`).catch(() => null);
     const o = res?.items?.[0];
     if (!o || lookedUp !== norm) return;
     form.dataset.opinion = o.id;
@@ -330,8 +330,8 @@ page("/court", courtRoles, "court.summons", async (view, me) => {
   const list = el("div", { id: "summons-list", "aria-live": "polite" });
   const refresh = async () => {
     const [summons, hearings] = await Promise.all([
-      api("GET", `/api/v1/summons?court=${encodeURIComponent(me.user.court_id)}&limit=200`),
-      api("GET", `/api/v1/hearings?court=${encodeURIComponent(me.user.court_id)}&limit=500`),
+      apiAll(`/api/v1/summons?court=${encodeURIComponent(me.user.court_id)}&limit=200`),
+      apiAll(`/api/v1/hearings?court=${encodeURIComponent(me.user.court_id)}&limit=500`),
     ]);
     const hearingOf = Object.fromEntries(hearings.items.map((h) => [h.summons_id, h]));
     const items = summons.items.sort((a, b) => (b.served_at || "").localeCompare(a.served_at || ""));
@@ -350,8 +350,8 @@ page("/court", courtRoles, "court.summons", async (view, me) => {
 
 page("/court/calendar", courtRoles, "court.calendar", async (view, me) => {
   const [hearings, summons] = await Promise.all([
-    api("GET", `/api/v1/hearings?court=${encodeURIComponent(me.user.court_id)}&limit=500`),
-    api("GET", `/api/v1/summons?court=${encodeURIComponent(me.user.court_id)}&limit=500`),
+    apiAll(`/api/v1/hearings?court=${encodeURIComponent(me.user.court_id)}&limit=500`),
+    apiAll(`/api/v1/summons?court=${encodeURIComponent(me.user.court_id)}&limit=500`),
   ]);
   const caseNo = Object.fromEntries(summons.items.map((s) => [s.id, s.case_no]));
   const events = hearings.items.map((h) => ({ start: h.start, end: h.end, label: `${caseNo[h.summons_id] || ""} · ${t("mode." + h.mode)}`,
@@ -366,7 +366,7 @@ page("/court/calendar", courtRoles, "court.calendar", async (view, me) => {
 page("/court/follow-ups", courtRoles, "court.followups", async (view, me) => {
   const look = await lookups();
   const draw = async () => {
-    const refunds = await api("GET", `/api/v1/fee-refunds?court=${encodeURIComponent(me.user.court_id)}&limit=200`);
+    const refunds = await apiAll(`/api/v1/fee-refunds?court=${encodeURIComponent(me.user.court_id)}&limit=200`);
     const rows = refunds.items.map((f) => {
       const cells = [f.case_no, names(f.appraiser_ids, look.appraisers), when(f.opened),
         el("span", { class: f.state === "open" && new Date(f.due) < new Date() ? "warn" : "" }, when(f.due)),

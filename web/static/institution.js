@@ -23,7 +23,7 @@ page("/institution", instRoles, "institution.appraisers", async (view, me) => {
 page("/institution/summons", instRoles, "institution.summons", async (view, me) => {
   const look = await lookups();
   const draw = async () => {
-    const summons = await api("GET", `/api/v1/summons?institution=${encodeURIComponent(me.user.institution_id)}&limit=200`);
+    const summons = await apiAll(`/api/v1/summons?institution=${encodeURIComponent(me.user.institution_id)}&limit=200`);
     const rows = summons.items.map((sm) => {
       const inst = (sm.receipts || []).find((r) => r.party === "institution");
       const byAppraiser = (sm.receipts || []).filter((r) => r.party === "appraiser").map((r) => look.appraisers[r.party_id]?.name || r.party_id);
@@ -50,9 +50,9 @@ page("/institution/summons", instRoles, "institution.summons", async (view, me) 
 
 page("/institution/rooms", instRoles, "institution.rooms", async (view, me) => {
   const [rooms, hearings, summons] = await Promise.all([
-    api("GET", "/api/v1/rooms?limit=200"),
-    api("GET", `/api/v1/hearings?institution=${encodeURIComponent(me.user.institution_id)}&limit=500`),
-    api("GET", `/api/v1/summons?institution=${encodeURIComponent(me.user.institution_id)}&limit=500`),
+    apiAll("/api/v1/rooms?limit=200"),
+    apiAll(`/api/v1/hearings?institution=${encodeURIComponent(me.user.institution_id)}&limit=500`),
+    apiAll(`/api/v1/summons?institution=${encodeURIComponent(me.user.institution_id)}&limit=500`),
   ]);
   const caseNo = Object.fromEntries(summons.items.map((s) => [s.id, s.case_no]));
   const mine = rooms.items.filter((r) => r.institution_id === me.user.institution_id);
@@ -69,7 +69,7 @@ page("/institution/stats", instRoles, "institution.stats", async (view, me) => {
   const [byAppraiser, byMonth, reports] = await Promise.all([
     api("GET", `/api/v1/attendance/rates?by=appraiser&${q}`),
     api("GET", `/api/v1/attendance/rates?by=month&${q}`),
-    api("GET", `/api/v1/reports?institution=${encodeURIComponent(me.user.institution_id)}&limit=24`),
+    apiAll(`/api/v1/reports?institution=${encodeURIComponent(me.user.institution_id)}&limit=24`),
   ]);
   const total = byAppraiser.total;
   view.append(el("p", { class: "lead", id: "rate-total", "data-served": total.served, "data-appeared": total.appeared },

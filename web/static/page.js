@@ -34,8 +34,9 @@ const i18nReady = (async () => {
 function t(key, params, fallback) {
   let s = messages[key];
   if (s === undefined) return fallback !== undefined ? fallback : key;
-  for (const [k, v] of Object.entries(params || {})) s = s.replaceAll(`{${k}}`, String(v ?? ""));
-  return s;
+  // One pass, with a function: a value is put in as it is ("$'" in a reason is not a
+  // replacement pattern) and never read again for placeholders ("{evidence}" typed in it).
+  return s.replace(/\{(\w+)\}/g, (m, k) => (params && Object.hasOwn(params, k) ? String(params[k] ?? "") : m));
 }
 
 // localize picks the current language's half of a "中文 / English" text, the form the API
@@ -112,6 +113,22 @@ async function api(method, path, body, headers) {
     throw Object.assign(new Error(msg), { status: res.status, error: data?.error });
   }
   return data;
+}
+
+// apiAll reads a whole listing (GET path, with its page size as limit), following next: the
+// API answers a page at a time, oldest first, so one page of a long list leaves out the
+// newest records.
+async function apiAll(path) {
+  const items = [];
+  let next = "";
+  for (let i = 0; i < 200; i++) {
+    const sep = path.includes("?") ? "&" : "?";
+    const page = await api("GET", next ? `${path}${sep}after=${encodeURIComponent(next)}` : path);
+    items.push(...page.items);
+    if (!page.next) break;
+    next = page.next;
+  }
+  return { items, next: "" };
 }
 
 // el makes an element with attributes and children (nodes or text).

@@ -111,7 +111,7 @@ function byID(list) {
 // lookups loads the names of courts, institutions and appraisers the caller may see.
 async function lookups() {
   const [courts, institutions, appraisers] = await Promise.all([
-    api("GET", "/api/v1/courts?limit=500"), api("GET", "/api/v1/institutions?limit=500"), api("GET", "/api/v1/appraisers?limit=500"),
+    apiAll("/api/v1/courts?limit=500"), apiAll("/api/v1/institutions?limit=500"), apiAll("/api/v1/appraisers?limit=500"),
   ]);
   return { courts: byID(courts), institutions: byID(institutions), appraisers: byID(appraisers) };
 }
