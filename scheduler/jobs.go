@@ -46,8 +46,11 @@ func (s *Service) SendReminders(ctx context.Context) (int, error) {
 		if due == "" || slices.Contains(sm.Reminders, due) {
 			return nil
 		}
+		start := sm.Slot.Start
 		changed, err := chuting.Update(ctx, s.store, sm.ID, func(sm *chuting.Summons) bool {
-			if sm.State != chuting.SummonsScheduled || slices.Contains(sm.Reminders, due) {
+			// The hearing as read: not one moved since (its reminders are for its new time).
+			if sm.State != chuting.SummonsScheduled || slices.Contains(sm.Reminders, due) ||
+				sm.Slot == nil || !sm.Slot.Start.Equal(start) {
 				return false
 			}
 			for _, r := range reminderLeads() { // mark the larger leads too: they are past
@@ -96,8 +99,9 @@ func (s *Service) DetectNoShows(ctx context.Context, grace time.Duration) (int, 
 			return nil
 		}
 		now := s.now()
+		start := sm.Slot.Start
 		changed, err := chuting.Update(ctx, s.store, sm.ID, func(sm *chuting.Summons) bool {
-			if !sm.NoShow.IsZero() {
+			if !sm.NoShow.IsZero() || sm.Slot == nil || !sm.Slot.Start.Equal(start) { // moved since it was read
 				return false
 			}
 			sm.NoShow = now.UTC()
@@ -127,7 +131,7 @@ func (s *Service) ReconcileHearings(ctx context.Context) (int, error) {
 		chuting.SummonsInProgress, chuting.SummonsCancelled, chuting.SummonsExcused, chuting.SummonsProposed} {
 		if err := s.eachInState(ctx, st, func(sm *chuting.Summons) error {
 			n++
-			return s.syncHearing(ctx, sm)
+			return s.syncLatest(ctx, sm.ID)
 		}); err != nil {
 			return n, err
 		}

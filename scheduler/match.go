@@ -241,7 +241,12 @@ func (m *StoreMatcher) pickable(ctx context.Context, sm *chuting.Summons, inst *
 		}
 	}
 	loc := chuting.ChinaZone()
-	days := []chuting.Date{chuting.DateOf(windows[0].Start.In(loc)), chuting.DateOf(windows[len(windows)-1].End.In(loc))}
+	// The first and last day any window covers: windows need not come in date order.
+	first, last := windows[0].Start, windows[0].End
+	for _, w := range windows[1:] {
+		first, last = minTime(first, w.Start), maxTime(last, w.End)
+	}
+	days := []chuting.Date{chuting.DateOf(first.In(loc)), chuting.DateOf(last.In(loc))}
 	var out []*chuting.Appraiser
 	for _, a := range all {
 		if opinion != nil && len(Signatory(a, opinion)) > 0 {
@@ -371,4 +376,11 @@ func cachedCourt(ctx context.Context, store chuting.Records, courts map[string]*
 	}
 	courts[id] = c
 	return c, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

@@ -259,7 +259,7 @@ func (s *Service) Act(ctx context.Context, id string, st Step, windows []chuting
 		for i := range trs {
 			s.notify(ctx, chuting.SummonsEvent{Summons: sm, Transition: &trs[i]})
 		}
-		if err := s.syncHearing(ctx, sm); err != nil {
+		if err := s.syncLatest(ctx, sm.ID); err != nil {
 			// The reconcile job repairs it; the step itself stands.
 			s.logger.Error("hearing record not updated", "summons", sm.ID, "err", err)
 		}
@@ -305,6 +305,28 @@ func (s *Service) apply(sm *chuting.Summons, st Step) ([]chuting.Transition, err
 // (a retry, a sweep) is harmless.
 func hearingID(sm *chuting.Summons) string {
 	return chuting.IDOf("hearing/" + sm.ID + "/" + chuting.TimeKey(sm.Slot.Start) + "/" + sm.Slot.RoomID)
+}
+
+// syncLatest is syncHearing on the summons id as it is now, done again should it change
+// meanwhile: a copy read earlier (a job's scan, a step racing another) could bring back the
+// hearing of a slot it has left, or remove the one it has moved to.
+func (s *Service) syncLatest(ctx context.Context, id string) error {
+	for range chuting.MaxAttempts {
+		sm, err := chuting.Load[chuting.Summons](ctx, s.store, id)
+		if chuting.ErrorCode(err) == chuting.ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := s.syncHearing(ctx, sm); err != nil {
+			return err
+		}
+		after, err := chuting.Load[chuting.Summons](ctx, s.store, id)
+		if err != nil || after.Version == sm.Version {
+			return err
+		}
+	}
+	return chuting.Errorf(chuting.ECONFLICT, "出庭通知 %s 不断变更，庭审记录稍后同步 / summons %s kept changing; its hearing is synced later", id, id)
 }
 
 // syncHearing makes the store's Hearing records match sm: the hearing of its slot exists
