@@ -19,8 +19,10 @@ const (
 	IdempotencyHeader = "Idempotency-Key"
 	IdempotencyTTL    = 24 * time.Hour
 	// idempotencyPending is how long a first request may run before a retry may take over
-	// its key (the first one crashed).
-	idempotencyPending = time.Minute
+	// its key (the first one crashed). Longer than any write runs: serving a summons may wait
+	// for an institution's booking lease (up to 2 min, held by a node that died) and then hold
+	// it; a retry taking the key over meanwhile served a second summons.
+	idempotencyPending = 5 * time.Minute
 )
 
 // idempotent wraps a write handler with Idempotency-Key handling (Stripe's scheme): the key

@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	chutinghttp "github.com/chuting/chuting/http"
 	"log/slog"
@@ -10,7 +11,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chuting/chuting"
 )
@@ -242,5 +245,43 @@ func TestCalendarFeedSecretNotLogged(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "calendar") || strings.Contains(buf.String(), secret) {
 		t.Fatalf("the request log holds the feed's secret (or no line for the request): %s", buf.String())
+	}
+}
+
+// TestIdempotencyKeyWhileServeWaits: a retry with the same key, a minute into a serve that is
+// waiting for the institution's booking lease (a node died holding it), does not take the
+// key over and serve a second summons.
+func TestIdempotencyKeyWhileServeWaits(t *testing.T) {
+	fx := newFixture(t)
+	var skew atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	srv := chutinghttp.New(chutinghttp.Config{Store: fx.store, Auth: fx.auth, MaxBody: 64 << 10, Now: now})
+	fx.ts = httptest.NewServer(srv)
+	t.Cleanup(fx.ts.Close)
+	if _, ok, err := fx.store.(chuting.Leaser).Acquire(context.Background(), "booking/"+fx.own().institution.ID, "dead-node", 3*time.Second); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	clerk := fx.tokenCaller(chuting.RoleClerk)
+	body := fx.summonsRequest(fx.own())
+	headers := map[string]string{"Idempotency-Key": "case-9-attempt"}
+	codes := make([]int, 2)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		res, _ := fx.doHeaders(clerk, "POST", "/api/v1/summons", body, headers)
+		codes[0] = res.StatusCode
+	})
+	time.Sleep(500 * time.Millisecond)
+	skew.Store(int64(61 * time.Second)) // the client gave up and retries a minute later
+	wg.Go(func() {
+		res, _ := fx.doHeaders(clerk, "POST", "/api/v1/summons", body, headers)
+		codes[1] = res.StatusCode
+	})
+	wg.Wait()
+	all, err := chuting.FindAll[chuting.Summons](t.Context(), fx.store, chuting.Equal(chuting.KindSummons, chuting.IndexCourt, fx.own().court.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if codes[0] == http.StatusCreated && codes[1] == http.StatusCreated || len(all) != 2 {
+		t.Fatalf("one Idempotency-Key served %d summons (answers %v), want 1 (and the fixture's)", len(all)-1, codes)
 	}
 }
