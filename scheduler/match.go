@@ -211,6 +211,22 @@ func (m *StoreMatcher) plan(ctx context.Context, instID string, free []*chuting.
 		}
 		p.Summons = append(p.Summons, ps)
 	}
+	// An appraiser who moved here keeps the hearings the old institution booked: those hold
+	// their time as busy (the summons index them by appraiser).
+	for _, a := range appraisers {
+		theirs, err := chuting.FindAll[chuting.Summons](ctx, m.store, chuting.Equal(chuting.KindSummons, chuting.IndexAppraiser, a.ID))
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range theirs {
+			if o.InstitutionID == inst.ID || inPlan[o.ID] || o.Slot == nil || !occupying(o.State) ||
+				o.Slot.End.Before(start) || !slices.Contains(o.Slot.AppraiserIDs, a.ID) {
+				continue
+			}
+			pa := &p.Appraisers[appraiserAt[a.ID]]
+			pa.Busy = append(pa.Busy, solver.Interval{Start: naive(o.Slot.Start), End: naive(o.Slot.End)})
+		}
+	}
 	return pl, m.bookings(ctx, pl, inst.ID, start, known, inPlan, addCourt)
 }
 
@@ -282,25 +298,41 @@ func (m *StoreMatcher) fits(ctx context.Context, sm *chuting.Summons, slot *chut
 }
 
 // bookings adds the institution's other booked slots from the horizon's start on, as
-// summons fixed where they are. A booking of someone no longer at the institution (who moved
-// since) holds nothing here.
+// summons fixed where they are. A booking with someone no longer at the institution (who
+// moved since) still holds its room and those of its appraisers who are.
 func (m *StoreMatcher) bookings(ctx context.Context, pl *plan, instID string, from time.Time, known, inPlan map[string]bool, addCourt func(string)) error {
 	others, err := chuting.FindAll[chuting.Summons](ctx, m.store, chuting.Equal(chuting.KindSummons, chuting.IndexInstitution, instID))
 	if err != nil {
 		return err
 	}
 	for _, o := range others {
-		if inPlan[o.ID] || o.Slot == nil || !occupying(o.State) || o.Slot.End.Before(from) ||
-			o.Slot.RoomID != "" && !known[o.Slot.RoomID] || !allKnown(o.Slot.AppraiserIDs, known) {
+		if inPlan[o.ID] || o.Slot == nil || !occupying(o.State) || o.Slot.End.Before(from) {
 			continue
+		}
+		room := o.Slot.RoomID
+		if !known[room] {
+			room = ""
+		}
+		var here []string
+		for _, id := range o.Slot.AppraiserIDs {
+			if known[id] {
+				here = append(here, id)
+			}
+		}
+		if len(here) == 0 && room == "" {
+			continue // nothing of it is here any more
 		}
 		addCourt(o.CourtID)
 		iv := solver.Interval{Start: naive(o.Slot.Start), End: naive(o.Slot.End)}
+		m := mode(o.Mode)
+		if room == "" && m == solver.Remote {
+			m = solver.InPerson // its room is not here to give: it holds appraisers only
+		}
 		pl.problem.Summons = append(pl.problem.Summons, solver.Summons{ID: o.ID, Court: o.CourtID,
-			DurationMinutes: int(o.Slot.End.Sub(o.Slot.Start) / time.Minute), Mode: mode(o.Mode),
-			Windows: []solver.Interval{iv}, Named: o.Slot.AppraiserIDs})
-		pl.fixed = append(pl.fixed, solver.Assignment{Summons: o.ID, Start: iv.Start, Room: o.Slot.RoomID,
-			Appraisers: o.Slot.AppraiserIDs})
+			DurationMinutes: int(o.Slot.End.Sub(o.Slot.Start) / time.Minute), Mode: m,
+			Windows: []solver.Interval{iv}, Named: here})
+		pl.fixed = append(pl.fixed, solver.Assignment{Summons: o.ID, Start: iv.Start, Room: room,
+			Appraisers: here})
 	}
 	return nil
 }
