@@ -17,6 +17,10 @@ type Job struct {
 	Name string
 	Spec string
 	Run  func(ctx context.Context) error
+	// CatchUp runs the job's last tick once more when the cron starts: a tick that fell while
+	// no node was up (the monthly reports at 02:30 on the 1st, across a restart) is made up.
+	// Only for jobs that may run twice (they skip what is done).
+	CatchUp bool
 }
 
 // CronConfig holds what a Cron needs.
@@ -36,6 +40,7 @@ type CronConfig struct {
 // scheduled time, and only the node that gets it runs. The lease outlives the tick, so a node
 // whose clock lags cannot take it again.
 type Cron struct {
+	catchUp []scheduledJob // the CatchUp jobs, run at Start
 	c       *cron.Cron
 	cfg     CronConfig
 	loc     *time.Location
@@ -86,6 +91,9 @@ func (c *Cron) Add(j Job) error {
 	sched, err := c.parser.Parse(j.Spec)
 	if err != nil {
 		return fmt.Errorf("job %s: schedule %q: %w", j.Name, j.Spec, err)
+	}
+	if j.CatchUp {
+		c.catchUp = append(c.catchUp, scheduledJob{j, sched})
 	}
 	c.c.Schedule(sched, cron.FuncJob(func() {
 		now := time.Now().In(c.loc)
@@ -146,8 +154,32 @@ func (c *Cron) Tick(ctx context.Context, j Job, tick time.Time) (bool, error) {
 	return true, nil
 }
 
-// Start starts running the jobs in the background.
-func (c *Cron) Start() { c.c.Start() }
+// scheduledJob is a job and its parsed schedule.
+type scheduledJob struct {
+	Job
+	sched cron.Schedule
+}
+
+// Start starts running the jobs in the background, the CatchUp ones at once for their last
+// tick (under that tick's lease, as any run).
+func (c *Cron) Start() {
+	c.c.Start()
+	for _, j := range c.catchUp {
+		if tick, ok := lastTick(j.sched, time.Now().In(c.loc)); ok {
+			go func() { _, _ = c.Tick(context.Background(), j.Job, tick) }()
+		}
+	}
+}
+
+// lastTick returns the schedule's latest time at or before now, looking back 40 days (a
+// monthly schedule's last tick); ok is false when none fell then.
+func lastTick(sched cron.Schedule, now time.Time) (time.Time, bool) {
+	var last time.Time
+	for t := sched.Next(now.AddDate(0, 0, -40)); !t.IsZero() && !t.After(now); t = sched.Next(t) {
+		last = t
+	}
+	return last, !last.IsZero()
+}
 
 // Stop stops scheduling and waits for running jobs to finish, or ctx to end.
 func (c *Cron) Stop(ctx context.Context) {
@@ -189,12 +221,12 @@ func (s *Service) Jobs() []Job {
 	return append(jobs,
 		// The follow-ups of absences without cause, for any the court's step or correction
 		// failed to open (#36, #38); each run is idempotent.
-		Job{Name: "attendance-follow-ups", Spec: "7 * * * *", Run: func(ctx context.Context) error {
+		Job{Name: "attendance-follow-ups", Spec: "7 * * * *", CatchUp: true, Run: func(ctx context.Context) error {
 			_, err := s.att.SweepFollowUps(ctx)
 			return err
 		}},
 		// The monthly statistics reports (统计报表, #43): last month's, at 02:30 on the 1st.
-		Job{Name: "attendance-reports", Spec: "30 2 1 * *", Run: func(ctx context.Context) error {
+		Job{Name: "attendance-reports", Spec: "30 2 1 * *", CatchUp: true, Run: func(ctx context.Context) error {
 			_, err := s.att.ReportLastMonth(ctx)
 			return err
 		}})
