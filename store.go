@@ -171,8 +171,9 @@ type Leaser interface {
 	// Acquire grants the lease name to holder for ttl when it is free, expired, or already
 	// held by holder (a renewal, which extends it). ok reports whether it was granted. The
 	// fencing token grows by one each time the lease passes to a holder (not on renewal), so
-	// a holder whose lease expired can be told from the current one. EINVALID for an empty
-	// name or holder or a ttl under a millisecond.
+	// a holder whose lease expired can be told from the current one; a lease unused for an
+	// hour past its end is forgotten, token included (periodic jobs take one per tick).
+	// EINVALID for an empty name or holder or a ttl under a millisecond.
 	Acquire(ctx context.Context, name, holder string, ttl time.Duration) (token uint64, ok bool, err error)
 	// Release gives the lease up if holder holds it; otherwise it does nothing.
 	Release(ctx context.Context, name, holder string) error

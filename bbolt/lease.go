@@ -93,8 +93,10 @@ func (s *Store) Release(ctx context.Context, name, holder string) error {
 		if v := b.Get([]byte(name)); v == nil || json.Unmarshal(v, &cur) != nil || cur.Holder != holder {
 			return nil
 		}
-		// Keep the token, so the next holder's is larger; only the holder and expiry go.
-		data, err := json.Marshal(lease{Token: cur.Token})
+		// Keep the token, so the next holder's is larger; the holder goes, and the lease ends
+		// now (swept an hour on, as an expired one: with expiry 0 the next sweep took it, and
+		// its token, at once).
+		data, err := json.Marshal(lease{Token: cur.Token, Expires: time.Now().UnixNano()})
 		if err != nil {
 			return err
 		}

@@ -11,8 +11,10 @@ import (
 var _ chuting.Leaser = (*Store)(nil)
 
 // acquireScript grants a lease atomically: KEYS[1] holds the holder (with a PX expiry, so
-// Redis's clock decides), KEYS[2] the fencing counter, which never expires. A renewal keeps
-// the token; a new holder gets the next one. This is SET NX PX with a fencing token.
+// Redis's clock decides), KEYS[2] the fencing counter, kept an hour past the lease's end (as
+// the embedded store keeps it): periodic jobs take a lease per tick, whose counters would
+// otherwise pile up for good. A renewal keeps the token; a new holder gets the next one. This
+// is SET NX PX with a fencing token.
 var acquireScript = goredis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur and cur ~= ARGV[1] then
@@ -25,6 +27,7 @@ else
   token = redis.call('INCR', KEYS[2])
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) + 3600000)
 return token
 `)
 

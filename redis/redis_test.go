@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -298,4 +300,24 @@ func TestClose(t *testing.T) {
 			t.Fatalf("second Close: %v", err)
 		}
 	})
+}
+
+// TestLeaseCountersExpire: a lease's fencing counter is kept an hour past the lease, not for
+// good: periodic jobs take a lease per tick, and their counters piled up (1,440 a day for the
+// minutely job alone).
+func TestLeaseCountersExpire(t *testing.T) {
+	srv := redistest.Start(t)
+	s := MustOpen(t, srv, "fence:")
+	if _, ok, err := s.Acquire(context.Background(), "job/no-shows/2026-12-14T00:01:00Z", "node-1", time.Minute); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	out, err := exec.Command("redis-cli", "-h", "127.0.0.1", "-p", srv.Addr[strings.LastIndexByte(srv.Addr, ':')+1:],
+		"PTTL", "fence:fence:job/no-shows/2026-12-14T00:01:00Z").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || ms <= 0 || ms > int((time.Minute+time.Hour)/time.Millisecond) {
+		t.Fatalf("the fencing counter's PTTL is %q, want it to expire within the lease and an hour", strings.TrimSpace(string(out)))
+	}
 }

@@ -818,6 +818,11 @@ func testLease(t *testing.T, l chuting.Leaser) {
 			t.Fatal("a release by a non-holder freed the lease")
 		}
 		must(t, l.Release(ctx, name, "node-a"))
+		// Another lease taken meanwhile (the embedded store sweeps old leases then) does not
+		// make the released one forget its token.
+		if _, ok, err := l.Acquire(ctx, unique("other"), "node-c", time.Minute); err != nil || !ok {
+			t.Fatalf("another lease: %v %v", ok, err)
+		}
 		tok, ok, err := l.Acquire(ctx, name, "node-b", time.Minute)
 		if err != nil || !ok || tok <= tok1 {
 			t.Fatalf("after release: token %d ok %v err %v, want a larger token than %d", tok, ok, err, tok1)
