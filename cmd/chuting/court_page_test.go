@@ -7,14 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/chuting/chuting"
 )
 
 // TestCourtPageLongList: the court's page lists every summons of the court, the newest among
 // them, when there are more than one page of the API's listing (which answers oldest first a
 // page at a time: the page read one page and stopped showing newly served summons after
-// 200); and an appraiser's decline shows to the court as written, "$'" and "{evidence}"
-// included (they were taken as replacement patterns and placeholders).
+// 200); an appraiser's decline shows to the court as written, "$'" and "{evidence}"
+// included (they were taken as replacement patterns and placeholders); and keyboard focus
+// survives navigation and the calendar's month change.
 func TestCourtPageLongList(t *testing.T) {
 	exe := requireChromium(t)
 	clock := &testClock{}
@@ -74,4 +77,12 @@ func TestCourtPageLongList(t *testing.T) {
 	b.waitFor("showing the decline as written", fmt.Sprintf(
 		`(t => t.includes(%s) && t.includes(%s))(document.querySelector('article[data-case=%s] dd.warn')?.textContent || "")`,
 		js(reason), js(evidence), js(first)), 30*time.Second)
+
+	// By keyboard: a navigation link leaves focus on the new page's heading, and the
+	// calendar's next-month button keeps it across the month's redraw (both fell to the body).
+	b.do("follow the calendar link by keyboard", chromedp.Focus(chromedp.CSS(`#nav a[href="/court/calendar"]`)), chromedp.KeyEvent(kb.Enter))
+	b.waitFor("at the calendar", `document.body.dataset.ready === "/court/calendar"`, 15*time.Second)
+	b.waitFor("focus on the page heading", `document.activeElement?.id === "page-title"`, 5*time.Second)
+	b.do("next month by keyboard", chromedp.Focus(chromedp.CSS(`[data-move="1"]`)), chromedp.KeyEvent(kb.Enter))
+	b.waitFor("focus kept on next month", `document.activeElement?.dataset.move === "1"`, 5*time.Second)
 }

@@ -160,10 +160,13 @@ function monthCalendar(events, captionKey) {
       const nd = new Date(Date.UTC(y, m - 1 + n, 1));
       month = nd.toISOString().slice(0, 7);
       draw();
+      // The redraw replaced the button that had focus: give it to its successor, so that a
+      // keyboard user pressing on stays on it.
+      box.querySelector(`[data-move="${n}"]`)?.focus();
     };
     box.replaceChildren(
-      el("div", { class: "row" }, button("calendar.prev", { class: "secondary small" }, () => move(-1)),
-        button("calendar.next", { class: "secondary small" }, () => move(1))),
+      el("div", { class: "row" }, button("calendar.prev", { class: "secondary small", "data-move": "-1" }, () => move(-1)),
+        button("calendar.next", { class: "secondary small", "data-move": "1" }, () => move(1))),
       el("div", { class: "scroll" }, tb));
   };
   draw();
