@@ -240,22 +240,9 @@ func (s *Service) ConfirmPassword(ctx context.Context, u *chuting.User, password
 // attempt for the rate limits (a stolen session must not become a password oracle). Errors
 // name current_password or new_password. All of u's sessions end; see SetPassword.
 func (s *Service) ChangePassword(ctx context.Context, u *chuting.User, current, next, remote string) error {
-	account, from := chuting.FoldUsername(u.Username), addressKey(remote)
-	if err := s.perAddress.attempt(from, s.now()); err != nil {
+	if err := s.ConfirmPassword(ctx, u, current, remote, "current_password"); err != nil {
 		return err
 	}
-	refund, err := s.charge(account, from)
-	if err != nil {
-		return err
-	}
-	if ok, err := s.checkPassword(ctx, u.PasswordHash, current); err != nil || !ok {
-		if ctx.Err() != nil {
-			refund()
-			return ctx.Err()
-		}
-		return chuting.FieldError("current_password", "当前密码错误 / the current password is wrong")
-	}
-	refund()
 	if err := ValidatePassword(next); err != nil {
 		return chuting.FieldError("new_password", "%s", chuting.ErrorMessage(err))
 	}
