@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/chuting/chuting"
@@ -48,8 +49,9 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error 
 		return chuting.Errorf(chuting.EINVALID, "请求体须为 UTF-8 编码 / the body must be UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if json.Valid(body) { // the keys first, so that a nested unknown one is named with its path
+	// The keys first, so that a nested unknown one is named with its path; it refuses every
+	// unknown key of a valid body (an invalid one fails on its syntax or trailing data).
+	if json.Valid(body) {
 		if err := checkKeys(body, reflect.TypeOf(dst)); err != nil {
 			return err
 		}
@@ -177,9 +179,24 @@ func fieldOr(path string) string {
 	return path
 }
 
+// fieldsOf caches jsonFields by type: request bodies are walked on every write.
+var fieldsOf sync.Map // reflect.Type → map[string]reflect.Type
+
 // jsonFields returns the JSON names of a struct type's fields (embedded structs' included)
 // and their types; nil for a type that is not a struct (or json.RawMessage: anything goes).
 func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	if f, ok := fieldsOf.Load(t); ok {
+		return f.(map[string]reflect.Type)
+	}
+	f := structFields(t)
+	fieldsOf.Store(t, f)
+	return f
+}
+
+func structFields(t reflect.Type) map[string]reflect.Type {
 	if t == nil || t.Kind() != reflect.Struct {
 		return nil
 	}
@@ -234,9 +251,6 @@ func decodeError(err error, limit int64) error {
 		}
 		return chuting.FieldError(typ.Field, "%s 须为 %s / %s must be %s", typ.Field, jsonType(typ.Type.Kind().String()),
 			typ.Field, jsonType(typ.Type.Kind().String()))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return chuting.FieldError(field, "未知字段 %s / unknown field %s", field, field)
 	case errors.As(err, &cerr):
 		return cerr
 	}
