@@ -191,7 +191,14 @@ func (c *Conn) flusher() {
 			c.flush()
 			return
 		}
-		if !c.full() {
+		n := c.count()
+		if n == 0 {
+			// A batch's start, left queued while the flush loop below sent that batch: the
+			// next packet kicks again. (Waiting here would take the next batch's start for
+			// its filling and send it with one packet.)
+			continue
+		}
+		if n < c.size {
 			t.Reset(c.interval)
 			select {
 			case <-c.kick: // filled
@@ -208,10 +215,11 @@ func (c *Conn) flusher() {
 	}
 }
 
-func (c *Conn) full() bool {
+// count returns how many packets the batch being filled holds.
+func (c *Conn) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.filled.n == c.size
+	return c.filled.n
 }
 
 // flush sends the batch being filled, if it holds anything, and reports whether the next one
