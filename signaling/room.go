@@ -88,13 +88,7 @@ func (r *Room) joinLocked(c Claims, check *Checklist, cn *conn) (p *participant,
 	if c.Role != RoleObserver {
 		for _, x := range r.parts {
 			if x.claims.Subject == c.Subject && x.role == c.Role && !x.gone {
-				if old := x.conn; old != nil {
-					old.close(websocket.CloseNormalClosure, "已在另一处加入 / joined elsewhere")
-					r.dropUnlocked(x)
-				}
-				r.recordUnlocked(chuting.AttendanceResumed, nil, x, "rejoined participant="+x.id)
-				r.attachUnlocked(x, cn)
-				r.notifyUnlocked(x, "", nil)
+				r.takeOverUnlocked(x, cn, "已在另一处加入 / joined elsewhere", "rejoined participant="+x.id)
 				return x, true, nil
 			}
 		}
@@ -169,16 +163,25 @@ func (r *Room) resumeLocked(token string, cn *conn) (*participant, error) {
 	if p == nil {
 		return nil, refuse(ErrExpired, fmt.Errorf("unknown or expired resume token"))
 	}
-	old := p.conn
-	if old != nil { // the old connection is not known to be dead yet: it is now
-		old.close(websocket.CloseNormalClosure, "已在别处恢复 / resumed elsewhere")
+	gap := r.s.cfg.Now().Sub(p.droppedAt).Round(time.Millisecond)
+	if p.conn != nil {
+		gap = 0
+	}
+	r.takeOverUnlocked(p, cn, "已在别处恢复 / resumed elsewhere", fmt.Sprintf("gap=%s participant=%s", gap, p.id))
+	return p, nil
+}
+
+// takeOverUnlocked moves p to the connection cn (a resume, or the same person joining again):
+// an old connection not known to be dead yet is closed with reason and p dropped from it,
+// then the resumption is logged with detail and cn attached.
+func (r *Room) takeOverUnlocked(p *participant, cn *conn, reason, detail string) {
+	if old := p.conn; old != nil {
+		old.close(websocket.CloseNormalClosure, reason)
 		r.dropUnlocked(p)
 	}
-	gap := r.s.cfg.Now().Sub(p.droppedAt).Round(time.Millisecond)
-	r.recordUnlocked(chuting.AttendanceResumed, nil, p, fmt.Sprintf("gap=%s participant=%s", gap, p.id))
+	r.recordUnlocked(chuting.AttendanceResumed, nil, p, detail)
 	r.attachUnlocked(p, cn)
 	r.notifyUnlocked(p, "", nil)
-	return p, nil
 }
 
 // detach handles the end of a participant's connection: a drop, unless it left.
