@@ -3,24 +3,6 @@
 // the load tool times a subscriber's first decodable frame by it (loadtest).
 package keyframe
 
-import (
-	"strings"
-
-	"github.com/pion/webrtc/v4"
-)
-
-// Starts reports whether an RTP payload of the codec (a MIME type such as video/VP8) starts a
-// keyframe; false for codecs it does not know.
-func Starts(mime string, payload []byte) bool {
-	switch {
-	case strings.EqualFold(mime, webrtc.MimeTypeVP8):
-		return VP8(payload)
-	case strings.EqualFold(mime, webrtc.MimeTypeH264):
-		return h264(payload)
-	}
-	return false
-}
-
 // VP8 reports whether a VP8 RTP payload starts a keyframe: it reads the payload descriptor
 // (RFC 7741 §4.2) and, at the start of the first partition, the frame header's inverse key
 // frame flag (RFC 6386 §9.1).
@@ -65,13 +47,6 @@ const (
 	naluSTAPA = 24
 	naluFUA   = 28
 )
-
-// h264 reports whether the payload carries an SPS or the start of an IDR slice, alone,
-// in a STAP-A aggregate, or as the first fragment of an FU-A.
-func h264(b []byte) bool {
-	idr, sps := H264(b)
-	return idr || sps
-}
 
 // H264 reports whether an H.264 RTP payload starts an IDR slice (alone, in a STAP-A
 // aggregate, or as the first fragment of an FU-A), and whether it carries a sequence

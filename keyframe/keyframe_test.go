@@ -33,11 +33,18 @@ func TestKeyframe(t *testing.T) {
 		{"h264 STAP-A overrunning", webrtc.MimeTypeH264, []byte{0x78, 0x00, 0x09, 0x67}, false},
 		{"h264 FU-A start of IDR", webrtc.MimeTypeH264, []byte{0x7c, 0x85, 0x88}, true},
 		{"h264 FU-A middle of IDR", webrtc.MimeTypeH264, []byte{0x7c, 0x05, 0x88}, false},
-		{"opus", webrtc.MimeTypeOpus, []byte{0x10, 0x00}, false},
 	}
 	for _, tc := range tests {
-		if got := Starts(tc.mime, tc.payload); got != tc.want {
-			t.Errorf("%s: Starts = %v, want %v", tc.name, got, tc.want)
+		var got bool
+		switch tc.mime {
+		case webrtc.MimeTypeVP8:
+			got = VP8(tc.payload)
+		case webrtc.MimeTypeH264:
+			idr, sps := H264(tc.payload)
+			got = idr || sps
+		}
+		if got != tc.want {
+			t.Errorf("%s: starts a keyframe = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -232,7 +232,7 @@ func (u *upTrack) forward(p *packet, n int) {
 			if cur != u {
 				if key < 0 {
 					key = 0
-					if keyframe.Starts(u.codec.MimeType, p.payload) {
+					if u.vp8 && keyframe.VP8(p.payload) { // H.264 layers set key above
 						key = 1
 					}
 				}
