@@ -192,7 +192,6 @@ func (e *Estimator) onFeedback(fb *rtcp.TransportLayerCC, now time.Duration) {
 	seq, left, deltas := fb.BaseSequenceNumber, fb.PacketStatusCount, fb.RecvDeltas
 	var received, lost, bytes int
 	var lastArrival time.Duration
-	arrivedAny := false
 	status := func(symbol uint16) {
 		switch symbol {
 		case rtcp.TypeTCCPacketReceivedSmallDelta, rtcp.TypeTCCPacketReceivedLargeDelta:
@@ -202,11 +201,11 @@ func (e *Estimator) onFeedback(fb *rtcp.TransportLayerCC, now time.Duration) {
 			arrival += time.Duration(deltas[0].Delta) * time.Microsecond
 			deltas = deltas[1:]
 			if p, ok := e.lookup(seq, true); ok {
+				if received == 0 || arrival > lastArrival {
+					lastArrival = arrival
+				}
 				received++
 				bytes += p.size
-				if !arrivedAny || arrival > lastArrival {
-					lastArrival, arrivedAny = arrival, true
-				}
 				e.onAck(ack{sent: p.sent, arrived: arrival, size: p.size})
 			}
 		case rtcp.TypeTCCPacketNotReceived:
