@@ -224,11 +224,7 @@ func (s *Service) Act(ctx context.Context, id string, st Step, windows []chuting
 				return nil, chuting.FieldError("windows", "最多 %d 个时间段 / at most %d windows", MaxWindows, MaxWindows)
 			}
 			for i, w := range windows {
-				field := "windows[" + strconv.Itoa(i) + "]"
-				if err := checkHorizon(field+".start", w.Start, s.now()); err != nil {
-					return nil, err
-				}
-				if err := checkHorizon(field+".end", w.End, s.now()); err != nil {
+				if err := checkHorizon("windows["+strconv.Itoa(i)+"]", w, s.now()); err != nil {
 					return nil, err
 				}
 			}

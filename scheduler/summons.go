@@ -81,10 +81,14 @@ const (
 	MaxHorizon = 2 * 366 * 24 * time.Hour
 )
 
-// checkHorizon refuses a window's start or end beyond MaxHorizon from now.
-func checkHorizon(field string, start, now time.Time) error {
-	if start.After(now.Add(MaxHorizon)) {
-		return chuting.FieldError(field, "可开庭时间须在两年之内 / a window must start within two years")
+// checkHorizon refuses a window (named field) that starts or ends beyond MaxHorizon from now.
+func checkHorizon(field string, w chuting.Interval, now time.Time) error {
+	limit := now.Add(MaxHorizon)
+	switch {
+	case w.Start.After(limit):
+		return chuting.FieldError(field+".start", "可开庭时间须在两年之内 / a window must start within two years")
+	case w.End.After(limit):
+		return chuting.FieldError(field+".end", "可开庭时间须在两年之内 / a window must end within two years")
 	}
 	return nil
 }
@@ -236,14 +240,13 @@ func checkWindows(sm *chuting.Summons, req *Request, court *chuting.Court, now t
 			return chuting.FieldError(field+".end", "时间格式应为 RFC 3339 / end must be RFC 3339")
 		case !start.Before(end):
 			return chuting.FieldError(field+".end", "结束须晚于开始 / end must be after start")
-		case checkHorizon(field+".start", start, now) != nil:
-			return checkHorizon(field+".start", start, now)
-		case checkHorizon(field+".end", end, now) != nil:
-			return checkHorizon(field+".end", end, now)
 		case !end.After(earliest.Add(time.Duration(sm.DurationMinutes) * time.Minute)):
 			days, day := noticeDays(court, sm.Mode), earliest.Format("2006-01-02")
 			return chuting.FieldError(field, "按%d日通知期，最早可于%s开庭 / with %d days' notice, the hearing can be on %s at the earliest",
 				days, day, days, day)
+		}
+		if err := checkHorizon(field, chuting.Interval{Start: start, End: end}, now); err != nil {
+			return err
 		}
 		if start.Before(earliest) {
 			start = earliest
