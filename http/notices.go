@@ -1,7 +1,6 @@
 package http
 
 import (
-	"encoding/base64"
 	"net/http"
 
 	"github.com/chuting/chuting"
@@ -40,7 +39,7 @@ func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if next != "" {
-		out.Next = base64.RawURLEncoding.EncodeToString([]byte(next))
+		out.Next = cursor(next)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

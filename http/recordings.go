@@ -350,7 +350,7 @@ func (s *Server) listRecordings(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		if limit > 0 && len(out.Items) == limit { // one more matches: the page ends here
-			out.Next = base64.RawURLEncoding.EncodeToString([]byte(out.Items[limit-1].HearingID))
+			out.Next = cursor(out.Items[limit-1].HearingID)
 			break
 		}
 		out.Items = append(out.Items, recordingItem{recordingHead: n.head(sum, h), Files: sum.Files})
@@ -390,7 +390,7 @@ func (s *Server) getRecording(w http.ResponseWriter, r *http.Request) error {
 	// A later session under way adds files its manifest does not list yet: verify once it
 	// is signed.
 	if pb.Manifest != nil && pb.State != recordings.StateRecording {
-		c, err := a.Verify(h.ID)
+		c, err := a.Verify(r.Context(), h.ID)
 		if err != nil {
 			return err
 		}
@@ -740,6 +740,11 @@ func (s *Server) getRetention(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.writeRetention(w, r, c)
+}
+
+// writeRetention answers c's retention policy and the recordings due for deletion.
+func (s *Server) writeRetention(w http.ResponseWriter, r *http.Request, c *chuting.Court) error {
 	out, err := s.retentionView(r.Context(), c)
 	if err != nil {
 		return err
@@ -772,10 +777,5 @@ func (s *Server) putRetention(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.retentionView(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return s.writeRetention(w, r, c)
 }

@@ -100,6 +100,10 @@ func paging(v url.Values) (limit int, after string, err error) {
 	return limit, after, nil
 }
 
+// cursor is the next of a page that ends at key (a store cursor, a hearing ID): what paging
+// decodes from after.
+func cursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+
 // checkFilter refuses a filter value that cannot name anything in index: not an ID where the
 // index holds references, not a month (YYYY-MM) for a period, not a state of a summons.
 func checkFilter(kind chuting.Kind, param, index, value string) error {
@@ -155,7 +159,7 @@ func list[T any, P chuting.EntityPtr[T], V any](s *Server, w http.ResponseWriter
 		}
 	}
 	if next != "" {
-		out.Next = base64.RawURLEncoding.EncodeToString([]byte(next))
+		out.Next = cursor(next)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

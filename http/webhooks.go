@@ -1,7 +1,6 @@
 package http
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -155,7 +154,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if next != "" {
-		out.Next = base64.RawURLEncoding.EncodeToString([]byte(next))
+		out.Next = cursor(next)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

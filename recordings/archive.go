@@ -549,7 +549,7 @@ type Check struct {
 // Verify verifies the hearing's folder against its manifest and the server's key (Verify),
 // or answers the last result while the folder is unchanged: same manifest bytes, same files
 // with the same sizes and modification times. ENOTFOUND as for Manifest.
-func (a *Archive) Verify(hearingID string) (Check, error) {
+func (a *Archive) Verify(ctx context.Context, hearingID string) (Check, error) {
 	f, err := a.folder(hearingID)
 	if err != nil {
 		return Check{}, err
@@ -578,7 +578,7 @@ func (a *Archive) Verify(hearingID string) (Check, error) {
 		r.Problems = append(r.Problems, Problem{Kind: ProblemManifest, Path: manifestName,
 			Detail: fmt.Sprintf("the manifest is of hearing %s, not %s: the folder was swapped", r.HearingID, hearingID)})
 	}
-	stored, err := chuting.FindOne[chuting.RecordingManifest](context.Background(), a.cfg.Records, chuting.IndexHearing, hearingID)
+	stored, err := chuting.FindOne[chuting.RecordingManifest](ctx, a.cfg.Records, chuting.IndexHearing, hearingID)
 	switch {
 	case err == nil && stored.Node == f.manifest.Node && stored.RootHash != r.RootHash:
 		r.Problems = append(r.Problems, Problem{Kind: ProblemManifest, Path: manifestName,

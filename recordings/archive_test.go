@@ -190,11 +190,11 @@ func TestArchive(t *testing.T) {
 	})
 
 	t.Run("Verify", func(t *testing.T) {
-		c, err := a.Verify(h.ID)
+		c, err := a.Verify(context.Background(), h.ID)
 		if err != nil || !c.Report.OK() || c.Current || !c.Report.KeyChecked || c.Report.RootHash != man.RootHash {
 			t.Fatalf("first check = %+v, %v", c, err)
 		}
-		again, err := a.Verify(h.ID)
+		again, err := a.Verify(context.Background(), h.ID)
 		if err != nil || !again.Current || !again.At.Equal(c.At) {
 			t.Fatalf("second check of the unchanged folder = %+v, %v; want the cached one", again, err)
 		}
@@ -213,7 +213,7 @@ func TestArchive(t *testing.T) {
 		if err := os.Chtimes(p, future, future); err != nil {
 			t.Fatal(err)
 		}
-		bad, err := a.Verify(h.ID)
+		bad, err := a.Verify(context.Background(), h.ID)
 		if err != nil || bad.Current || bad.Report.OK() || bad.Report.Problems[0].Path != man.Entries[1].Path ||
 			bad.Report.Problems[0].Kind != recordings.ProblemAltered {
 			t.Fatalf("check after tampering = %+v (%v)", bad.Report, err)

@@ -251,7 +251,7 @@ func TestArchiveVerifyBeyondTheFolder(t *testing.T) {
 	a := e.archive(t, nil)
 	ok := func(h *chuting.Hearing) (bool, []recordings.Problem) {
 		t.Helper()
-		c, err := a.Verify(h.ID)
+		c, err := a.Verify(context.Background(), h.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
