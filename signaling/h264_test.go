@@ -35,13 +35,15 @@ func TestSimulcastH264SwitchPoint(t *testing.T) {
 		name    string
 		before  []unit // sent while the subscriber is not switching yet
 		after   []unit // sent once it is to switch
-		startAt int    // the unit of after where it starts receiving the layer, -1 never
+		startAt int    // the unit of after where it starts receiving the layer
 	}{
 		{"sets with every keyframe", []unit{keyWithSets, delta}, []unit{delta, keyAlone, delta, keyWithSets, delta}, 3},
 		{"sets once, at the start", []unit{keyWithSets, delta}, []unit{keyAlone, delta, keyAlone, delta}, 2},
 		{"sets with every keyframe, in one aggregate with it", []unit{keyAggregated, delta}, []unit{delta, keyAlone, delta, keyAggregated, delta}, 3},
 		{"never any sets", []unit{keyAlone, delta}, []unit{delta, keyAlone, delta}, 1},
-		{"one IDR alone after one with sets", []unit{keyWithSets}, []unit{delta, keyAlone, delta}, -1},
+		// Not at the IDR alone: at the next SPS, sent last so that the wait for it is a wait
+		// for everything before it.
+		{"one IDR alone after one with sets", []unit{keyWithSets}, []unit{delta, keyAlone, delta, keyWithSets}, 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,22 +71,22 @@ func TestSimulcastH264SwitchPoint(t *testing.T) {
 			first := ts + frameTicks // the timestamp of after's first unit
 			send(tc.after)
 			want := 0
-			if tc.startAt >= 0 {
-				for _, u := range tc.after[tc.startAt:] {
-					want += len(u)
-				}
+			for _, u := range tc.after[tc.startAt:] {
+				want += len(u)
 			}
-			eventually(t, time.Second, "the packets", func() bool { return s.n.Load() == int64(want) })
-			time.Sleep(20 * time.Millisecond) // nothing more comes
+			// The writer sends in order: once the last unit's packets are out, so is anything
+			// before them; a switch too early shows as a first packet too early.
+			last := first + uint32(len(tc.after)-1)*frameTicks
+			eventually(t, time.Second, "the last unit", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(got) > 0 && got[len(got)-1] == last && s.n.Load() >= int64(want)
+			})
 			mu.Lock()
 			defer mu.Unlock()
-			if len(got) != want {
-				t.Fatalf("received %d packets, want %d", len(got), want)
-			}
-			if want > 0 {
-				if start := first + uint32(tc.startAt)*frameTicks; got[0] != start {
-					t.Fatalf("started at timestamp %d (unit %d), want unit %d", got[0], (got[0]-first)/frameTicks, tc.startAt)
-				}
+			if start := first + uint32(tc.startAt)*frameTicks; got[0] != start || len(got) != want {
+				t.Fatalf("started at timestamp %d (unit %d) with %d packets, want unit %d with %d",
+					got[0], (got[0]-first)/frameTicks, len(got), tc.startAt, want)
 			}
 		})
 	}

@@ -155,7 +155,9 @@ func TestSpeaker(t *testing.T) {
 	judge.wait(TypeParticipant, func(m srvMsg) bool { return m.info().ID == app.id() && m.info().State == StateWaiting })
 	party := join(t, e, "party", e.token(t, "party-user", "张三", RoleParty))
 	party.wait(TypeHearing, nil) // the room's snapshot: participants, hearing, then the speaker if any
-	time.Sleep(300 * time.Millisecond)
+	// An answer to a request of the party's comes after whatever the snapshot sent.
+	party.send(Message{Type: TypeModerate, ID: "after-snapshot", Action: ActionStart})
+	party.answer("after-snapshot")
 	if named(party, app.id()) {
 		t.Fatal("a party joining after the appraiser went back to the waiting room was told it is the speaker")
 	}
