@@ -157,6 +157,9 @@ type Result struct {
 	// UDPSegmented the share of its packets that left in segmented datagrams (udpbatch).
 	UDPDatagrams float64 `json:"udp_datagrams_per_packet"`
 	UDPSegmented float64 `json:"udp_segmented_share"`
+	// OwnSRTP is the share of the packets forwarded that the server encrypted itself rather
+	// than through pion's write path (signaling/srtpout.go).
+	OwnSRTP float64 `json:"own_srtp_share"`
 	// UDPRcvbufErrors are datagrams the kernel dropped for a full socket receive buffer
 	// (machine-wide; on loopback, the run's).
 	UDPRcvbufErrors int64 `json:"udp_rcvbuf_errors"`
@@ -374,7 +377,8 @@ func (r *runner) run(ctx context.Context, world *World, pid int) (*Result, error
 	r.logf("measuring for %s", cfg.Duration)
 	names := []string{"chuting_room_forwarded_packets_total", "chuting_room_dropped_packets_total",
 		"chuting_room_nacks_total", "chuting_room_plis_total",
-		"chuting_udp_packets_total", "chuting_udp_datagrams_total", "chuting_udp_segmented_packets_total"}
+		"chuting_udp_packets_total", "chuting_udp_datagrams_total", "chuting_udp_segmented_packets_total",
+		"chuting_room_own_srtp_packets_total"}
 	m0, err := r.api.metrics(ctx, names...)
 	if err != nil {
 		return nil, fmt.Errorf("server metrics: %w", err)
@@ -446,6 +450,9 @@ func (r *runner) run(ctx context.Context, world *World, pid int) (*Result, error
 	res.Window = window.Seconds()
 	forwarded := m1[names[0]] - m0[names[0]]
 	res.ForwardedPPS = forwarded / window.Seconds()
+	if forwarded > 0 {
+		res.OwnSRTP = (m1[names[7]] - m0[names[7]]) / forwarded
+	}
 	res.Dropped = m1[names[1]] - m0[names[1]]
 	res.NACKs = m1[names[2]] - m0[names[2]]
 	res.PLIs = m1[names[3]] - m0[names[3]]

@@ -82,6 +82,8 @@ func TestShortRun(t *testing.T) {
 	case r.UDPDatagrams <= 0 || r.UDPDatagrams >= 1 || r.UDPSegmented <= 0:
 		t.Errorf("server's UDP sends: %.2f datagrams per packet, %.2f segmented; want frames in fewer datagrams",
 			r.UDPDatagrams, r.UDPSegmented)
+	case r.OwnSRTP < 0.99: // every subscriber connection is up over UDP during the window
+		t.Errorf("the server encrypted %.1f %% of the packets it forwarded, want all", 100*r.OwnSRTP)
 	}
 	// Loss is measured on a machine that other tests share: only gross loss fails.
 	if r.Total.Loss > 5 {

@@ -201,7 +201,7 @@ func (d *downTrack) switchTo(u *upTrack, now time.Time, up bool) {
 }
 
 // byConn holds what the interceptor chain made for a peer connection (its bandwidth
-// estimator, its resender) from the connection's creation until its peer takes it, by the
+// estimator) from the connection's creation until its peer takes it, by the
 // connection's ID.
 type byConn[T any] struct{ m sync.Map }
 

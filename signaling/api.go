@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5"
@@ -76,9 +78,13 @@ type media struct {
 	// kernel reports them; 0 when unknown).
 	readBuf, writeBuf int
 
-	api  *webrtc.API
+	api *webrtc.API
+	// What api is made of, for the subscribers' connections, each made with its own key
+	// capture (srtpout.go).
+	me   *webrtc.MediaEngine
+	ir   *interceptor.Registry
+	se   webrtc.SettingEngine
 	bwe  estimators
-	rs   resenders
 	udp  ice.UDPMux
 	tcp  ice.TCPMux
 	tcpL net.Listener
@@ -136,12 +142,14 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 
 // newInterceptors adds the RTP/RTCP pipeline: a send-side bandwidth estimator per connection
 // (adapt.go, transportcc.Estimator); the simulcast header extensions (MID, RTP stream ID); the
-// NACK generator towards publishers and the place where subscribers' NACKs are answered
-// (resend.go); sender and receiver reports; TWCC feedback for what the server receives and the
-// transport-wide sequence number on what it sends.
-func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, rs *resenders) (*interceptor.Registry, error) {
+// NACK generator and receiver reports towards publishers; TWCC feedback for what the server
+// receives. What the server sends to subscribers its writers number for TWCC, report on and
+// resend themselves (forward.go, report.go), whether they encrypt it (srtpout.go) or pass it
+// down pion's path.
+func newInterceptors(m *webrtc.MediaEngine, bwe *estimators) (*interceptor.Registry, error) {
 	r := &interceptor.Registry{}
-	// First, so that it sees the packets last, with their transport-wide sequence numbers.
+	// The estimator notes the packets that pass down pion's path with their transport-wide
+	// sequence numbers; the writers tell it of those they send themselves.
 	congestion, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		return transportcc.NewEstimator(transportcc.EstimatorOptions{Initial: initialBitrate,
 			Min: 30_000, Max: 20_000_000}), nil
@@ -155,24 +163,25 @@ func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, rs *resenders) (*in
 		return nil, err
 	}
 	// NACKs towards publishers from pion's generator; those of subscribers are answered by
-	// their writers from the packets they hold (forward.go), written where pion's responder
-	// wrote them (resend.go), instead of by that responder, which copied every packet sent to
-	// every subscriber (docs/perf.md). The codecs (newMediaEngine) carry the nack feedback.
-	r.Add(rs)
+	// their writers from the packets they hold (forward.go), instead of by pion's responder,
+	// which copied every packet sent to every subscriber (docs/perf.md). The codecs
+	// (newMediaEngine) carry the nack feedback.
 	generator, err := nack.NewGeneratorInterceptor()
 	if err != nil {
 		return nil, err
 	}
 	r.Add(generator)
-	if err := webrtc.ConfigureRTCPReports(r); err != nil {
+	// Receiver reports on what publishers send. The sender reports on what subscribers are
+	// sent are the writers' (report.go): pion's interceptor would not see the packets the
+	// writers encrypt themselves (srtpout.go).
+	receiver, err := report.NewReceiverInterceptor()
+	if err != nil {
 		return nil, err
 	}
+	r.Add(receiver)
 	// Transport-wide congestion-control feedback to publishers, without pion's goroutine
 	// switch per packet received (transportcc).
 	if err := transportcc.Configure(m, r); err != nil {
-		return nil, err
-	}
-	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, r); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -258,7 +267,7 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	// clients without GCM.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	m := &media{}
-	ir, err := newInterceptors(me, &m.bwe, &m.rs)
+	ir, err := newInterceptors(me, &m.bwe)
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +328,46 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	}
 	m.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir),
 		webrtc.WithSettingEngine(se))
+	m.me, m.ir, m.se = me, ir, se
 	return m, nil
+}
+
+// subAPI returns the API of a subscriber's connection, whose key log and ServerHello go to o.
+func (m *media) subAPI(o *srtpOut) *webrtc.API {
+	se := m.se
+	se.SetDTLSKeyLogWriter(&o.capture)
+	se.SetDTLSServerHelloMessageHook(o.capture.ServerHello)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m.me), webrtc.WithInterceptorRegistry(m.ir),
+		webrtc.WithSettingEngine(se))
+}
+
+// socketFor returns the server's UDP socket that the local candidate c is on, nil if none
+// is known to be (TCP, or an address rewritten for NAT on a node with several sockets).
+func (m *media) socketFor(c *webrtc.ICECandidate) *udpbatch.Conn {
+	if c.Protocol != webrtc.ICEProtocolUDP {
+		return nil
+	}
+	ip, err := netip.ParseAddr(c.Address)
+	if err != nil {
+		return nil
+	}
+	var port *udpbatch.Conn
+	n := 0
+	for _, b := range m.batched {
+		la, ok := b.LocalAddr().(*net.UDPAddr)
+		if !ok || la.Port != int(c.Port) {
+			continue
+		}
+		if a := la.AddrPort().Addr().Unmap(); a == ip.Unmap() {
+			return b
+		}
+		port = b
+		n++
+	}
+	if n == 1 && len(m.batched) == 1 {
+		return port // one socket: the candidate's address may be a public one (NAT)
+	}
+	return nil
 }
 
 // Batched writes on the ICE UDP ports: each batch (up to batchSize packets, sent at the latest

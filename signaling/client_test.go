@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -85,6 +86,7 @@ type client struct {
 	tracks      int
 	screen      bool // publish a shared screen too
 	inspect     func(t *webrtc.TrackRemote, b []byte)
+	rtcp        func(t *webrtc.TrackRemote, pkts []rtcp.Packet)
 
 	packets   atomic.Int64 // RTP packets received on sub
 	firstRTP  atomic.Int64 // UnixNano of the first one
@@ -129,6 +131,8 @@ func clientAPIWith(tb testing.TB, tweak func(*webrtc.SettingEngine)) *webrtc.API
 type clientOpts struct {
 	api     *webrtc.API                           // nil: clientAPI
 	inspect func(t *webrtc.TrackRemote, b []byte) // sees every RTP packet received on sub
+	// rtcp, if set, sees the RTCP that comes for each track received on sub.
+	rtcp func(t *webrtc.TrackRemote, pkts []rtcp.Packet)
 }
 
 // dial opens the room WebSocket and sends join; it does not wait for the answer.
@@ -147,7 +151,7 @@ func dialWith(tb testing.TB, e *env, hearingID string, join Message, o clientOpt
 	if o.api == nil {
 		o.api = clientAPI(tb)
 	}
-	c := &client{tb: tb, ws: ws, api: o.api, inspect: o.inspect, from: make(map[string]*received),
+	c := &client{tb: tb, ws: ws, api: o.api, inspect: o.inspect, rtcp: o.rtcp, from: make(map[string]*received),
 		byTrack: make(map[string]*atomic.Int64),
 		done:    make(chan struct{}), stop: make(chan struct{})}
 	sub, err := c.api.NewPeerConnection(webrtc.Configuration{})
@@ -309,7 +313,18 @@ func (c *client) flush(pc *webrtc.PeerConnection, pending *[]webrtc.ICECandidate
 }
 
 // onTrack counts the packets of each received track by publisher (the stream ID).
-func (c *client) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (c *client) onTrack(t *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	if c.rtcp != nil {
+		go func() {
+			for {
+				pkts, _, err := receiver.ReadRTCP()
+				if err != nil {
+					return
+				}
+				c.rtcp(t, pkts)
+			}
+		}()
+	}
 	c.mu.Lock()
 	c.tracks++
 	r := c.from[t.StreamID()]

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"encoding/binary"
 	"math"
 	"slices"
 	"strings"
@@ -282,7 +283,7 @@ type downTrack struct {
 	privileged bool // the subscriber is a judge or clerk
 	sender     *webrtc.RTPSender
 	bwe        cc.BandwidthEstimator // of the sub connection: bounds the rate of NACK resends
-	rs         *resender             // of the sub connection: where resends are written
+	out        *srtpOut              // of the sub connection: its own RTP output
 	bound      atomic.Pointer[binding]
 	rec        TrackRecorder // instead of a sender: the room's recorder (record.go)
 
@@ -303,13 +304,20 @@ type downTrack struct {
 
 var _ webrtc.TrackLocal = (*downTrack)(nil)
 
-// binding is what Bind negotiated.
+// binding is what Bind negotiated, and what the writer has sent on it since.
 type binding struct {
 	ssrc   uint32
 	pt     uint8
 	nack   bool  // the subscriber negotiated NACK for the codec: the writer keeps a history
 	twcc   uint8 // the transport-wide sequence number's extension ID, 0 if not negotiated
 	stream webrtc.TrackLocalWriter
+
+	// The writer's, for the sender reports (report.go): packets and payload bytes sent, and
+	// the RTP timestamp and time (UnixNano) of the last packet.
+	packets, octets uint32
+	lastTS          uint32
+	lastAt          int64
+	reported        bool // in the writer's list of streams to report on
 }
 
 // allowed reports whether the subscriber may receive the track now: it is in the hearing and
@@ -451,6 +459,15 @@ type writer struct {
 	// simulcast subscriber's VP8 series (vp8.go).
 	payload []byte
 	scratch [mtu]byte
+	// The transport-wide sequence number of the next packet sent on the subscriber's
+	// connection, and the header extension that carries it.
+	twSeq uint16
+	twExt [2]byte
+	// A packet the writer encrypts itself (srtpout.go), and the header its encryption parses.
+	sealed  [mtu + srtpOverhead]byte
+	sealHdr rtp.Header
+	// The streams written to, for their sender reports (report.go).
+	reported []reportedStream
 
 	// What NACK resends may still send (bytes), and when that was last worked out (UnixNano):
 	// resends are bounded by the link's estimate, as pion's NACK responder bounds them.
@@ -492,8 +509,12 @@ func (w *writer) enqueueNACK(d *downTrack, pair rtcp.NackPair, bps int) {
 
 // run writes until stop; then it releases what is still queued.
 func (w *writer) run() {
+	reports := time.NewTicker(reportInterval)
+	defer reports.Stop()
 	for {
 		select {
+		case now := <-reports.C:
+			w.report(now)
 		case it := <-w.q:
 			if it.p == nil {
 				w.resend(it.d, it.nack, int(it.bps))
@@ -581,21 +602,54 @@ func (w *writer) write(d *downTrack, p *packet) {
 		return
 	}
 	w.hdr.SSRC, w.hdr.PayloadType = b.ssrc, b.pt
-	sn, ts := w.hdr.SequenceNumber, w.hdr.Timestamp
-	if _, err := b.stream.WriteRTP(&w.hdr, w.payload); err == nil {
-		w.m.packets.Inc()
-		w.m.bytes.Add(float64(len(w.payload)))
-		if b.nack {
-			if d.sent == nil {
-				d.sent = new(history)
-			}
-			var ext []byte
-			if b.twcc != 0 {
-				ext = w.hdr.GetExtension(b.twcc)
-			}
-			d.sent.add(p, sn, ts, ext, d.vp8.picOff, d.vp8.tl0Off)
+	var ext []byte
+	if b.twcc != 0 {
+		binary.BigEndian.PutUint16(w.twExt[:], w.twSeq)
+		if w.hdr.SetExtension(b.twcc, w.twExt[:]) != nil {
+			return
 		}
+		ext = w.twExt[:]
 	}
+	sn, ts := w.hdr.SequenceNumber, w.hdr.Timestamp
+	if w.send(d, b, ext) != nil {
+		return
+	}
+	if b.twcc != 0 {
+		w.twSeq++
+	}
+	w.m.packets.Inc()
+	w.m.bytes.Add(float64(len(w.payload)))
+	w.sent(d, b, len(w.payload), ts)
+	if b.nack {
+		if d.sent == nil {
+			d.sent = new(history)
+		}
+		d.sent.add(p, sn, ts, ext, d.vp8.picOff, d.vp8.tl0Off)
+	}
+}
+
+// send writes w.hdr and w.payload on b: encrypted by the writer and queued on the server's
+// socket when the connection allows (srtpout.go), else down pion's path. ext is the packet's
+// transport-wide sequence number (nil if none), which the connection's estimator notes.
+func (w *writer) send(d *downTrack, b *binding, ext []byte) error {
+	if path := d.out.current(); path != nil {
+		if err := path.write(&w.hdr, w.payload, w.sealed[:], &w.sealHdr); err != nil {
+			return err
+		}
+		w.m.ownSRTP.Inc()
+		if n, ok := d.bwe.(sentNoter); ok && len(ext) == 2 {
+			n.Sent(binary.BigEndian.Uint16(ext), w.hdr.MarshalSize()+len(w.payload))
+		}
+		return nil
+	}
+	_, err := b.stream.WriteRTP(&w.hdr, w.payload)
+	return err
+}
+
+// sentNoter is a bandwidth estimator that is told of the packets sent past pion's
+// interceptors (transportcc.Estimator).
+type sentNoter interface {
+	Sent(seq uint16, size int)
 }
 
 // nackHistory is how many packets the server keeps of each video track it sends, to resend
@@ -619,8 +673,8 @@ type history [nackHistory]struct {
 	// The offsets of the subscriber's VP8 series it was sent with (vp8.go).
 	picOff uint16
 	tl0Off uint8
-	// The transport-wide sequence number the interceptors above the resender gave it, to
-	// send again with the packet.
+	// The transport-wide sequence number the writer gave it, to send again with the packet
+	// (the estimator takes a resend for the packet sent again).
 	hasExt bool
 	ext    [2]byte
 }
@@ -673,10 +727,6 @@ func (w *writer) resend(d *downTrack, pair rtcp.NackPair, bps int) {
 	if h == nil || b == nil || !d.allowed() {
 		return
 	}
-	below := d.rs.writer(b.ssrc)
-	if below == nil {
-		return
-	}
 	now := time.Now().UnixNano()
 	pair.Range(func(sn uint16) bool {
 		e := &h[sn%nackHistory]
@@ -694,11 +744,15 @@ func (w *writer) resend(d *downTrack, pair rtcp.NackPair, bps int) {
 		if e.hasExt && b.twcc != 0 && w.hdr.SetExtension(b.twcc, e.ext[:]) != nil {
 			return false
 		}
-		payload := e.p.payload
+		w.payload = e.p.payload
 		if d.up.group != nil && d.up.vp8 {
-			payload = d.vp8.apply(payload, e.picOff, e.tl0Off, w.scratch[:], false)
+			w.payload = d.vp8.apply(w.payload, e.picOff, e.tl0Off, w.scratch[:], false)
 		}
-		if _, err := below.Write(&w.hdr, payload, nil); err == nil {
+		var ext []byte
+		if e.hasExt && b.twcc != 0 {
+			ext = e.ext[:]
+		}
+		if w.send(d, b, ext) == nil {
 			w.m.resent.Inc()
 		}
 		return true

@@ -1,8 +1,9 @@
 package signaling
 
 import (
-	"encoding/binary"
 	"fmt"
+	"math"
+	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -10,45 +11,41 @@ import (
 	"time"
 
 	"github.com/chuting/chuting/transportcc"
+	"github.com/chuting/chuting/udpbatch"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // sink is a TrackLocalWriter that marshals what it is given, as SRTP would, into its own
-// buffer; delay makes it a slow subscriber. Like the interceptor chain, it numbers each packet
-// with a transport-wide sequence number and writes it through the connection's bandwidth
-// estimator, which notes it, so that the forwarding benchmark and allocation check cover the
-// estimator too.
+// buffer; delay makes it a slow subscriber. Like the interceptor chain, it writes each packet
+// (which the writer numbered with a transport-wide sequence number) through the connection's
+// bandwidth estimator, which notes it, so that the forwarding benchmark and allocation check
+// cover the estimator too.
 type sink struct {
 	delay time.Duration
 	buf   [mtu]byte
 	n     atomic.Int64
 	last  atomic.Uint32 // the sequence number last written
 	w     interceptor.RTPWriter
-	twcc  uint16                              // the next transport-wide sequence number
-	ext   [2]byte                             // its header extension, as pion's interceptor writes it
+	est   *transportcc.Estimator
 	seen  func(h *rtp.Header, payload []byte) // if set, called with each packet written
 }
 
 func newSink(delay time.Duration) *sink {
 	s := &sink{delay: delay}
-	est := transportcc.NewEstimator(transportcc.EstimatorOptions{Initial: initialBitrate, Min: 30_000, Max: 20_000_000})
-	s.w = est.AddStream(&interceptor.StreamInfo{SSRC: 1234,
+	s.est = transportcc.NewEstimator(transportcc.EstimatorOptions{Initial: initialBitrate, Min: 30_000, Max: 20_000_000})
+	s.w = s.est.AddStream(&interceptor.StreamInfo{SSRC: 1234,
 		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}},
 		interceptor.RTPWriterFunc(s.write))
 	return s
 }
 
 func (s *sink) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
-	binary.BigEndian.PutUint16(s.ext[:], s.twcc)
-	s.twcc++
-	if err := h.SetExtension(5, s.ext[:]); err != nil {
-		return 0, err
-	}
 	return s.w.Write(h, payload, nil)
 }
 
@@ -74,6 +71,7 @@ func (s *sink) Write(b []byte) (int, error) { return len(b), nil }
 // fanout is an upTrack with subscribers writing to sinks, without peer connections.
 type fanout struct {
 	up    *upTrack
+	conn  *udpbatch.Conn // the socket the writers encrypt to, when they do (newOwnFanout)
 	sinks []*sink
 	ws    []*writer
 	wg    sync.WaitGroup
@@ -92,10 +90,8 @@ func newFanout(tb testing.TB, delays ...time.Duration) *fanout {
 		sub.receiving.Store(true)
 		w := newWriter(512, m)
 		s := newSink(d)
-		// Resends go below the transport-wide numbering, above the estimator (resend.go).
-		rs := &resender{writers: map[uint32]interceptor.RTPWriter{1234: s.w}}
-		dt := &downTrack{up: f.up, sub: sub, w: w, rs: rs}
-		dt.bound.Store(&binding{ssrc: 1234, pt: 96, nack: true, stream: s})
+		dt := &downTrack{up: f.up, sub: sub, w: w, bwe: s.est}
+		dt.bound.Store(&binding{ssrc: 1234, pt: 96, nack: true, twcc: 5, stream: s})
 		f.up.addDown(dt)
 		f.sinks, f.ws = append(f.sinks, s), append(f.ws, w)
 		f.wg.Add(1)
@@ -110,6 +106,49 @@ func newFanout(tb testing.TB, delays ...time.Duration) *fanout {
 	}
 	f.raw = raw
 	tb.Cleanup(f.stop)
+	return f
+}
+
+// newOwnFanout is newFanout with k subscribers whose writers encrypt each packet with their
+// own SRTP context (AEAD-AES-128-GCM) and queue it on one batched loopback socket, as the
+// server's writers do (srtpout.go); a second socket takes the packets.
+func newOwnFanout(tb testing.TB, k int) *fanout {
+	tb.Helper()
+	f := newFanout(tb, make([]time.Duration, k)...)
+	listen := func() *net.UDPConn {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return c
+	}
+	src, dst := listen(), listen()
+	f.conn = udpbatch.New(src, batchSize, batchInterval)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			if _, err := dst.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	tb.Cleanup(func() {
+		f.stop()
+		_ = f.conn.Close()
+		_ = dst.Close()
+		<-done
+	})
+	addr := dst.LocalAddr().(*net.UDPAddr).AddrPort()
+	for _, d := range *f.up.downs.Load() {
+		ctx, err := srtp.CreateContext(make([]byte, 16), make([]byte, 12), srtp.ProtectionProfileAeadAes128Gcm)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		d.out = &srtpOut{}
+		d.out.path.Store(&srtpPath{ctx: ctx, conn: f.conn, addr: addr})
+	}
 	return f
 }
 
@@ -132,21 +171,21 @@ func (f *fanout) stop() {
 }
 
 // TestForwardAllocs checks that forwarding a packet to nine subscribers, through their
-// writers to a marshalled header, allocates nothing.
+// writers to a marshalled header (pion's path) or encrypted by the writers onto a socket
+// (srtpout.go), allocates nothing.
 func TestForwardAllocs(t *testing.T) {
-	f := newFanout(t, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	t.Run("pion", func(t *testing.T) { testForwardAllocs(t, newFanout(t, 0, 0, 0, 0, 0, 0, 0, 0, 0)) })
+	t.Run("own", func(t *testing.T) { testForwardAllocs(t, newOwnFanout(t, 9)) })
+}
+
+func testForwardAllocs(t *testing.T, f *fanout) {
 	runtime.GC()                  // so that no collection empties the pool while we count
 	for range nackHistory + 100 { // warm the pool, and fill the writers' NACK histories
 		f.send()
 	}
 	allocs := testing.AllocsPerRun(2000, f.send)
 	eventually(t, 5*time.Second, "the writers to drain", func() bool {
-		for _, s := range f.sinks {
-			if s.n.Load() < 2101+nackHistory-int64(testutil.ToFloat64(f.m.dropped)) {
-				return false
-			}
-		}
-		return true
+		return f.written() >= 2101+nackHistory-int64(testutil.ToFloat64(f.m.dropped))
 	})
 	t.Logf("%.2f allocations per packet forwarded to 9 subscribers", allocs)
 	if raceEnabled {
@@ -251,11 +290,28 @@ func TestGate(t *testing.T) {
 // have written them, so that no queue overflows and the time per packet covers the fan-out and
 // all K writes (a benchmark that outran the writers would time mostly drops). dropped/op must
 // stay 0.
+//
+// The "own" cases encrypt each packet with SRTP (AEAD-AES-128-GCM) and queue it on a loopback
+// socket, as the server's writers do (srtpout.go): the time per packet then includes the
+// encryption, and the batch flusher's system calls on a core of their own.
 func BenchmarkForward(b *testing.B) {
 	const benchPace = 128 // well below the writers' queue of 512
-	for _, k := range []int{1, 4, 9, 16} {
-		b.Run(fmt.Sprintf("K=%d", k), func(b *testing.B) {
-			f := newFanout(b, make([]time.Duration, k)...)
+	for _, c := range []struct {
+		k   int
+		own bool
+	}{{1, false}, {4, false}, {9, false}, {16, false}, {1, true}, {4, true}, {9, true}} {
+		name := fmt.Sprintf("K=%d", c.k)
+		if c.own {
+			name += "/own"
+		}
+		b.Run(name, func(b *testing.B) {
+			k := c.k
+			var f *fanout
+			if c.own {
+				f = newOwnFanout(b, k)
+			} else {
+				f = newFanout(b, make([]time.Duration, k)...)
+			}
 			b.ReportAllocs()
 			b.SetBytes(int64(len(f.raw)) * int64(k))
 			var sent int64
@@ -273,15 +329,26 @@ func BenchmarkForward(b *testing.B) {
 	}
 }
 
-// drain waits until every sink has written n packets. A dropped packet never arrives: the
+// drain waits until every subscriber was sent n packets. A dropped packet never arrives: the
 // drop counter (which allocates to read) is looked at only now and then, to give up then.
 func (f *fanout) drain(n int64) {
-	for _, s := range f.sinks {
-		for spins := 1; s.n.Load() < n; spins++ {
-			if spins%(1<<14) == 0 && testutil.ToFloat64(f.m.dropped) > 0 {
-				return
-			}
-			runtime.Gosched()
+	for spins := 1; f.written() < n; spins++ {
+		if spins%(1<<14) == 0 && testutil.ToFloat64(f.m.dropped) > 0 {
+			return
 		}
+		runtime.Gosched()
 	}
+}
+
+// written returns the fewest packets a subscriber was sent: written to its sink, or (all
+// subscribers sharing one socket) sent on the socket, divided among them.
+func (f *fanout) written() int64 {
+	if f.conn != nil {
+		return int64(f.conn.Stats().Packets) / int64(len(f.sinks)) //nolint:gosec // counts
+	}
+	least := int64(math.MaxInt64)
+	for _, s := range f.sinks {
+		least = min(least, s.n.Load())
+	}
+	return least
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -47,8 +46,8 @@ func (lp *layerPair) subscribe(u *upTrack, seen func(h *rtp.Header, payload []by
 	w := newWriter(512, lp.m)
 	s := newSink(0)
 	s.seen = seen
-	d := &downTrack{up: lp.low, sub: sub, w: w, rs: &resender{writers: map[uint32]interceptor.RTPWriter{1234: s.w}}}
-	d.bound.Store(&binding{ssrc: 1234, pt: 96, nack: true, stream: s})
+	d := &downTrack{up: lp.low, sub: sub, w: w, bwe: s.est}
+	d.bound.Store(&binding{ssrc: 1234, pt: 96, nack: true, twcc: 5, stream: s})
 	d.current.Store(u)
 	d.target.Store(u)
 	lp.low.addDown(d)

@@ -12,6 +12,7 @@ type metrics struct {
 	participants prometheus.Gauge
 	tracks       prometheus.Gauge
 	packets      prometheus.Counter
+	ownSRTP      prometheus.Counter
 	bytes        prometheus.Counter
 	nacks        prometheus.Counter
 	resent       prometheus.Counter
@@ -35,13 +36,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		participants: gauge("participants", "Participants in the rooms, waiting, admitted or dropped."),
 		tracks:       gauge("tracks", "Tracks published in the rooms."),
 		packets:      counter("forwarded_packets_total", "RTP packets forwarded to subscribers."),
-		bytes:        counter("forwarded_bytes_total", "RTP payload bytes forwarded to subscribers."),
-		nacks:        counter("nacks_total", "Packets NACKed by subscribers."),
-		resent:       counter("resent_packets_total", "RTP packets resent to subscribers that NACKed them."),
-		plis:         counter("plis_total", "Keyframe requests (PLI) sent to publishers."),
-		dropped:      counter("dropped_packets_total", "RTP packets dropped because a subscriber's queue was full."),
-		switches:     counter("layer_switches_total", "Simulcast layer switches asked for by bandwidth adaptation."),
-		full:         counter("refused_full_total", "Joins refused because the node had as many participants as it may."),
+		ownSRTP: counter("own_srtp_packets_total",
+			"RTP packets forwarded (or resent) that the server encrypted itself instead of passing them down pion's write path."),
+		bytes:    counter("forwarded_bytes_total", "RTP payload bytes forwarded to subscribers."),
+		nacks:    counter("nacks_total", "Packets NACKed by subscribers."),
+		resent:   counter("resent_packets_total", "RTP packets resent to subscribers that NACKed them."),
+		plis:     counter("plis_total", "Keyframe requests (PLI) sent to publishers."),
+		dropped:  counter("dropped_packets_total", "RTP packets dropped because a subscriber's queue was full."),
+		switches: counter("layer_switches_total", "Simulcast layer switches asked for by bandwidth adaptation."),
+		full:     counter("refused_full_total", "Joins refused because the node had as many participants as it may."),
 		join: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
 			Name: "join_seconds", Help: "Time from the WebSocket upgrade to joined.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
@@ -49,7 +52,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.packets, m.bytes,
+	for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.packets, m.ownSRTP, m.bytes,
 		m.nacks, m.resent, m.plis, m.dropped, m.switches, m.full, m.join} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -300,7 +300,7 @@ func (p *participant) syncSubscriptions() {
 			continue
 		}
 		d := &downTrack{up: u, sub: p, w: p.w, privileged: p.role.privileged(),
-			bwe: p.sub.bwe, rs: p.sub.rs}
+			bwe: p.sub.bwe, out: p.sub.out}
 		if u.group != nil {
 			// Start on the best layer the estimate allows (the primary while no layer has
 			// been measured); the switch to it happens at its first keyframe.

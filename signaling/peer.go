@@ -26,7 +26,7 @@ type peer struct {
 	pc   *webrtc.PeerConnection
 	c    *conn
 	bwe  cc.BandwidthEstimator // sub: the estimate of what the link to the client carries
-	rs   *resender             // sub: where the writer resends what the client NACKs
+	out  *srtpOut              // sub: the connection's own RTP output
 
 	// Local candidates are held until the description they belong to has been sent: pion
 	// gathers while the answer is still being written (../shared/TESTING.md).
@@ -40,19 +40,30 @@ type peer struct {
 }
 
 func newPeer(p *participant, name string, c *conn) *peer {
-	pc, err := p.room.s.media.api.NewPeerConnection(webrtc.Configuration{})
+	api := p.room.s.media.api
+	var own *srtpOut
+	if name == PCSub {
+		own = &srtpOut{}
+		api = p.room.s.media.subAPI(own)
+	}
+	var cfg webrtc.Configuration
+	if name == PCSub {
+		// The writer encrypts sub's RTP without header encryption (RFC 9335): none is offered.
+		cfg.RTPHeaderEncryptionPolicy = webrtc.RTPHeaderEncryptionPolicyDisable
+	}
+	pc, err := api.NewPeerConnection(cfg)
 	if err != nil { // only fails on a bad configuration
 		p.room.s.log.Error("new peer connection", "participant", p.id, "err", err)
 		c.close(websocket.CloseInternalServerErr, "内部错误 / internal error")
 		pc = nil
 	}
-	pe := &peer{name: name, pc: pc, c: c}
+	pe := &peer{name: name, pc: pc, c: c, out: own}
 	if pc == nil {
 		return pe
 	}
-	est, rs := p.room.s.media.bwe.take(pc.ID()), p.room.s.media.rs.take(pc.ID())
+	est := p.room.s.media.bwe.take(pc.ID())
 	if name == PCSub {
-		pe.bwe, pe.rs = est, rs
+		pe.bwe = est
 	}
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		if cand == nil {
@@ -72,6 +83,9 @@ func newPeer(p *participant, name string, c *conn) *peer {
 	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if name == PCSub {
+			if s == webrtc.PeerConnectionStateConnected {
+				own.arm(pc, p.room.s.media)
+			}
 			p.subUp.Store(s == webrtc.PeerConnectionStateConnected)
 			if s == webrtc.PeerConnectionStateConnected {
 				select { // the loop asks for keyframes: what was sent before is lost
@@ -86,6 +100,11 @@ func newPeer(p *participant, name string, c *conn) *peer {
 			c.close(websocket.CloseTryAgainLater, "媒体连接中断 / media connection failed")
 		}
 	})
+	if name == PCSub {
+		pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
+			own.arm(pc, p.room.s.media)
+		})
+	}
 	if name == PCPub {
 		pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { p.onTrack(pc, t, r) })
 	}

@@ -115,10 +115,17 @@ func (e *Estimator) AddStream(info *interceptor.StreamInfo, writer interceptor.R
 	}
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		if ext := h.GetExtension(id); len(ext) >= 2 {
-			e.onSent(binary.BigEndian.Uint16(ext), h.MarshalSize()+len(payload), time.Since(e.start))
+			e.Sent(binary.BigEndian.Uint16(ext), h.MarshalSize()+len(payload))
 		}
 		return writer.Write(h, payload, a)
 	})
+}
+
+// Sent notes that the packet with transport-wide sequence number seq, of size bytes (RTP
+// header and payload), leaves now. AddStream's writers call it; so does a sender that writes
+// past pion's interceptors.
+func (e *Estimator) Sent(seq uint16, size int) {
+	e.onSent(seq, size, time.Since(e.start))
 }
 
 // onSent notes that the packet seq of size bytes left at.

@@ -1,0 +1,142 @@
+package signaling
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// TestOwnSRTP checks what a subscriber receives when the server encrypts its RTP itself
+// (srtpout.go): every packet forwarded took that path and decrypts with the keys of the
+// client's DTLS handshake; each carries a transport-wide sequence number, and the numbers of
+// the connection's audio and video together count up without a gap or a repeat; each stream
+// gets sender reports whose counts and RTP time match what arrived, and whose wall clock is
+// now.
+func TestOwnSRTP(t *testing.T) {
+	e := MustEnv(t, nil)
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	judge.publish(true)
+
+	type stream struct {
+		packets int
+		lastTS  uint32
+		clock   uint32
+		sr      *rtcp.SenderReport
+		srAt    time.Time
+	}
+	var (
+		mu      sync.Mutex
+		seqs    = map[uint16]int{}
+		streams = map[uint32]*stream{}
+		bad     []string
+	)
+	get := func(t *webrtc.TrackRemote) *stream {
+		s := streams[uint32(t.SSRC())]
+		if s == nil {
+			s = &stream{clock: t.Codec().ClockRate}
+			streams[uint32(t.SSRC())] = s
+		}
+		return s
+	}
+	inspect := func(tr *webrtc.TrackRemote, b []byte) {
+		var h rtp.Header
+		if _, err := h.Unmarshal(b); err != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		// The publisher's extensions are not forwarded: the one extension is the server's
+		// transport-wide sequence number.
+		ids := h.GetExtensionIDs()
+		if len(ids) != 1 || len(h.GetExtension(ids[0])) != 2 {
+			bad = append(bad, "extensions")
+			return
+		}
+		ext := h.GetExtension(ids[0])
+		seqs[uint16(ext[0])<<8|uint16(ext[1])]++
+		s := get(tr)
+		s.packets++
+		s.lastTS = h.Timestamp
+	}
+	onRTCP := func(tr *webrtc.TrackRemote, pkts []rtcp.Packet) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == uint32(tr.SSRC()) {
+				s := get(tr)
+				s.sr, s.srAt = sr, time.Now()
+			}
+		}
+	}
+	clerk := dialWith(t, e, e.hearing.ID, Message{Token: e.token(t, "link:c1", "赵律师", RoleCounsel)},
+		clientOpts{inspect: inspect, rtcp: onRTCP})
+	clerk.joined = clerk.wait(TypeJoined, nil)
+	// Reports come every second; two, so that one was made after many packets.
+	eventually(t, 10*time.Second, "two sender reports on audio and video", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, s := range streams {
+			if s.sr != nil && s.sr.PacketCount > 10 {
+				n++
+			}
+		}
+		return n == 2
+	})
+	judge.close() // no more packets: what arrived can be compared with what was counted
+	time.Sleep(200 * time.Millisecond)
+
+	m := e.srv.m
+	if own, all := testutil.ToFloat64(m.ownSRTP), testutil.ToFloat64(m.packets); own == 0 || own != all {
+		t.Errorf("%v of %v packets forwarded were encrypted by the server", own, all)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bad) > 0 {
+		t.Fatalf("%d packets without the transport-wide sequence number alone", len(bad))
+	}
+	lo, hi, total := uint16(0), uint16(0), 0
+	first := true
+	for sq, n := range seqs {
+		if n != 1 {
+			t.Errorf("transport-wide sequence number %d came %d times", sq, n)
+		}
+		total += n
+		if first || int16(sq-lo) < 0 {
+			lo = sq
+		}
+		if first || int16(sq-hi) > 0 {
+			hi = sq
+		}
+		first = false
+	}
+	if int(hi-lo)+1 != len(seqs) {
+		t.Errorf("transport-wide sequence numbers %d–%d, %d of them: a gap", lo, hi, len(seqs))
+	}
+	for ssrc, s := range streams {
+		sr := s.sr
+		if sr.PacketCount == 0 || int(sr.PacketCount) > s.packets {
+			t.Errorf("SSRC %d: report counts %d packets, %d arrived", ssrc, sr.PacketCount, s.packets)
+		}
+		if sr.OctetCount < sr.PacketCount {
+			t.Errorf("SSRC %d: report counts %d bytes in %d packets", ssrc, sr.OctetCount, sr.PacketCount)
+		}
+		// The report's RTP time is that of its wall-clock time; the last packet came at most
+		// ~200 ms of RTP time before or after it.
+		if d := int32(sr.RTPTime - s.lastTS); d > int32(s.clock) || d < -int32(s.clock) {
+			t.Errorf("SSRC %d: report's RTP time %d, last packet's %d (clock %d)", ssrc, sr.RTPTime, s.lastTS, s.clock)
+		}
+		ntp := time.Unix(int64(sr.NTPTime>>32)-2208988800, int64((sr.NTPTime&0xffffffff)*1e9>>32))
+		if d := s.srAt.Sub(ntp); d < -time.Second || d > time.Second {
+			t.Errorf("SSRC %d: report's wall clock %v, received at %v", ssrc, ntp, s.srAt)
+		}
+	}
+	if total == 0 || len(streams) != 2 {
+		t.Fatalf("%d packets on %d streams", total, len(streams))
+	}
+}
