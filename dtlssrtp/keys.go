@@ -187,7 +187,7 @@ func (k Keys) Local() (*srtp.Context, error) {
 	return srtp.CreateContext(k.LocalKey, k.LocalSalt, k.Profile)
 }
 
-// Remote returns a context that decrypts what the peer sends.
-func (k Keys) Remote() (*srtp.Context, error) {
-	return srtp.CreateContext(k.RemoteKey, k.RemoteSalt, k.Profile)
+// Remote returns a context that decrypts what the peer sends, with opts (replay protection).
+func (k Keys) Remote(opts ...srtp.ContextOption) (*srtp.Context, error) {
+	return srtp.CreateContext(k.RemoteKey, k.RemoteSalt, k.Profile, opts...)
 }

@@ -84,6 +84,9 @@ func TestShortRun(t *testing.T) {
 			r.UDPDatagrams, r.UDPSegmented)
 	case r.OwnSRTP < 0.99: // every subscriber connection is up over UDP during the window
 		t.Errorf("the server encrypted %.1f %% of the packets it forwarded, want all", 100*r.OwnSRTP)
+	case r.OwnSRTPReadPPS < 0.9*r.ForwardedPPS/2: // each packet read goes to the two others
+		t.Errorf("the server decrypted %.0f packets/s itself, forwarded %.0f/s to two subscribers each",
+			r.OwnSRTPReadPPS, r.ForwardedPPS)
 	}
 	// Loss is measured on a machine that other tests share: only gross loss fails.
 	if r.Total.Loss > 5 {

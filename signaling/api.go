@@ -6,16 +6,17 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/chuting/chuting/dtlssrtp"
 	"github.com/chuting/chuting/transportcc"
 	"github.com/chuting/chuting/udpbatch"
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/nack"
-	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5"
@@ -85,9 +86,14 @@ type media struct {
 	ir   *interceptor.Registry
 	se   webrtc.SettingEngine
 	bwe  estimators
-	udp  ice.UDPMux
-	tcp  ice.TCPMux
-	tcpL net.Listener
+	twcc byConn[*transportcc.Interceptor] // each connection's arrival record
+	// The publishers' connections whose RTP the server reads itself, by remote address
+	// (srtpin.go): replaced, never changed, under imu.
+	inputs atomic.Pointer[map[netip.AddrPort]*srtpIn]
+	imu    sync.Mutex
+	udp    ice.UDPMux
+	tcp    ice.TCPMux
+	tcpL   net.Listener
 }
 
 func (m *media) close() error {
@@ -146,7 +152,7 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 // receives. What the server sends to subscribers its writers number for TWCC, report on and
 // resend themselves (forward.go, report.go), whether they encrypt it (srtpout.go) or pass it
 // down pion's path.
-func newInterceptors(m *webrtc.MediaEngine, bwe *estimators) (*interceptor.Registry, error) {
+func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, arrivals *byConn[*transportcc.Interceptor]) (*interceptor.Registry, error) {
 	r := &interceptor.Registry{}
 	// The estimator notes the packets that pass down pion's path with their transport-wide
 	// sequence numbers; the writers tell it of those they send themselves.
@@ -162,26 +168,16 @@ func newInterceptors(m *webrtc.MediaEngine, bwe *estimators) (*interceptor.Regis
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
 		return nil, err
 	}
-	// NACKs towards publishers from pion's generator; those of subscribers are answered by
-	// their writers from the packets they hold (forward.go), instead of by pion's responder,
-	// which copied every packet sent to every subscriber (docs/perf.md). The codecs
-	// (newMediaEngine) carry the nack feedback.
-	generator, err := nack.NewGeneratorInterceptor()
-	if err != nil {
-		return nil, err
-	}
-	r.Add(generator)
-	// Receiver reports on what publishers send. The sender reports on what subscribers are
-	// sent are the writers' (report.go): pion's interceptor would not see the packets the
-	// writers encrypt themselves (srtpout.go).
-	receiver, err := report.NewReceiverInterceptor()
-	if err != nil {
-		return nil, err
-	}
-	r.Add(receiver)
+	// NACKs and receiver reports towards publishers are the server's (receive.go, srtpin.go),
+	// as pion's interceptors would not see the packets its SRTP input reads; subscribers'
+	// NACKs are answered by their writers from the packets they hold (forward.go), instead of
+	// by pion's responder, which copied every packet sent to every subscriber (docs/perf.md).
+	// The codecs (newMediaEngine) carry the nack feedback.
+	//
 	// Transport-wide congestion-control feedback to publishers, without pion's goroutine
-	// switch per packet received (transportcc).
-	if err := transportcc.Configure(m, r); err != nil {
+	// switch per packet received (transportcc); the SRTP input records its packets' arrivals.
+	if err := transportcc.ConfigureWith(m, r, transportcc.Factory{Interval: transportcc.Interval,
+		OnNew: arrivals.put}); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -267,7 +263,7 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	// clients without GCM.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	m := &media{}
-	ir, err := newInterceptors(me, &m.bwe)
+	ir, err := newInterceptors(me, &m.bwe, &m.twcc)
 	if err != nil {
 		return nil, err
 	}
@@ -332,11 +328,14 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	return m, nil
 }
 
-// subAPI returns the API of a subscriber's connection, whose key log and ServerHello go to o.
-func (m *media) subAPI(o *srtpOut) *webrtc.API {
+// capturingAPI returns the API of a connection whose key log and ServerHello go to c. The
+// server answers publishers' offers as the DTLS server (setup:passive), so that it sends the
+// ServerHello there too.
+func (m *media) capturingAPI(c *dtlssrtp.Capture) *webrtc.API {
 	se := m.se
-	se.SetDTLSKeyLogWriter(&o.capture)
-	se.SetDTLSServerHelloMessageHook(o.capture.ServerHello)
+	se.SetDTLSKeyLogWriter(c)
+	se.SetDTLSServerHelloMessageHook(c.ServerHello)
+	_ = se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer) // a valid role: no error
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m.me), webrtc.WithInterceptorRegistry(m.ir),
 		webrtc.WithSettingEngine(se))
 }
@@ -381,6 +380,7 @@ const (
 // batching wraps an ICE UDP socket.
 func (m *media) batching(uc *net.UDPConn) *udpbatch.Conn {
 	c := udpbatch.New(uc, batchSize, batchInterval)
+	c.SetIntercept(m.intercept)
 	m.batched = append(m.batched, c)
 	return c
 }

@@ -11,7 +11,7 @@
 // Files: protocol.go (messages, Parse), token.go (join tokens, close codes), role.go (what
 // each role may do), server.go (the handler, rooms by hearing), room.go and moderate.go (a
 // room's state), participant.go and peer.go (one person's connections), forward.go (the
-// media hot path), srtpout.go (subscribers' RTP encrypted by the server), report.go (sender
-// reports), api.go (codecs, interceptors, ICE ports), attendance.go, checklist.go,
+// media hot path), srtpout.go and srtpin.go (the RTP the server encrypts and decrypts
+// itself), report.go and receive.go (sender reports; receiver reports and NACKs), api.go (codecs, interceptors, ICE ports), attendance.go, checklist.go,
 // metrics.go.
 package signaling

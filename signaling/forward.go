@@ -82,6 +82,14 @@ type upTrack struct {
 	mu    sync.Mutex                   // serialises changes to downs
 	downs atomic.Pointer[[]*downTrack] // read per packet without a lock
 
+	// What has arrived, for the publisher's NACKs and receiver reports (receive.go), and the
+	// transport-wide sequence number's extension ID (0 if not negotiated).
+	stats *recvStats
+	twcc  uint8
+	// readMu serialises read: the track is read through pion (run) until the server's SRTP
+	// input takes it (srtpin.go), and a packet pion holds may still come after that.
+	readMu sync.Mutex
+
 	lastPLI    atomic.Int64 // UnixNano of the last keyframe request
 	keyPending atomic.Bool  // a request came within keyframeInterval: sent when it ends
 
@@ -172,8 +180,15 @@ func (u *upTrack) run() {
 			packets.Put(p)
 			return
 		}
-		u.forward(p, n)
+		u.read(p, n)
 	}
+}
+
+// read forwards the packet of n bytes in p, read through pion or by the server's SRTP input.
+func (u *upTrack) read(p *packet, n int) {
+	u.readMu.Lock()
+	u.forward(p, n)
+	u.readMu.Unlock()
 }
 
 // forward parses the n bytes in p.buf and queues p to every subscriber allowed to receive it.
@@ -183,6 +198,10 @@ func (u *upTrack) forward(p *packet, n int) {
 	if err != nil {
 		packets.Put(p)
 		return
+	}
+	p.at = time.Now().UnixNano()
+	if u.stats != nil {
+		u.stats.record(p.hdr.SequenceNumber, p.hdr.Timestamp, time.Unix(0, p.at))
 	}
 	end := n
 	if p.hdr.Padding && end > hl { // forward without padding: it would count in the payload
@@ -194,7 +213,7 @@ func (u *upTrack) forward(p *packet, n int) {
 		return
 	}
 	p.payload = p.buf[hl:end]
-	p.src, p.at = u, time.Now().UnixNano()
+	p.src = u
 	u.received.Add(int64(n))
 	if u.kind == webrtc.RTPCodecTypeAudio {
 		if !u.open.Load() {

@@ -336,7 +336,7 @@ func containsTrack(ups []*upTrack, u *upTrack) bool {
 }
 
 // onTrack runs for each track the client publishes, for as long as it lasts.
-func (p *participant) onTrack(pc *webrtc.PeerConnection, t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+func (p *participant) onTrack(pc *webrtc.PeerConnection, in *srtpIn, t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	p.goMedia(func() {
 		p.mmu.Lock()
 		source, ok := p.sources[t.ID()]
@@ -356,10 +356,20 @@ func (p *participant) onTrack(pc *webrtc.PeerConnection, t *webrtc.TrackRemote, 
 			vp8:  strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeVP8),
 			h264: strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeH264)}
 		for _, e := range recv.GetParameters().HeaderExtensions {
-			if e.URI == sdp.AudioLevelURI {
+			switch e.URI {
+			case sdp.AudioLevelURI:
 				u.levels = uint8(e.ID)
+			case sdp.TransportCCURI:
+				u.twcc = uint8(e.ID)
 			}
 		}
+		u.stats = newRecvStats(u.ssrc, t.Codec().ClockRate, hasNACK(t.Codec().RTCPFeedback))
+		// The publisher's sender reports, for the receiver reports' LSR and DLSR.
+		p.goMedia(func() { readSenderReports(recv, u) })
+		// From now on the server's SRTP input may read the track (srtpin.go), and the track
+		// is reported on.
+		in.add(u)
+		defer in.remove(u)
 		if u.rid != "" && u.kind == webrtc.RTPCodecTypeVideo {
 			switch p.joinGroup(t.ID(), u) {
 			case layerRefused:

@@ -3,6 +3,7 @@ package signaling
 import (
 	"sync"
 
+	"github.com/chuting/chuting/dtlssrtp"
 	"github.com/gorilla/websocket"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
@@ -27,6 +28,8 @@ type peer struct {
 	c    *conn
 	bwe  cc.BandwidthEstimator // sub: the estimate of what the link to the client carries
 	out  *srtpOut              // sub: the connection's own RTP output
+	in   *srtpIn               // pub: the connection's own RTP input
+	done chan struct{}         // closed by close
 
 	// Local candidates are held until the description they belong to has been sent: pion
 	// gathers while the answer is still being written (../shared/TESTING.md).
@@ -40,30 +43,39 @@ type peer struct {
 }
 
 func newPeer(p *participant, name string, c *conn) *peer {
-	api := p.room.s.media.api
-	var own *srtpOut
+	m := p.room.s.media
+	// The server encrypts what it sends on sub (srtpout.go) and decrypts what it reads on pub
+	// (srtpin.go) with the keys of each connection's handshake, without header encryption
+	// (RFC 9335): none is negotiated.
+	var (
+		own     *srtpOut
+		in      *srtpIn
+		capture *dtlssrtp.Capture
+	)
 	if name == PCSub {
 		own = &srtpOut{}
-		api = p.room.s.media.subAPI(own)
+		capture = &own.capture
+	} else {
+		in = newSRTPIn(m)
+		capture = &in.capture
 	}
-	var cfg webrtc.Configuration
-	if name == PCSub {
-		// The writer encrypts sub's RTP without header encryption (RFC 9335): none is offered.
-		cfg.RTPHeaderEncryptionPolicy = webrtc.RTPHeaderEncryptionPolicyDisable
-	}
-	pc, err := api.NewPeerConnection(cfg)
+	pc, err := m.capturingAPI(capture).NewPeerConnection(webrtc.Configuration{
+		RTPHeaderEncryptionPolicy: webrtc.RTPHeaderEncryptionPolicyDisable})
 	if err != nil { // only fails on a bad configuration
 		p.room.s.log.Error("new peer connection", "participant", p.id, "err", err)
 		c.close(websocket.CloseInternalServerErr, "内部错误 / internal error")
 		pc = nil
 	}
-	pe := &peer{name: name, pc: pc, c: c, out: own}
+	pe := &peer{name: name, pc: pc, c: c, out: own, in: in, done: make(chan struct{})}
 	if pc == nil {
 		return pe
 	}
-	est := p.room.s.media.bwe.take(pc.ID())
+	est, arrivals := m.bwe.take(pc.ID()), m.twcc.take(pc.ID())
 	if name == PCSub {
 		pe.bwe = est
+	} else {
+		in.twcc = arrivals
+		p.goMedia(func() { in.feedback(pc, pe.done) })
 	}
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		if cand == nil {
@@ -82,10 +94,14 @@ func newPeer(p *participant, name string, c *conn) *peer {
 		p.subUp.Store(false)
 	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if name == PCSub {
-			if s == webrtc.PeerConnectionStateConnected {
-				own.arm(pc, p.room.s.media)
+		if s == webrtc.PeerConnectionStateConnected {
+			if own != nil {
+				own.arm(pc, m)
+			} else {
+				in.arm(pc)
 			}
+		}
+		if name == PCSub {
 			p.subUp.Store(s == webrtc.PeerConnectionStateConnected)
 			if s == webrtc.PeerConnectionStateConnected {
 				select { // the loop asks for keyframes: what was sent before is lost
@@ -100,13 +116,15 @@ func newPeer(p *participant, name string, c *conn) *peer {
 			c.close(websocket.CloseTryAgainLater, "媒体连接中断 / media connection failed")
 		}
 	})
-	if name == PCSub {
-		pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
-			own.arm(pc, p.room.s.media)
-		})
-	}
+	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
+		if own != nil {
+			own.arm(pc, m)
+		} else {
+			in.arm(pc)
+		}
+	})
 	if name == PCPub {
-		pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { p.onTrack(pc, t, r) })
+		pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { p.onTrack(pc, in, t, r) })
 	}
 	return pe
 }
@@ -229,6 +247,10 @@ func (pe *peer) flushRemote() {
 
 // close closes the peer connection and waits for pion's goroutines.
 func (pe *peer) close() {
+	close(pe.done)
+	if pe.in != nil {
+		pe.in.disarm()
+	}
 	if pe.pc != nil {
 		_ = pe.pc.GracefulClose()
 	}

@@ -66,18 +66,8 @@ func (o *srtpOut) arm(pc *webrtc.PeerConnection, m *media) {
 }
 
 func (o *srtpOut) pathFor(pc *webrtc.PeerConnection, m *media) *srtpPath {
-	dt := pc.SCTP().Transport()
-	if dt.State() != webrtc.DTLSTransportStateConnected {
-		return nil
-	}
-	pair, err := dt.ICETransport().GetSelectedCandidatePair()
-	if err != nil || pair == nil || pair.Local == nil || pair.Remote == nil ||
-		pair.Remote.Protocol != webrtc.ICEProtocolUDP {
-		return nil
-	}
-	conn := m.socketFor(pair.Local)
-	remote, err := netip.ParseAddr(pair.Remote.Address)
-	if conn == nil || err != nil {
+	conn, remote := m.udpPair(pc)
+	if conn == nil {
 		return nil
 	}
 	if o.ctx == nil {
@@ -89,7 +79,27 @@ func (o *srtpOut) pathFor(pc *webrtc.PeerConnection, m *media) *srtpPath {
 			return nil
 		}
 	}
-	return &srtpPath{ctx: o.ctx, conn: conn, addr: netip.AddrPortFrom(remote.Unmap(), pair.Remote.Port)}
+	return &srtpPath{ctx: o.ctx, conn: conn, addr: remote}
+}
+
+// udpPair returns the server's socket and the remote address of the ICE pair pc uses, if pc
+// is connected (ICE and DTLS) over one of the server's UDP sockets; nil otherwise.
+func (m *media) udpPair(pc *webrtc.PeerConnection) (*udpbatch.Conn, netip.AddrPort) {
+	dt := pc.SCTP().Transport()
+	if dt.State() != webrtc.DTLSTransportStateConnected {
+		return nil, netip.AddrPort{}
+	}
+	pair, err := dt.ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local == nil || pair.Remote == nil ||
+		pair.Remote.Protocol != webrtc.ICEProtocolUDP {
+		return nil, netip.AddrPort{}
+	}
+	conn := m.socketFor(pair.Local)
+	remote, err := netip.ParseAddr(pair.Remote.Address)
+	if conn == nil || err != nil {
+		return nil, netip.AddrPort{}
+	}
+	return conn, netip.AddrPortFrom(remote.Unmap(), pair.Remote.Port)
 }
 
 // write encrypts hdr and payload into buf (at least mtu+srtpOverhead bytes; scratch is the

@@ -140,3 +140,76 @@ func TestOwnSRTP(t *testing.T) {
 		t.Fatalf("%d packets on %d streams", total, len(streams))
 	}
 }
+
+// TestOwnSRTPInput checks the server's own reading of a publisher (srtpin.go): the packets of
+// its tracks are decrypted by the server and reach a subscriber, and the publisher gets the
+// server's receiver reports on each of its streams, with the highest sequence number it sent,
+// no loss, and the time of its last sender report (which the server read).
+func TestOwnSRTPInput(t *testing.T) {
+	e := MustEnv(t, nil)
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	judge.publish(true)
+	type got struct {
+		rr  rtcp.ReceptionReport
+		n   int
+		lsr bool
+	}
+	var (
+		mu      sync.Mutex
+		reports = map[uint32]*got{}
+	)
+	judge.mu.Lock()
+	pub := judge.pub
+	judge.mu.Unlock()
+	for _, s := range pub.GetSenders() {
+		ssrc := uint32(s.GetParameters().Encodings[0].SSRC)
+		mu.Lock()
+		reports[ssrc] = &got{}
+		mu.Unlock()
+		go func() {
+			for {
+				pkts, _, err := s.ReadRTCP()
+				if err != nil {
+					return
+				}
+				for _, p := range pkts {
+					rr, ok := p.(*rtcp.ReceiverReport)
+					if !ok {
+						continue
+					}
+					for _, r := range rr.Reports {
+						if r.SSRC == ssrc {
+							mu.Lock()
+							g := reports[ssrc]
+							g.rr, g.n = r, g.n+1
+							g.lsr = g.lsr || r.LastSenderReport != 0
+							mu.Unlock()
+						}
+					}
+				}
+			}
+		}()
+	}
+	counsel := join(t, e, "counsel", e.token(t, "link:c1", "赵律师", RoleCounsel))
+	eventually(t, 10*time.Second, "the judge's media at counsel, read by the server itself", func() bool {
+		a, v := counsel.got(judge.id())
+		return a > 10 && v > 5 && testutil.ToFloat64(e.srv.m.ownSRTPIn) > 20
+	})
+	eventually(t, 10*time.Second, "receiver reports with the last sender report on both streams", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, g := range reports {
+			if g.n < 2 || !g.lsr {
+				return false
+			}
+		}
+		return len(reports) == 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for ssrc, g := range reports {
+		if g.rr.TotalLost != 0 || g.rr.FractionLost != 0 || g.rr.LastSequenceNumber < 10 {
+			t.Errorf("SSRC %d: report %+v, want no loss and the sequence numbers sent", ssrc, g.rr)
+		}
+	}
+}

@@ -31,24 +31,36 @@ const Interval = 100 * time.Millisecond
 // and the interceptor that sends it in r, as webrtc.ConfigureTWCCSender does. It must be
 // called after the codecs are registered.
 func Configure(m *webrtc.MediaEngine, r *interceptor.Registry) error {
+	return ConfigureWith(m, r, Factory{Interval: Interval})
+}
+
+// ConfigureWith is Configure with the interceptors made by f.
+func ConfigureWith(m *webrtc.MediaEngine, r *interceptor.Registry, f Factory) error {
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, kind)
 		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
 			return err
 		}
 	}
-	r.Add(Factory{Interval: Interval})
+	r.Add(f)
 	return nil
 }
 
 // Factory makes an Interceptor per peer connection.
 type Factory struct {
 	Interval time.Duration // how often feedback is sent
+	// OnNew, if set, is given each interceptor with its peer connection's ID, for a reader
+	// that takes packets past pion's interceptors and records them with Arrived.
+	OnNew func(id string, i *Interceptor)
 }
 
 // NewInterceptor implements interceptor.Factory.
-func (f Factory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &Interceptor{interval: f.Interval, start: time.Now(), closed: make(chan struct{})}, nil
+func (f Factory) NewInterceptor(id string) (interceptor.Interceptor, error) {
+	i := &Interceptor{interval: f.Interval, start: time.Now(), closed: make(chan struct{})}
+	if f.OnNew != nil {
+		f.OnNew(id, i)
+	}
+	return i, nil
 }
 
 // Interceptor records the arrivals on one peer connection and sends their feedback.
@@ -120,16 +132,26 @@ func (i *Interceptor) BindRemoteStream(info *interceptor.StreamInfo, reader inte
 		if err != nil {
 			return n, a, err
 		}
-		if seq, ok := Sequence(b[:n], id); ok {
-			at := time.Since(i.start).Microseconds()
-			i.mu.Lock()
-			if i.rec != nil {
-				i.rec.Record(ssrc, seq, at)
-			}
-			i.mu.Unlock()
-		}
+		i.Arrived(ssrc, b[:n], id)
 		return n, a, nil
 	})
+}
+
+// Arrived records that the RTP packet b of the stream ssrc arrived now, if it carries a
+// transport-wide sequence number in its header extension element id. The streams pion reads
+// are recorded by the interceptor itself; a reader that takes packets past pion's
+// interceptors calls it for them.
+func (i *Interceptor) Arrived(ssrc uint32, b []byte, id uint8) {
+	seq, ok := Sequence(b, id)
+	if !ok {
+		return
+	}
+	at := time.Since(i.start).Microseconds()
+	i.mu.Lock()
+	if i.rec != nil {
+		i.rec.Record(ssrc, seq, at)
+	}
+	i.mu.Unlock()
 }
 
 // Close implements interceptor.Interceptor: it stops the feedback.

@@ -60,6 +60,8 @@ type Conn struct {
 
 	peers map[netip.AddrPort]*peer // the flusher's: the addresses written to
 
+	intercept func(b []byte, from netip.AddrPort) bool // sees reads first; set before them
+
 	packets, datagrams, segmented, failed atomic.Uint64
 }
 
@@ -156,9 +158,29 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	return len(b), nil
 }
 
-// ReadFromAddrPort reads a packet from the socket.
+// SetIntercept makes f see each packet read from the socket before the reader does, in the
+// reader's goroutine; a packet f takes (returns true for) is not returned to the reader. The
+// server's SRTP input takes its publishers' media this way, before pion's ICE mux. Call it
+// before the first read.
+func (c *Conn) SetIntercept(f func(b []byte, from netip.AddrPort) bool) { c.intercept = f }
+
+// ReadFromAddrPort reads a packet from the socket that the intercept does not take.
 func (c *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	return c.UDPConn.ReadFromUDPAddrPort(b)
+	for {
+		n, from, err := c.UDPConn.ReadFromUDPAddrPort(b)
+		if err != nil || c.intercept == nil || !c.intercept(b[:n], from) {
+			return n, from, err
+		}
+	}
+}
+
+// ReadFrom reads a packet from the socket that the intercept does not take.
+func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, from, err := c.ReadFromAddrPort(b)
+	if err != nil {
+		return n, nil, err
+	}
+	return n, net.UDPAddrFromAddrPort(from), nil
 }
 
 // Close sends what is queued and closes the socket.

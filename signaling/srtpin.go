@@ -1,0 +1,236 @@
+package signaling
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chuting/chuting/dtlssrtp"
+	"github.com/chuting/chuting/transportcc"
+	"github.com/pion/rtcp"
+	"github.com/pion/srtp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// srtpIn is a publisher connection's own RTP input. Through pion, each packet a publisher
+// sends passes from the UDP socket to pion's ICE mux, its ICE candidate, the DTLS/SRTP mux,
+// the SRTP session and the track's read buffer, a goroutine hand-off and a copy at each, then
+// the receive interceptors: about a third of the server's CPU per forwarded packet
+// (docs/perf.md). Once the connection is up over one of the server's UDP sockets, the socket's
+// reader (udpbatch's intercept, in pion's mux goroutine) instead hands each SRTP packet from
+// the connection's remote address, of a track the room forwards, to the connection's own SRTP
+// context, and the decrypted packet straight to the track's fan-out (upTrack.forward). The
+// first packets of a track still go through pion, so that its OnTrack (and the simulcast
+// layers' RTP stream IDs) work as before; so does everything that is not RTP (STUN, DTLS,
+// RTCP), and everything on a connection over ICE-TCP or whose keys cannot be taken. Since
+// pion's interceptors then see none of those packets, the server records their transport-wide
+// arrivals (transportcc.Interceptor.Arrived) and sends the publishers' NACKs and receiver
+// reports itself, for every track (receive.go, feedback).
+type srtpIn struct {
+	capture dtlssrtp.Capture
+	twcc    *transportcc.Interceptor // the connection's arrival record; nil if none
+	ssrc    uint32                   // the sender SSRC of the server's RTCP
+	m       *media
+
+	mu     sync.Mutex    // serialises arm, and the use of ctx
+	ctx    *srtp.Context // made at the first arm that has keys
+	addr   netip.AddrPort
+	closed bool // disarmed for good
+
+	tmu    sync.Mutex // serialises changes to tracks
+	tracks atomic.Pointer[map[uint32]*upTrack]
+}
+
+func newSRTPIn(m *media) *srtpIn {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return &srtpIn{m: m, ssrc: binary.BigEndian.Uint32(b[:])}
+}
+
+// add makes u's packets the input's to read, once the connection is armed; u reports on its
+// stream from now on.
+func (in *srtpIn) add(u *upTrack) {
+	in.tmu.Lock()
+	defer in.tmu.Unlock()
+	next := map[uint32]*upTrack{u.ssrc: u}
+	if cur := in.tracks.Load(); cur != nil {
+		for k, v := range *cur {
+			next[k] = v
+		}
+	}
+	in.tracks.Store(&next)
+}
+
+// remove forgets u.
+func (in *srtpIn) remove(u *upTrack) {
+	in.tmu.Lock()
+	defer in.tmu.Unlock()
+	cur := in.tracks.Load()
+	if cur == nil || (*cur)[u.ssrc] != u {
+		return
+	}
+	next := make(map[uint32]*upTrack, len(*cur))
+	for k, v := range *cur {
+		if v != u {
+			next[k] = v
+		}
+	}
+	in.tracks.Store(&next)
+}
+
+// arm makes the input take what comes from the remote address of the ICE pair pc uses now,
+// if it is over UDP and the keys are known; or leaves everything to pion.
+func (in *srtpIn) arm(pc *webrtc.PeerConnection) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.closed {
+		return
+	}
+	addr := in.addrFor(pc)
+	if addr != in.addr {
+		in.m.setInput(in.addr, addr, in)
+		in.addr = addr
+	}
+}
+
+func (in *srtpIn) addrFor(pc *webrtc.PeerConnection) netip.AddrPort {
+	conn, remote := in.m.udpPair(pc)
+	if conn == nil {
+		return netip.AddrPort{}
+	}
+	if in.ctx == nil {
+		k, err := in.capture.Keys()
+		if err != nil {
+			return netip.AddrPort{}
+		}
+		if in.ctx, err = k.Remote(srtp.SRTPReplayProtection(replayWindow)); err != nil {
+			return netip.AddrPort{}
+		}
+	}
+	return remote
+}
+
+// errNoContext is a packet read before the connection's keys are known.
+var errNoContext = errors.New("no SRTP context yet")
+
+// replayWindow is the SRTP replay window of the server's own input, in packets (pion's
+// session's default).
+const replayWindow = 64
+
+// disarm leaves everything to pion again (the connection is closing).
+func (in *srtpIn) disarm() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.m.setInput(in.addr, netip.AddrPort{}, in)
+	in.addr, in.closed = netip.AddrPort{}, true
+}
+
+// read takes the SRTP packet b if it belongs to a track the input reads: it decrypts it into
+// a pooled packet and forwards it. False leaves b to pion.
+func (in *srtpIn) read(b []byte) bool {
+	tracks := in.tracks.Load()
+	if tracks == nil {
+		return false
+	}
+	u := (*tracks)[binary.BigEndian.Uint32(b[8:12])]
+	if u == nil {
+		return false
+	}
+	p := packets.Get().(*packet)
+	in.mu.Lock()
+	var out []byte
+	err := errNoContext
+	if in.ctx != nil {
+		out, err = in.ctx.DecryptRTP(p.buf[:0], b, &p.hdr)
+	}
+	in.mu.Unlock()
+	if err != nil || len(out) == 0 || &out[0] != &p.buf[0] {
+		packets.Put(p) // forged, replayed, or larger than a packet: dropped, as pion would
+		return true
+	}
+	u.m.ownSRTPIn.Inc()
+	if in.twcc != nil && u.twcc != 0 {
+		in.twcc.Arrived(u.ssrc, out, u.twcc)
+	}
+	u.read(p, len(out))
+	return true
+}
+
+// feedback sends the publisher the NACKs of what did not arrive, every nackInterval, and the
+// receiver reports on its streams, every second, until done.
+func (in *srtpIn) feedback(pc *webrtc.PeerConnection, done <-chan struct{}) {
+	t := time.NewTicker(nackInterval)
+	defer t.Stop()
+	for n := 1; ; n++ {
+		var now time.Time
+		select {
+		case <-done:
+			return
+		case now = <-t.C:
+		}
+		tracks := in.tracks.Load()
+		if tracks == nil {
+			continue
+		}
+		var pkts []rtcp.Packet
+		for ssrc, u := range *tracks {
+			if seqs := u.stats.nacks(); len(seqs) > 0 {
+				pkts = append(pkts, &rtcp.TransportLayerNack{SenderSSRC: in.ssrc, MediaSSRC: ssrc,
+					Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)})
+			}
+		}
+		if n%int(time.Second/nackInterval) == 0 {
+			rr := &rtcp.ReceiverReport{SSRC: in.ssrc}
+			for _, u := range *tracks {
+				if r, ok := u.stats.report(now); ok && len(rr.Reports) < 31 {
+					rr.Reports = append(rr.Reports, r)
+				}
+			}
+			if len(rr.Reports) > 0 {
+				pkts = append(pkts, rr)
+			}
+		}
+		if len(pkts) > 0 {
+			_ = pc.WriteRTCP(pkts) // lost with the connection; the next ones follow
+		}
+	}
+}
+
+// setInput moves in from the address old to new in the inputs the sockets' reader looks up
+// (a zero address: none). The map is replaced, never changed, so that the reader reads it
+// without a lock.
+func (m *media) setInput(old, new netip.AddrPort, in *srtpIn) {
+	m.imu.Lock()
+	defer m.imu.Unlock()
+	next := map[netip.AddrPort]*srtpIn{}
+	if cur := m.inputs.Load(); cur != nil {
+		for k, v := range *cur {
+			if k != old || v != in {
+				next[k] = v
+			}
+		}
+	}
+	if new.IsValid() {
+		next[new] = in
+	}
+	m.inputs.Store(&next)
+}
+
+// intercept is the server's UDP sockets' first look at each packet read: an SRTP packet from
+// an armed publisher connection's address, of a track it reads, is taken (srtpIn.read).
+func (m *media) intercept(b []byte, from netip.AddrPort) bool {
+	// RTP (RFC 7983: first byte 128–191), not RTCP (payload types 192–223, RFC 5761).
+	if len(b) < 12 || b[0]&0xc0 != 0x80 || b[1] >= 192 && b[1] <= 223 {
+		return false
+	}
+	ins := m.inputs.Load()
+	if ins == nil || len(*ins) == 0 {
+		return false
+	}
+	in := (*ins)[netip.AddrPortFrom(from.Addr().Unmap(), from.Port())]
+	return in != nil && in.read(b)
+}
