@@ -89,7 +89,7 @@ type media struct {
 	twcc byConn[*transportcc.Interceptor] // each connection's arrival record
 	// The publishers' connections whose RTP the server reads itself, by remote address
 	// (srtpin.go): replaced, never changed, under imu.
-	inputs atomic.Pointer[map[netip.AddrPort]*srtpIn]
+	inputs atomic.Pointer[map[netip.AddrPort][]*srtpIn]
 	imu    sync.Mutex
 	udp    ice.UDPMux
 	tcp    ice.TCPMux
@@ -343,7 +343,7 @@ func (m *media) capturingAPI(c *dtlssrtp.Capture) *webrtc.API {
 // socketFor returns the server's UDP socket that the local candidate c is on, nil if none
 // is known to be (TCP, or an address rewritten for NAT on a node with several sockets).
 func (m *media) socketFor(c *webrtc.ICECandidate) *udpbatch.Conn {
-	if c.Protocol != webrtc.ICEProtocolUDP {
+	if c.Protocol != webrtc.ICEProtocolUDP || c.Typ == webrtc.ICECandidateTypeRelay {
 		return nil
 	}
 	ip, err := netip.ParseAddr(c.Address)

@@ -95,6 +95,9 @@ type client struct {
 	stop      chan struct{}
 	stopOnce  sync.Once
 	wg        sync.WaitGroup
+
+	// The sequence numbers of the last audio and video packets published.
+	sentAudio, sentVideo atomic.Uint32
 }
 
 func clientAPI(tb testing.TB) *webrtc.API {
@@ -564,6 +567,7 @@ func (c *client) generate(audio *webrtc.TrackLocalStaticRTP, as *webrtc.RTPSende
 			_ = ap.SetExtension(ext, []byte{30}) // -30 dBov: speaking
 		}
 		_ = audio.WriteRTP(&ap)
+		c.sentAudio.Store(uint32(ap.SequenceNumber))
 		if tick%3 == 0 {
 			vp.SequenceNumber++
 			vp.Timestamp += 10800
@@ -574,6 +578,7 @@ func (c *client) generate(audio *webrtc.TrackLocalStaticRTP, as *webrtc.RTPSende
 					_ = v.WriteRTP(&vp)
 				}
 			}
+			c.sentVideo.Store(uint32(vp.SequenceNumber))
 		}
 	}
 }

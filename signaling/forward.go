@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -199,9 +200,10 @@ func (u *upTrack) forward(p *packet, n int) {
 		packets.Put(p)
 		return
 	}
-	p.at = time.Now().UnixNano()
+	now := time.Now()
+	p.at = now.UnixNano()
 	if u.stats != nil {
-		u.stats.record(p.hdr.SequenceNumber, p.hdr.Timestamp, time.Unix(0, p.at))
+		u.stats.record(p.hdr.SequenceNumber, p.hdr.Timestamp, now)
 	}
 	end := n
 	if p.hdr.Padding && end > hl { // forward without padding: it would count in the payload
@@ -651,7 +653,11 @@ func (w *writer) write(d *downTrack, p *packet) {
 // socket when the connection allows (srtpout.go), else down pion's path. ext is the packet's
 // transport-wide sequence number (nil if none), which the connection's estimator notes.
 func (w *writer) send(d *downTrack, b *binding, ext []byte) error {
-	if path := d.out.current(); path != nil {
+	mode, path := d.out.current()
+	if mode == undecided {
+		return errNotUp
+	}
+	if path != nil {
 		if err := path.write(&w.hdr, w.payload, w.sealed[:], &w.sealHdr); err != nil {
 			return err
 		}
@@ -664,6 +670,9 @@ func (w *writer) send(d *downTrack, b *binding, ext []byte) error {
 	_, err := b.stream.WriteRTP(&w.hdr, w.payload)
 	return err
 }
+
+// errNotUp is a packet not sent because the subscriber's connection is not up yet.
+var errNotUp = errors.New("connection not up")
 
 // sentNoter is a bandwidth estimator that is told of the packets sent past pion's
 // interceptors (transportcc.Estimator).

@@ -366,10 +366,13 @@ func (p *participant) onTrack(pc *webrtc.PeerConnection, in *srtpIn, t *webrtc.T
 		u.stats = newRecvStats(u.ssrc, t.Codec().ClockRate, hasNACK(t.Codec().RTCPFeedback))
 		// The publisher's sender reports, for the receiver reports' LSR and DLSR.
 		p.goMedia(func() { readSenderReports(recv, u) })
-		// From now on the server's SRTP input may read the track (srtpin.go), and the track
-		// is reported on.
-		in.add(u)
-		defer in.remove(u)
+		// run reads the track; once it is in the room, the server's SRTP input may read it
+		// instead (srtpin.go), and the track is reported on.
+		run := func() {
+			in.add(u)
+			defer in.remove(u)
+			u.run()
+		}
 		if u.rid != "" && u.kind == webrtc.RTPCodecTypeVideo {
 			switch p.joinGroup(t.ID(), u) {
 			case layerRefused:
@@ -378,7 +381,7 @@ func (p *participant) onTrack(pc *webrtc.PeerConnection, in *srtpIn, t *webrtc.T
 				return
 			case layerAdded:
 				// Another layer of a simulcast video already in the room: forwarded under it.
-				u.run()
+				run()
 				u.group.remove(u)
 				return
 			}
@@ -391,7 +394,7 @@ func (p *participant) onTrack(pc *webrtc.PeerConnection, in *srtpIn, t *webrtc.T
 			}
 			return
 		}
-		u.run()
+		run()
 		p.leaveGroup(t.ID(), u)
 		p.room.removeTrack(u)
 	})

@@ -93,13 +93,22 @@ func newPeer(p *participant, name string, c *conn) *peer {
 	if name == PCSub {
 		p.subUp.Store(false)
 	}
+	// The server's own SRTP follows the ICE pair; a connection on it that moves to a pair it
+	// cannot serve resumes (srtpout.go, srtpin.go).
+	arm := func() {
+		ok := true
+		if own != nil {
+			ok = own.arm(pc, m)
+		} else {
+			ok = in.arm(pc)
+		}
+		if !ok {
+			c.close(websocket.CloseTryAgainLater, "媒体连接中断 / media connection moved")
+		}
+	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateConnected {
-			if own != nil {
-				own.arm(pc, m)
-			} else {
-				in.arm(pc)
-			}
+			arm()
 		}
 		if name == PCSub {
 			p.subUp.Store(s == webrtc.PeerConnectionStateConnected)
@@ -116,13 +125,7 @@ func newPeer(p *participant, name string, c *conn) *peer {
 			c.close(websocket.CloseTryAgainLater, "媒体连接中断 / media connection failed")
 		}
 	})
-	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
-		if own != nil {
-			own.arm(pc, m)
-		} else {
-			in.arm(pc)
-		}
-	})
+	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) { arm() })
 	if name == PCPub {
 		pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { p.onTrack(pc, in, t, r) })
 	}

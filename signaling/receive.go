@@ -41,10 +41,14 @@ type recvStats struct {
 	received      uint32
 	expectedPrior uint32
 	receivedPrior uint32
-	transit       int64   // the last packet's arrival minus its timestamp, in clock units
+	transit       uint32  // the last packet's arrival minus its timestamp, in clock units, modulo 2^32
 	jitter        float64 // in clock units
-	lastSR        uint32  // the middle 32 bits of the last sender report's NTP time
-	lastSRAt      time.Time
+	// A sequence number far behind the highest (RFC 3550 A.1): if the next packet follows it,
+	// the source restarted its sequence and the statistics start again.
+	probation    uint16
+	probationSet bool
+	lastSR       uint32 // the middle 32 bits of the last sender report's NTP time
+	lastSRAt     time.Time
 
 	seen  [nackLog / 64]uint64 // sequence numbers arrived, by seq % nackLog, back from max
 	asked [nackLog]uint8       // times each missing one was asked for
@@ -69,16 +73,17 @@ func (s *recvStats) arrived(seq uint16) bool {
 	return s.seen[i/64]&(1<<(i%64)) != 0
 }
 
-// record notes the packet seq with RTP timestamp ts, arrived at.
+// record notes the packet seq with RTP timestamp ts, arrived at (a time with its monotonic
+// reading).
 func (s *recvStats) record(seq uint16, ts uint32, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	arrival := int64(at.Sub(s.start)) * int64(s.clock) / int64(time.Second)
-	transit := arrival - int64(ts)
+	// The arrival on the codec's clock, modulo 2^32 as RTP timestamps are.
+	el := at.Sub(s.start)
+	arrival := uint64(el/time.Second)*uint64(s.clock) + uint64(el%time.Second)*uint64(s.clock)/uint64(time.Second) //nolint:gosec // after start
+	transit := uint32(arrival) - ts                                                                                //nolint:gosec // modulo 2^32
 	if !s.started {
-		s.started, s.base, s.max = true, uint32(seq), seq
-		s.mark(seq, true)
-		s.received, s.transit = 1, transit
+		s.restart(seq, transit)
 		return
 	}
 	switch d := int16(seq - s.max); {
@@ -90,19 +95,48 @@ func (s *recvStats) record(seq uint16, ts uint32, at time.Time) {
 			s.cycles += 1 << 16
 		}
 		s.max = seq
-	case d <= -nackLog: // far behind the window: a restarted stream's, counted but not marked
-		s.received++
+	case d <= -nackLog: // far behind: a restarted sequence if the next packet follows it
+		if s.probationSet && seq == s.probation {
+			s.restart(seq, transit)
+			return
+		}
+		s.probation, s.probationSet = seq+1, true
 		return
 	}
+	s.probationSet = false
 	s.mark(seq, true)
 	s.received++
-	// Interarrival jitter (RFC 3550 A.8), over packets in any order as libwebrtc does.
-	dt := transit - s.transit
+	// Interarrival jitter (RFC 3550 A.8), over packets in any order as libwebrtc does; the
+	// difference of transits modulo 2^32, as the timestamps wrap.
+	dt := int64(int32(transit - s.transit)) //nolint:gosec // a signed difference
 	s.transit = transit
 	if dt < 0 {
 		dt = -dt
 	}
 	s.jitter += (float64(dt) - s.jitter) / 16
+}
+
+// restart starts the statistics at the packet seq (the first, or a restarted sequence).
+func (s *recvStats) restart(seq uint16, transit uint32) {
+	s.started, s.base, s.max, s.cycles = true, uint32(seq), seq, 0
+	s.received, s.expectedPrior, s.receivedPrior = 1, 0, 0
+	s.transit, s.probationSet = transit, false
+	clear(s.seen[:])
+	clear(s.asked[:])
+	s.mark(seq, true)
+}
+
+// rocFor returns the rollover counter of the packet seq, counted from the stream's first
+// packet: the wraps of the sequence numbers seen so far, one less for a packet from before
+// the last.
+func (s *recvStats) rocFor(seq uint16) uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ext := int64(s.cycles) + int64(s.max) + int64(int16(seq-s.max))
+	if !s.started || ext < 0 {
+		return 0
+	}
+	return uint32(ext >> 16) //nolint:gosec // non-negative
 }
 
 // noteSR notes the publisher's sender report with NTP time ntp, received at.
@@ -157,7 +191,7 @@ func (s *recvStats) report(now time.Time) (rtcp.ReceptionReport, bool) {
 		Jitter: uint32(s.jitter)} //nolint:gosec // non-negative
 	if !s.lastSRAt.IsZero() {
 		r.LastSenderReport = s.lastSR
-		r.Delay = uint32(now.Sub(s.lastSRAt) * 65536 / time.Second) //nolint:gosec // 1/65536 s
+		r.Delay = uint32(max(now.Sub(s.lastSRAt), 0) * 65536 / time.Second) //nolint:gosec // 1/65536 s
 	}
 	return r, true
 }

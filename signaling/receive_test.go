@@ -85,3 +85,39 @@ func TestRecvStatsReport(t *testing.T) {
 		t.Fatalf("LSR %#x DLSR %d, want 0x456789ab and %d", r.LastSenderReport, r.Delay, 65536/2)
 	}
 }
+
+// TestRecvStatsRestartsAndWraps checks what the statistics make of a source that restarts
+// its sequence far behind (RFC 3550 A.1: once a second packet follows the first), of RTP
+// timestamps that wrap (no jitter from the wrap), and the rollover counter they give the
+// server's SRTP input for a packet (srtpin.go), from before and after a wrap.
+func TestRecvStatsRestartsAndWraps(t *testing.T) {
+	s := newRecvStats(7, 90000, true)
+	start := time.Now()
+	ts := uint32(1<<32 - 6000) // wraps after two frames
+	for i := range 10 {
+		s.record(uint16(65530+i), ts+uint32(i*3000), start.Add(time.Duration(i)*time.Second/30)) //nolint:gosec // wraps
+	}
+	if r, _ := s.report(start.Add(time.Second)); r.Jitter > 10 || r.LastSequenceNumber != 1<<16+3 {
+		t.Fatalf("report across the wraps %+v", r)
+	}
+	for sn, want := range map[uint16]uint32{2: 1, 65534: 0, 10: 1, 65000: 0} {
+		if got := s.rocFor(sn); got != want {
+			t.Errorf("rollover counter of %d: %d, want %d", sn, got, want)
+		}
+	}
+	// 1000 sequence numbers back: one packet is not enough, two in a row restart.
+	back := uint16(65536 + 3 - 1000)
+	s.record(back, 0, start.Add(2*time.Second))
+	if r, _ := s.report(start.Add(2 * time.Second)); r.LastSequenceNumber != 1<<16+3 {
+		t.Fatalf("one stray packet moved the statistics: %+v", r)
+	}
+	s.record(back, 0, start.Add(2*time.Second))
+	s.record(back+1, 3000, start.Add(2*time.Second+time.Second/30))
+	r, _ := s.report(start.Add(3 * time.Second))
+	if r.LastSequenceNumber != uint32(back+1) || r.TotalLost != 0 {
+		t.Fatalf("after a restart %+v, want the new sequence from %d, nothing lost", r, back)
+	}
+	if got := s.nacks(); got != nil {
+		t.Fatalf("NACKs %v after a restart", got)
+	}
+}

@@ -18,6 +18,10 @@ import (
 // RFC 3550 allows 5 s and less for a few participants).
 const reportInterval = time.Second
 
+// reportsPerPacket bounds the sender reports in one compound RTCP packet (28 bytes each), so
+// that a subscriber of many streams gets packets well under the MTU.
+const reportsPerPacket = 16
+
 // reportedStream is a stream a writer has sent on: d's binding b.
 type reportedStream struct {
 	d *downTrack
@@ -35,8 +39,8 @@ func (w *writer) sent(d *downTrack, b *binding, payloadLen int, ts uint32) {
 	}
 }
 
-// report sends a sender report for each stream still bound that was sent on, one compound
-// packet per connection, and forgets the others.
+// report sends a sender report for each stream still bound that was sent on, in compound
+// packets of up to reportsPerPacket per connection, and forgets the others.
 func (w *writer) report(now time.Time) {
 	keep := w.reported[:0]
 	var (
@@ -55,7 +59,7 @@ func (w *writer) report(now time.Time) {
 		}
 		keep = append(keep, r)
 		t := r.d.sender.Transport()
-		if t != tr {
+		if t != tr || len(pkts) == reportsPerPacket {
 			flush()
 			tr = t
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,10 +37,12 @@ type srtpIn struct {
 	ssrc    uint32                   // the sender SSRC of the server's RTCP
 	m       *media
 
-	mu     sync.Mutex    // serialises arm, and the use of ctx
-	ctx    *srtp.Context // made at the first arm that has keys
-	addr   netip.AddrPort
-	closed bool // disarmed for good
+	mu      sync.Mutex    // serialises arm, and the use of ctx
+	ctx     *srtp.Context // made at the first arm that has keys
+	addr    netip.AddrPort
+	decided bool            // the connection came up: addr is where the input reads, or none
+	closed  bool            // disarmed for good
+	seeded  map[uint32]bool // the SSRCs whose rollover counter the context took from pion's reading
 
 	tmu    sync.Mutex // serialises changes to tracks
 	tracks atomic.Pointer[map[uint32]*upTrack]
@@ -82,19 +85,32 @@ func (in *srtpIn) remove(u *upTrack) {
 	in.tracks.Store(&next)
 }
 
-// arm makes the input take what comes from the remote address of the ICE pair pc uses now,
-// if it is over UDP and the keys are known; or leaves everything to pion.
-func (in *srtpIn) arm(pc *webrtc.PeerConnection) {
+// arm decides, when pc comes up, whether the input reads what comes from the remote address
+// of the ICE pair pc uses (over one of the server's UDP sockets, the keys known) or leaves it
+// all to pion, and follows the pair when it changes. False means the connection, read by the
+// input, moved to a pair the input cannot read (ICE-TCP): the caller closes it, since pion's
+// SRTP context, which has not seen the packets since, would take the next ones for replays or
+// with the wrong rollover counter.
+func (in *srtpIn) arm(pc *webrtc.PeerConnection) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.closed {
-		return
+	if in.closed || !in.decided && pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		return true
 	}
 	addr := in.addrFor(pc)
+	switch {
+	case !in.decided:
+		in.decided = true
+	case !in.addr.IsValid():
+		return true // pion's for good
+	case !addr.IsValid():
+		return false
+	}
 	if addr != in.addr {
 		in.m.setInput(in.addr, addr, in)
 		in.addr = addr
 	}
+	return true
 }
 
 func (in *srtpIn) addrFor(pc *webrtc.PeerConnection) netip.AddrPort {
@@ -145,6 +161,16 @@ func (in *srtpIn) read(b []byte) bool {
 	var out []byte
 	err := errNoContext
 	if in.ctx != nil {
+		if ssrc := u.ssrc; !in.seeded[ssrc] {
+			// pion read the track's first packets with its own context: this one takes its
+			// rollover counter from what arrived so far (the track's statistics count the
+			// wraps since the first packet, as pion's context does).
+			if in.seeded == nil {
+				in.seeded = map[uint32]bool{}
+			}
+			in.seeded[ssrc] = true
+			in.ctx.SetROC(ssrc, u.stats.rocFor(binary.BigEndian.Uint16(b[2:4])))
+		}
 		out, err = in.ctx.DecryptRTP(p.buf[:0], b, &p.hdr)
 	}
 	in.mu.Unlock()
@@ -201,21 +227,33 @@ func (in *srtpIn) feedback(pc *webrtc.PeerConnection, done <-chan struct{}) {
 }
 
 // setInput moves in from the address old to new in the inputs the sockets' reader looks up
-// (a zero address: none). The map is replaced, never changed, so that the reader reads it
-// without a lock.
+// (a zero address: none). Several connections may come from one address (a gateway with one
+// socket for all its calls): each reads the SSRCs of its own tracks. The map and its lists are
+// replaced, never changed, so that the reader reads them without a lock.
 func (m *media) setInput(old, new netip.AddrPort, in *srtpIn) {
 	m.imu.Lock()
 	defer m.imu.Unlock()
-	next := map[netip.AddrPort]*srtpIn{}
+	next := map[netip.AddrPort][]*srtpIn{}
 	if cur := m.inputs.Load(); cur != nil {
 		for k, v := range *cur {
-			if k != old || v != in {
-				next[k] = v
+			next[k] = v
+		}
+	}
+	if old.IsValid() {
+		var keep []*srtpIn
+		for _, x := range next[old] {
+			if x != in {
+				keep = append(keep, x)
 			}
+		}
+		if len(keep) == 0 {
+			delete(next, old)
+		} else {
+			next[old] = keep
 		}
 	}
 	if new.IsValid() {
-		next[new] = in
+		next[new] = append(slices.Clip(next[new]), in)
 	}
 	m.inputs.Store(&next)
 }
@@ -231,6 +269,10 @@ func (m *media) intercept(b []byte, from netip.AddrPort) bool {
 	if ins == nil || len(*ins) == 0 {
 		return false
 	}
-	in := (*ins)[netip.AddrPortFrom(from.Addr().Unmap(), from.Port())]
-	return in != nil && in.read(b)
+	for _, in := range (*ins)[netip.AddrPortFrom(from.Addr().Unmap(), from.Port())] {
+		if in.read(b) {
+			return true
+		}
+	}
+	return false
 }

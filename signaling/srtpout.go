@@ -24,21 +24,33 @@ const srtpOverhead = 32
 // socket for the remote address of the ICE pair in use. It numbers the packets for
 // transport-wide congestion control, tells the estimator and sends the sender reports itself
 // (forward.go, report.go), so that both paths carry the same. A connection over ICE-TCP, on a
-// socket the server cannot tell, or whose keys cannot be taken keeps pion's path; so does each
-// packet until the connection is up.
+// socket the server cannot tell, or whose keys cannot be taken keeps pion's path.
 //
-// The server encrypts each SSRC's packets with one context from the first packet its writer
-// sends on the socket, and pion never encrypts RTP on that connection after (all of its RTP
-// comes from the writer). Packets sent down pion's path before that have lower sequence
-// numbers, so the two contexts never seal different packets under one index.
+// Which path a connection takes is decided once, when it comes up, and the writer sends no RTP
+// before (pion would drop it until its SRTP starts, and the subscriber asks for keyframes when
+// the connection is up). Each SSRC is then encrypted by one context only, from its first packet,
+// so no two packets are sealed under one index (with AES-GCM that would give the keystream and
+// the authentication key away), and the subscriber's rollover counter starts where the
+// server's does. A connection on the server's own path whose ICE pair moves to one the server
+// cannot send on (ICE-TCP) is closed, so that the client resumes: handing its streams back to
+// pion's context, which has not seen them, would break both.
 type srtpOut struct {
 	capture dtlssrtp.Capture
-	// path is where the writer sends now; nil while it sends down pion's path.
+	// mode is the path decided (undecided, ownPath or pionPath); path is where the writer
+	// sends on ownPath.
+	mode atomic.Int32
 	path atomic.Pointer[srtpPath]
 
 	mu  sync.Mutex    // serialises arm
 	ctx *srtp.Context // made at the first arm that has keys; the writer's alone to use
 }
+
+// The paths of a connection's RTP.
+const (
+	undecided = iota // not up yet: the writer sends nothing
+	ownPath          // encrypted by the writer (path)
+	pionPath         // down pion's write path, for the connection's life
+)
 
 // srtpPath is where a connection's packets go: its SRTP context, the server's socket and the
 // remote address.
@@ -48,21 +60,46 @@ type srtpPath struct {
 	addr netip.AddrPort
 }
 
-// current returns where o's writer sends now, nil for pion's path (and for no output).
-func (o *srtpOut) current() *srtpPath {
+// current returns the path decided, and where the writer sends on ownPath; pionPath for no
+// output (tests without connections).
+func (o *srtpOut) current() (int32, *srtpPath) {
 	if o == nil {
-		return nil
+		return pionPath, nil
 	}
-	return o.path.Load()
+	mode := o.mode.Load()
+	if mode != ownPath {
+		return mode, nil
+	}
+	return mode, o.path.Load()
 }
 
-// arm points o at the ICE pair pc uses now, if it is over one of the server's UDP sockets in
-// m; or back at pion's path. pion calls it when the connection comes up and when the pair
-// changes.
-func (o *srtpOut) arm(pc *webrtc.PeerConnection, m *media) {
+// arm decides the path when pc comes up (the server's own if the ICE pair pc uses is over one
+// of the server's UDP sockets in m and the keys are known, else pion's), and on the own path
+// follows the pair when it changes. False means the connection, on the own path, moved to a
+// pair the server cannot send on: the caller closes it. pion calls it when the connection
+// comes up and when the pair changes.
+func (o *srtpOut) arm(pc *webrtc.PeerConnection, m *media) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.path.Store(o.pathFor(pc, m))
+	if pc.ConnectionState() != webrtc.PeerConnectionStateConnected && o.mode.Load() == undecided {
+		return true // a pair chosen before the connection is up: decided when it is
+	}
+	path := o.pathFor(pc, m)
+	switch o.mode.Load() {
+	case undecided:
+		if path == nil {
+			o.mode.Store(pionPath)
+			return true
+		}
+		o.path.Store(path)
+		o.mode.Store(ownPath)
+	case ownPath:
+		if path == nil {
+			return false
+		}
+		o.path.Store(path)
+	}
+	return true
 }
 
 func (o *srtpOut) pathFor(pc *webrtc.PeerConnection, m *media) *srtpPath {
