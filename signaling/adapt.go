@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -214,6 +213,3 @@ func (b *byConn[T]) take(id string) (v T) {
 	}
 	return v
 }
-
-// estimators holds each connection's bandwidth estimator.
-type estimators = byConn[cc.BandwidthEstimator]

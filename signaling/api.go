@@ -16,7 +16,6 @@ import (
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5"
@@ -85,7 +84,6 @@ type media struct {
 	me   *webrtc.MediaEngine
 	ir   *interceptor.Registry
 	se   webrtc.SettingEngine
-	bwe  estimators
 	twcc byConn[*transportcc.Interceptor] // each connection's arrival record
 	// The publishers' connections whose RTP the server reads itself, by remote address
 	// (srtpin.go): replaced, never changed, under imu.
@@ -147,24 +145,13 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 }
 
 // newInterceptors adds the RTP/RTCP pipeline: a send-side bandwidth estimator per connection
-// (adapt.go, transportcc.Estimator); the simulcast header extensions (MID, RTP stream ID); the
-// NACK generator and receiver reports towards publishers; TWCC feedback for what the server
-// receives. What the server sends to subscribers its writers number for TWCC, report on and
-// resend themselves (forward.go, report.go), whether they encrypt it (srtpout.go) or pass it
-// down pion's path.
-func newInterceptors(m *webrtc.MediaEngine, bwe *estimators, arrivals *byConn[*transportcc.Interceptor]) (*interceptor.Registry, error) {
+// The simulcast header extensions (MID, RTP stream ID) and TWCC feedback for what the server
+// receives. What the server sends to subscribers its writers number for TWCC, report on,
+// resend and tell the connection's bandwidth estimator of themselves (forward.go, report.go),
+// whether they encrypt it (srtpout.go) or pass it down pion's path, and the subscribers' RTCP
+// feeds the estimator (downTrack.readRTCP): no interceptor acts on what the server sends.
+func newInterceptors(m *webrtc.MediaEngine, arrivals *byConn[*transportcc.Interceptor]) (*interceptor.Registry, error) {
 	r := &interceptor.Registry{}
-	// The estimator notes the packets that pass down pion's path with their transport-wide
-	// sequence numbers; the writers tell it of those they send themselves.
-	congestion, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return transportcc.NewEstimator(transportcc.EstimatorOptions{Initial: initialBitrate,
-			Min: 30_000, Max: 20_000_000}), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	congestion.OnNewPeerConnection(bwe.put)
-	r.Add(congestion)
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
 		return nil, err
 	}
@@ -263,7 +250,7 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	// clients without GCM.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	m := &media{}
-	ir, err := newInterceptors(me, &m.bwe, &m.twcc)
+	ir, err := newInterceptors(me, &m.twcc)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/chuting/chuting/keyframe"
-	"github.com/pion/interceptor/pkg/cc"
+	"github.com/chuting/chuting/transportcc"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
@@ -303,8 +303,8 @@ type downTrack struct {
 	w          *writer
 	privileged bool // the subscriber is a judge or clerk
 	sender     *webrtc.RTPSender
-	bwe        cc.BandwidthEstimator // of the sub connection: bounds the rate of NACK resends
-	out        *srtpOut              // of the sub connection: its own RTP output
+	bwe        *transportcc.Estimator // of the sub connection: its feedback comes here, it bounds NACK resends
+	out        *srtpOut               // of the sub connection: its own RTP output
 	bound      atomic.Pointer[binding]
 	rec        TrackRecorder // instead of a sender: the room's recorder (record.go)
 
@@ -399,16 +399,26 @@ func (d *downTrack) StreamID() string { return d.up.owner.id }
 // Kind implements webrtc.TrackLocal.
 func (d *downTrack) Kind() webrtc.RTPCodecType { return d.up.kind }
 
-// readRTCP reads the subscriber's RTCP for the sender until it stops (the interceptors need
-// it read), and forwards keyframe requests to the publisher.
+// readRTCP reads the subscriber's RTCP for the sender until it stops: its transport-wide
+// feedback goes to the connection's bandwidth estimator, its keyframe requests to the
+// publisher, its NACKs to the writer.
 func (d *downTrack) readRTCP() {
+	buf := make([]byte, mtu) // RTPSender.ReadRTCP would allocate one per call
 	for {
-		pkts, _, err := d.sender.ReadRTCP()
+		n, _, err := d.sender.Read(buf)
 		if err != nil {
 			return
 		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue // the client's to get right; the next compound may be good
+		}
 		for _, p := range pkts {
 			switch p := p.(type) {
+			case *rtcp.TransportLayerCC:
+				if d.bwe != nil {
+					_ = d.bwe.WriteRTCP([]rtcp.Packet{p}, nil) // never fails
+				}
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.layer().requestKeyframe()
 			case *rtcp.TransportLayerNack:
@@ -662,23 +672,17 @@ func (w *writer) send(d *downTrack, b *binding, ext []byte) error {
 			return err
 		}
 		w.m.ownSRTP.Inc()
-		if n, ok := d.bwe.(sentNoter); ok && len(ext) == 2 {
-			n.Sent(binary.BigEndian.Uint16(ext), w.hdr.MarshalSize()+len(w.payload))
-		}
-		return nil
+	} else if _, err := b.stream.WriteRTP(&w.hdr, w.payload); err != nil {
+		return err
 	}
-	_, err := b.stream.WriteRTP(&w.hdr, w.payload)
-	return err
+	if d.bwe != nil && len(ext) == 2 {
+		d.bwe.Sent(binary.BigEndian.Uint16(ext), w.hdr.MarshalSize()+len(w.payload))
+	}
+	return nil
 }
 
 // errNotUp is a packet not sent because the subscriber's connection is not up yet.
 var errNotUp = errors.New("connection not up")
-
-// sentNoter is a bandwidth estimator that is told of the packets sent past pion's
-// interceptors (transportcc.Estimator).
-type sentNoter interface {
-	Sent(seq uint16, size int)
-}
 
 // nackHistory is how many packets the server keeps of each video track it sends, to resend
 // those a subscriber reports lost (NACK). 128 packets are 0.75 s of 1.5 Mb/s video (0.4 s of a

@@ -15,17 +15,15 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"github.com/pion/sdp/v3"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // sink is a TrackLocalWriter that marshals what it is given, as SRTP would, into its own
-// buffer; delay makes it a slow subscriber. Like the interceptor chain, it writes each packet
-// (which the writer numbered with a transport-wide sequence number) through the connection's
-// bandwidth estimator, which notes it, so that the forwarding benchmark and allocation check
-// cover the estimator too.
+// buffer; delay makes it a slow subscriber. The writer numbers each packet with a
+// transport-wide sequence number and tells the connection's bandwidth estimator (est), so that
+// the forwarding benchmark and allocation check cover the estimator too.
 type sink struct {
 	delay time.Duration
 	buf   [mtu]byte
@@ -39,9 +37,7 @@ type sink struct {
 func newSink(delay time.Duration) *sink {
 	s := &sink{delay: delay}
 	s.est = transportcc.NewEstimator(transportcc.EstimatorOptions{Initial: initialBitrate, Min: 30_000, Max: 20_000_000})
-	s.w = s.est.AddStream(&interceptor.StreamInfo{SSRC: 1234,
-		RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}},
-		interceptor.RTPWriterFunc(s.write))
+	s.w = interceptor.RTPWriterFunc(s.write)
 	return s
 }
 

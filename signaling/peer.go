@@ -4,8 +4,8 @@ import (
 	"sync"
 
 	"github.com/chuting/chuting/dtlssrtp"
+	"github.com/chuting/chuting/transportcc"
 	"github.com/gorilla/websocket"
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -26,10 +26,10 @@ type peer struct {
 	name string // PCPub or PCSub
 	pc   *webrtc.PeerConnection
 	c    *conn
-	bwe  cc.BandwidthEstimator // sub: the estimate of what the link to the client carries
-	out  *srtpOut              // sub: the connection's own RTP output
-	in   *srtpIn               // pub: the connection's own RTP input
-	done chan struct{}         // closed by close
+	bwe  *transportcc.Estimator // sub: the estimate of what the link to the client carries
+	out  *srtpOut               // sub: the connection's own RTP output
+	in   *srtpIn                // pub: the connection's own RTP input
+	done chan struct{}          // closed by close
 
 	// Local candidates are held until the description they belong to has been sent: pion
 	// gathers while the answer is still being written (../shared/TESTING.md).
@@ -70,9 +70,10 @@ func newPeer(p *participant, name string, c *conn) *peer {
 	if pc == nil {
 		return pe
 	}
-	est, arrivals := m.bwe.take(pc.ID()), m.twcc.take(pc.ID())
+	arrivals := m.twcc.take(pc.ID())
 	if name == PCSub {
-		pe.bwe = est
+		pe.bwe = transportcc.NewEstimator(transportcc.EstimatorOptions{Initial: initialBitrate,
+			Min: 30_000, Max: 20_000_000})
 	} else {
 		in.twcc = arrivals
 		p.goMedia(func() { in.feedback(pc, pe.done) })
