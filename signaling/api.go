@@ -315,14 +315,17 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 	return m, nil
 }
 
-// capturingAPI returns the API of a connection whose key log and ServerHello go to c. The
-// server answers publishers' offers as the DTLS server (setup:passive), so that it sends the
-// ServerHello there too.
-func (m *media) capturingAPI(c *dtlssrtp.Capture) *webrtc.API {
+// capturingAPI returns the API of a connection whose key log and ServerHello go to c. With
+// answerAsServer the server answers an offer as the DTLS server (setup:passive), so that it
+// sends the ServerHello there too; pion then takes that role whatever the offer says, so it
+// is only for offers that leave the choice to the answerer (actpass).
+func (m *media) capturingAPI(c *dtlssrtp.Capture, answerAsServer bool) *webrtc.API {
 	se := m.se
 	se.SetDTLSKeyLogWriter(c)
 	se.SetDTLSServerHelloMessageHook(c.ServerHello)
-	_ = se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer) // a valid role: no error
+	if answerAsServer {
+		_ = se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer) // a valid role: no error
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m.me), webrtc.WithInterceptorRegistry(m.ir),
 		webrtc.WithSettingEngine(se))
 }

@@ -98,6 +98,8 @@ type client struct {
 
 	// The sequence numbers of the last audio and video packets published.
 	sentAudio, sentVideo atomic.Uint32
+	// offerSDP, if set, changes the pub offer before it is sent.
+	offerSDP func(string) string
 }
 
 func clientAPI(tb testing.TB) *webrtc.API {
@@ -531,7 +533,11 @@ func (c *client) publish(video bool) {
 	if err != nil {
 		c.tb.Fatal(err)
 	}
-	c.send(Message{Type: TypeOffer, PC: PCPub, SDP: offer.SDP, Sources: sources})
+	sdpText := offer.SDP
+	if c.offerSDP != nil {
+		sdpText = c.offerSDP(sdpText)
+	}
+	c.send(Message{Type: TypeOffer, PC: PCPub, SDP: sdpText, Sources: sources})
 	c.wg.Add(1)
 	go c.generate(audio, audioSender, vtrack, screen)
 }

@@ -174,7 +174,7 @@ func (p *participant) handle(e event) {
 	case e.attach:
 		p.closePeers()
 		p.pcConn = e.c
-		p.sub = newPeer(p, PCSub, e.c)
+		p.sub = newPeer(p, PCSub, e.c, false)
 		p.syncSubscriptions()
 	case e.detach:
 		if e.c == p.pcConn {
@@ -213,8 +213,17 @@ func (p *participant) handleMessage(c *conn, m *Message) {
 			reply(noPublish(p.role))
 			return
 		}
+		asServer := !dtlsServerOffer(m.SDP)
+		if p.pub != nil && p.pub.pc != nil && p.pub.pc.RemoteDescription() == nil && p.pub.answerAsServer != asServer {
+			// Made for candidates that came first, with the wrong DTLS role for this offer:
+			// made again, with the candidates it holds.
+			pending := p.pub.remotePending
+			p.pub.close()
+			p.pub = newPeer(p, PCPub, c, asServer)
+			p.pub.remotePending = pending
+		}
 		if p.pub == nil {
-			p.pub = newPeer(p, PCPub, c)
+			p.pub = newPeer(p, PCPub, c, asServer)
 		}
 		// The sources are kept before the answer: pion may start a track's handler while
 		// answering. Those of a refused offer go again with it.
@@ -257,7 +266,7 @@ func (p *participant) handleMessage(c *conn, m *Message) {
 				return
 			}
 			if p.pub == nil {
-				p.pub = newPeer(p, PCPub, c)
+				p.pub = newPeer(p, PCPub, c, true) // offers leave the role to the answerer, as a rule
 			}
 			pe = p.pub
 		}

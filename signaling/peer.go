@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/chuting/chuting/dtlssrtp"
@@ -30,6 +31,9 @@ type peer struct {
 	out  *srtpOut               // sub: the connection's own RTP output
 	in   *srtpIn                // pub: the connection's own RTP input
 	done chan struct{}          // closed by close
+	// pub: the connection answers as the DTLS server (made before an offer that leaves the
+	// choice to it, or for one).
+	answerAsServer bool
 
 	// Local candidates are held until the description they belong to has been sent: pion
 	// gathers while the answer is still being written (../shared/TESTING.md).
@@ -42,7 +46,10 @@ type peer struct {
 	again         bool                      // sub: renegotiate when the answer comes; loop only
 }
 
-func newPeer(p *participant, name string, c *conn) *peer {
+// newPeer makes one of p's peer connections. answerAsServer (pub) answers the client's offer as
+// the DTLS server; it must be false for an offer that asks to be the DTLS server itself
+// (setup:passive, dtlsServerOffer).
+func newPeer(p *participant, name string, c *conn, answerAsServer bool) *peer {
 	m := p.room.s.media
 	// The server encrypts what it sends on sub (srtpout.go) and decrypts what it reads on pub
 	// (srtpin.go) with the keys of each connection's handshake, without header encryption
@@ -59,14 +66,15 @@ func newPeer(p *participant, name string, c *conn) *peer {
 		in = newSRTPIn(m)
 		capture = &in.capture
 	}
-	pc, err := m.capturingAPI(capture).NewPeerConnection(webrtc.Configuration{
+	pc, err := m.capturingAPI(capture, answerAsServer).NewPeerConnection(webrtc.Configuration{
 		RTPHeaderEncryptionPolicy: webrtc.RTPHeaderEncryptionPolicyDisable})
 	if err != nil { // only fails on a bad configuration
 		p.room.s.log.Error("new peer connection", "participant", p.id, "err", err)
 		c.close(websocket.CloseInternalServerErr, "内部错误 / internal error")
 		pc = nil
 	}
-	pe := &peer{name: name, pc: pc, c: c, out: own, in: in, done: make(chan struct{})}
+	pe := &peer{name: name, pc: pc, c: c, out: own, in: in, done: make(chan struct{}),
+		answerAsServer: answerAsServer}
 	if pc == nil {
 		return pe
 	}
@@ -131,6 +139,12 @@ func newPeer(p *participant, name string, c *conn) *peer {
 		pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { p.onTrack(pc, in, t, r) })
 	}
 	return pe
+}
+
+// dtlsServerOffer reports whether an offer asks to be the DTLS server (a=setup:passive,
+// RFC 4145, 5763), which the server's answer must then leave to it.
+func dtlsServerOffer(sdp string) bool {
+	return strings.Contains(sdp, "a=setup:passive")
 }
 
 // sendDesc sends the local description, then the candidates held for it.

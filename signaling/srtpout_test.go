@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -234,5 +235,61 @@ func TestOwnSRTPInput(t *testing.T) {
 		if g.rr.TotalLost != 0 || g.rr.FractionLost != 0 || g.rr.LastSequenceNumber != sent {
 			t.Errorf("SSRC %d: report %+v, want no loss and the last sequence number sent, %d", ssrc, g.rr, sent)
 		}
+	}
+}
+
+// TestPionPathWhereTheServerIsNotDTLSServer checks the connections the server cannot key
+// itself: a publisher that offers to be the DTLS server (setup:passive) and a subscriber that
+// answers so, which make the server the DTLS client, whose key log shows no ServerHello of its
+// own. Their media go through pion's SRTP both ways (none through the server's), and still
+// reach the subscriber with the server's transport-wide numbers and sender reports, and the
+// publisher gets the server's receiver reports.
+func TestPionPathWhereTheServerIsNotDTLSServer(t *testing.T) {
+	e := MustEnv(t, nil)
+	judge := dialWith(t, e, e.hearing.ID, Message{Token: e.token(t, e.judge.ID, "王法官", RoleJudge)}, clientOpts{})
+	judge.joined = judge.wait(TypeJoined, nil)
+	judge.offerSDP = func(s string) string { return strings.ReplaceAll(s, "a=setup:actpass", "a=setup:passive") }
+	judge.publish(true)
+	var (
+		mu       sync.Mutex
+		twcc, sr int
+	)
+	inspect := func(_ *webrtc.TrackRemote, b []byte) {
+		var h rtp.Header
+		if _, err := h.Unmarshal(b); err == nil && len(h.GetExtensionIDs()) == 1 {
+			mu.Lock()
+			twcc++
+			mu.Unlock()
+		}
+	}
+	onRTCP := func(_ *webrtc.TrackRemote, pkts []rtcp.Packet) {
+		for _, p := range pkts {
+			if _, ok := p.(*rtcp.SenderReport); ok {
+				mu.Lock()
+				sr++
+				mu.Unlock()
+			}
+		}
+	}
+	api := clientAPIWith(t, func(se *webrtc.SettingEngine) {
+		if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+			t.Fatal(err)
+		}
+	})
+	counsel := dialWith(t, e, e.hearing.ID, Message{Token: e.token(t, "link:c1", "赵律师", RoleCounsel)},
+		clientOpts{api: api, inspect: inspect, rtcp: onRTCP})
+	counsel.joined = counsel.wait(TypeJoined, nil)
+	eventually(t, 10*time.Second, "the judge's media at counsel through pion, numbered and reported", func() bool {
+		a, v := counsel.got(judge.id())
+		mu.Lock()
+		defer mu.Unlock()
+		return a > 20 && v > 5 && twcc > 20 && sr >= 2
+	})
+	m := e.srv.m
+	if own, in := testutil.ToFloat64(m.ownSRTP), testutil.ToFloat64(m.ownSRTPIn); own != 0 || in != 0 {
+		t.Fatalf("the server encrypted %v and decrypted %v packets itself as the DTLS client", own, in)
+	}
+	if testutil.ToFloat64(m.packets) == 0 {
+		t.Fatal("nothing forwarded")
 	}
 }
