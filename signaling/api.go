@@ -144,12 +144,12 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 	return m, nil
 }
 
-// newInterceptors adds the RTP/RTCP pipeline: a send-side bandwidth estimator per connection
-// The simulcast header extensions (MID, RTP stream ID) and TWCC feedback for what the server
-// receives. What the server sends to subscribers its writers number for TWCC, report on,
-// resend and tell the connection's bandwidth estimator of themselves (forward.go, report.go),
-// whether they encrypt it (srtpout.go) or pass it down pion's path, and the subscribers' RTCP
-// feeds the estimator (downTrack.readRTCP): no interceptor acts on what the server sends.
+// newInterceptors adds the simulcast header extensions (MID, RTP stream ID) and the TWCC
+// feedback for what the server receives. What the server sends to subscribers its writers
+// number for TWCC, report on, resend and tell the connection's bandwidth estimator of
+// themselves (forward.go, report.go), whether they encrypt it (srtpout.go) or pass it down
+// pion's path, and the subscribers' RTCP feeds the estimator (downTrack.readRTCP): no
+// interceptor acts on what the server sends.
 func newInterceptors(m *webrtc.MediaEngine, arrivals *byConn[*transportcc.Interceptor]) (*interceptor.Registry, error) {
 	r := &interceptor.Registry{}
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
@@ -336,7 +336,11 @@ func (m *media) socketFor(c *webrtc.ICECandidate) *udpbatch.Conn {
 	if c.Protocol != webrtc.ICEProtocolUDP || c.Typ == webrtc.ICECandidateTypeRelay {
 		return nil
 	}
-	ip, err := netip.ParseAddr(c.Address)
+	addr, p := c.Address, c.Port
+	if c.Typ != webrtc.ICECandidateTypeHost && c.RelatedAddress != "" {
+		addr, p = c.RelatedAddress, c.RelatedPort // a reflexive candidate: its base is the socket
+	}
+	ip, err := netip.ParseAddr(addr)
 	if err != nil {
 		return nil
 	}
@@ -344,7 +348,7 @@ func (m *media) socketFor(c *webrtc.ICECandidate) *udpbatch.Conn {
 	n := 0
 	for _, b := range m.batched {
 		la, ok := b.LocalAddr().(*net.UDPAddr)
-		if !ok || la.Port != int(c.Port) {
+		if !ok || la.Port != int(p) {
 			continue
 		}
 		if a := la.AddrPort().Addr().Unmap(); a == ip.Unmap() {

@@ -180,7 +180,7 @@ func testForwardAllocs(t *testing.T, f *fanout) {
 		f.send()
 	}
 	allocs := testing.AllocsPerRun(2000, f.send)
-	eventually(t, 5*time.Second, "the writers to drain", func() bool {
+	eventually(t, 30*time.Second, "the writers to drain", func() bool {
 		return f.written() >= 2101+nackHistory-int64(testutil.ToFloat64(f.m.dropped))
 	})
 	t.Logf("%.2f allocations per packet forwarded to 9 subscribers", allocs)

@@ -126,6 +126,13 @@ func (s *recvStats) restart(seq uint16, transit uint32) {
 	s.mark(seq, true)
 }
 
+// begun reports whether a packet of the stream was recorded.
+func (s *recvStats) begun() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started
+}
+
 // rocFor returns the rollover counter of the packet seq, counted from the stream's first
 // packet: the wraps of the sequence numbers seen so far, one less for a packet from before
 // the last.

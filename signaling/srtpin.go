@@ -145,15 +145,17 @@ func (in *srtpIn) disarm() {
 	in.addr, in.closed = netip.AddrPort{}, true
 }
 
-// read takes the SRTP packet b if it belongs to a track the input reads: it decrypts it into
-// a pooled packet and forwards it. False leaves b to pion.
+// read takes the SRTP packet b if it belongs to a track the input reads, once the track has
+// begun through pion: it decrypts it into a pooled packet and forwards it. False leaves b to
+// pion (or another connection from the same address): also a packet that does not decrypt,
+// which pion's context then refuses in turn, or takes if it was the one that could.
 func (in *srtpIn) read(b []byte) bool {
 	tracks := in.tracks.Load()
 	if tracks == nil {
 		return false
 	}
 	u := (*tracks)[binary.BigEndian.Uint32(b[8:12])]
-	if u == nil {
+	if u == nil || !u.stats.begun() {
 		return false
 	}
 	p := packets.Get().(*packet)
@@ -161,22 +163,24 @@ func (in *srtpIn) read(b []byte) bool {
 	var out []byte
 	err := errNoContext
 	if in.ctx != nil {
-		if ssrc := u.ssrc; !in.seeded[ssrc] {
+		ssrc := u.ssrc
+		if !in.seeded[ssrc] {
 			// pion read the track's first packets with its own context: this one takes its
 			// rollover counter from what arrived so far (the track's statistics count the
-			// wraps since the first packet, as pion's context does).
+			// wraps since the first packet, as pion's context does), until a packet decrypts.
+			in.ctx.SetROC(ssrc, u.stats.rocFor(binary.BigEndian.Uint16(b[2:4])))
+		}
+		if out, err = in.ctx.DecryptRTP(p.buf[:0], b, &p.hdr); err == nil && !in.seeded[ssrc] {
 			if in.seeded == nil {
 				in.seeded = map[uint32]bool{}
 			}
 			in.seeded[ssrc] = true
-			in.ctx.SetROC(ssrc, u.stats.rocFor(binary.BigEndian.Uint16(b[2:4])))
 		}
-		out, err = in.ctx.DecryptRTP(p.buf[:0], b, &p.hdr)
 	}
 	in.mu.Unlock()
 	if err != nil || len(out) == 0 || &out[0] != &p.buf[0] {
-		packets.Put(p) // forged, replayed, or larger than a packet: dropped, as pion would
-		return true
+		packets.Put(p)
+		return false
 	}
 	u.m.ownSRTPIn.Inc()
 	if in.twcc != nil && u.twcc != 0 {

@@ -1,52 +1,145 @@
 package signaling
 
 import (
-	"encoding/binary"
 	"net/netip"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestInputsByAddress checks the table the sockets' reader looks SRTP packets up in: two
-// publisher connections from one address each read their own tracks' SSRCs, an SSRC neither
-// reads (and anything that is not RTP) is left to pion, and moving or dropping a connection
-// leaves the other in place.
+// publisher connections from one address each read their own tracks, even under one SSRC (a
+// gateway: the packet goes to the connection whose keys open it); an SSRC neither reads, a
+// packet neither opens, and anything that is not RTP are left to pion; moving or dropping a
+// connection leaves the other in place; an IPv4-mapped source is the same address.
 func TestInputsByAddress(t *testing.T) {
+	met, _ := newMetrics(nil)
 	m := &media{}
 	a := netip.MustParseAddrPort("192.0.2.1:5000")
 	b := netip.MustParseAddrPort("192.0.2.1:6000")
-	one, two := newSRTPIn(m), newSRTPIn(m)
-	one.add(&upTrack{ssrc: 1})
-	two.add(&upTrack{ssrc: 2})
-	m.setInput(netip.AddrPort{}, a, one)
-	m.setInput(netip.AddrPort{}, a, two)
-	rtpFrom := func(ssrc uint32) []byte {
-		p := make([]byte, 20)
-		p[0], p[1] = 0x80, 96
-		binary.BigEndian.PutUint32(p[8:], ssrc)
-		return p
+	type conn struct {
+		in  *srtpIn
+		enc *srtp.Context
+		seq uint16
 	}
-	// Without keys the inputs drop what they take (it cannot be read): taken means true.
-	if !m.intercept(rtpFrom(1), a) || !m.intercept(rtpFrom(2), a) {
+	mk := func(key string, ssrcs ...uint32) *conn {
+		c := &conn{in: newSRTPIn(m), seq: 100}
+		var err error
+		if c.enc, err = srtp.CreateContext([]byte(key), []byte("0123456789ab"), srtp.ProtectionProfileAeadAes128Gcm); err != nil {
+			t.Fatal(err)
+		}
+		if c.in.ctx, err = srtp.CreateContext([]byte(key), []byte("0123456789ab"), srtp.ProtectionProfileAeadAes128Gcm); err != nil {
+			t.Fatal(err)
+		}
+		for _, ssrc := range ssrcs {
+			u := &upTrack{ssrc: ssrc, kind: webrtc.RTPCodecTypeAudio, m: met, owner: &participant{id: "p"},
+				stats: newRecvStats(ssrc, 48000, false)}
+			u.stats.record(99, 0, time.Now()) // began through pion
+			c.in.add(u)
+		}
+		return c
+	}
+	one, two := mk("key-one-00000000", 1, 5), mk("key-two-00000000", 2, 5)
+	m.setInput(netip.AddrPort{}, a, one.in)
+	m.setInput(netip.AddrPort{}, a, two.in)
+	sealed := func(c *conn, ssrc uint32) []byte {
+		c.seq++
+		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: c.seq, SSRC: ssrc},
+			Payload: make([]byte, 40)}).Marshal()
+		out, err := c.enc.EncryptRTP(nil, raw, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	taken := func(c *conn, ssrc uint32, from netip.AddrPort) bool {
+		before := testutil.ToFloat64(met.ownSRTPIn)
+		ok := m.intercept(sealed(c, ssrc), from)
+		if ok != (testutil.ToFloat64(met.ownSRTPIn) == before+1) {
+			t.Fatalf("taken %v, but the decrypted count moved otherwise", ok)
+		}
+		return ok
+	}
+	if !taken(one, 1, a) || !taken(two, 2, a) || !taken(one, 5, a) || !taken(two, 5, a) {
 		t.Fatal("a connection's track not taken")
 	}
-	if m.intercept(rtpFrom(3), a) || m.intercept(rtpFrom(1), b) {
-		t.Fatal("an SSRC no connection reads, or another address, taken")
+	if taken(one, 3, a) || taken(one, 1, b) || taken(one, 2, a) {
+		t.Fatal("an SSRC no connection reads, another address, or a packet no connection opens, taken")
 	}
-	rtcpPkt := rtpFrom(1)
+	rtcpPkt := sealed(one, 1)
 	rtcpPkt[1] = 200 // a sender report
 	if m.intercept(rtcpPkt, a) || m.intercept([]byte{0x16, 0xfe, 0xfd}, a) {
 		t.Fatal("RTCP or DTLS taken")
 	}
-	m.setInput(a, b, two)
-	if !m.intercept(rtpFrom(1), a) || m.intercept(rtpFrom(2), a) || !m.intercept(rtpFrom(2), b) {
+	m.setInput(a, b, two.in)
+	if !taken(one, 1, a) || taken(two, 2, a) || !taken(two, 2, b) {
 		t.Fatal("after a move")
 	}
-	m.setInput(a, netip.AddrPort{}, one)
-	if m.intercept(rtpFrom(1), a) || len(*m.inputs.Load()) != 1 {
+	m.setInput(a, netip.AddrPort{}, one.in)
+	if taken(one, 1, a) || len(*m.inputs.Load()) != 1 {
 		t.Fatalf("after a drop: %v", *m.inputs.Load())
 	}
-	// An IPv4-mapped source is the same address.
-	if !m.intercept(rtpFrom(2), netip.AddrPortFrom(netip.MustParseAddr("::ffff:192.0.2.1"), 6000)) {
+	if !taken(two, 2, netip.AddrPortFrom(netip.MustParseAddr("::ffff:192.0.2.1"), 6000)) {
 		t.Fatal("IPv4-mapped address not matched")
+	}
+}
+
+// TestInputSeedsRollover checks the hand-over of a track from pion's reading to the server's
+// SRTP input across a wrap of the sequence numbers: the input takes nothing before the track
+// began through pion, then decrypts with the rollover counter the track's statistics counted
+// (1 here: pion read 65500…3), and a forged packet that comes first is left to pion without
+// spoiling the counter for the good ones after it.
+func TestInputSeedsRollover(t *testing.T) {
+	met, _ := newMetrics(nil)
+	key, salt := []byte("0123456789abcdef"), []byte("0123456789ab")
+	enc, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := newSRTPIn(&media{})
+	if in.ctx, err = srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm,
+		srtp.SRTPReplayProtection(replayWindow)); err != nil {
+		t.Fatal(err)
+	}
+	u := &upTrack{ssrc: 9, kind: webrtc.RTPCodecTypeVideo, m: met, owner: &participant{id: "p-pub"},
+		stats: newRecvStats(9, 90000, true)}
+	in.add(u)
+	sealed := map[uint16][]byte{}
+	for i := range 47 { // 65500…65535, 0…10, as the publisher seals them (its ROC is 1 after the wrap)
+		seq := uint16(65500 + i) //nolint:gosec // wraps on purpose
+		raw, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq,
+			Timestamp: uint32(i) * 3000, SSRC: 9}, Payload: make([]byte, 100)}).Marshal() //nolint:gosec // small
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sealed[seq], err = enc.EncryptRTP(nil, raw, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if in.read(sealed[4]) {
+		t.Fatal("a packet taken before the track began through pion")
+	}
+	now := time.Now()
+	for i := range 40 { // pion read 65500…3
+		u.stats.record(uint16(65500+i), uint32(i)*3000, now) //nolint:gosec // wraps on purpose
+	}
+	forged := slices.Clone(sealed[4])
+	forged[len(forged)-1] ^= 1
+	if in.read(forged) {
+		t.Fatal("a forged packet taken")
+	}
+	if !in.read(sealed[4]) || !in.read(sealed[5]) {
+		t.Fatal("the packets after the wrap not decrypted: wrong rollover counter")
+	}
+	if got := testutil.ToFloat64(met.ownSRTPIn); got != 2 {
+		t.Fatalf("%v packets decrypted by the input, want 2", got)
+	}
+	if in.read(sealed[5]) {
+		t.Fatal("a replayed packet taken")
 	}
 }

@@ -32,7 +32,8 @@ const srtpOverhead = 32
 // so no two packets are sealed under one index (with AES-GCM that would give the keystream and
 // the authentication key away), and the subscriber's rollover counter starts where the
 // server's does. A connection on the server's own path whose ICE pair moves to one the server
-// cannot send on (ICE-TCP) is closed, so that the client resumes: handing its streams back to
+// cannot send on (ICE-TCP, or a local address none of its sockets is known by) is closed, so
+// that the client resumes: handing its streams back to
 // pion's context, which has not seen them, would break both.
 type srtpOut struct {
 	capture dtlssrtp.Capture
