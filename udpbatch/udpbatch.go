@@ -23,6 +23,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -309,19 +310,28 @@ func (c *Conn) send(b *batch) {
 			c.failed.Add(uint64(countPackets(msgs)))
 			return
 		}
-		// The first message left failed. A segmented one is sent again packet by packet, and
-		// its address gets no segmented datagram for gsoPause: the kernel may not segment on
-		// that path (no checksum offload: EIO; a path MTU below the segment: EMSGSIZE or
-		// EINVAL), and one client's path must not cost the others theirs.
+		// The first message left failed. A segmented one that the kernel may not segment on
+		// that path is sent again packet by packet, and its address gets no segmented datagram
+		// for gsoPause, so that one client's path does not cost the others theirs; any other
+		// failure fails its packets as they are.
 		m := msgs[0]
-		if len(m.Buffers) > 1 {
+		if len(m.Buffers) > 1 && refusesSegments(err) {
 			to[0].plainUntil = now.Add(gsoPause)
 			c.sendEach(m)
 		} else {
-			c.failed.Add(1)
+			c.failed.Add(uint64(len(m.Buffers)))
 		}
 		msgs, to = msgs[1:], to[1:]
 	}
+}
+
+// refusesSegments reports whether err, from sending a segmented datagram, may be the kernel
+// refusing to segment on that path: no checksum offload on the device (EIO), or a path MTU
+// below the segment size (EMSGSIZE, EINVAL). Other errors (no buffer space, a firewall's
+// refusal, an unreachable network) are not about segmentation: the packets would fail one by
+// one too.
+func refusesSegments(err error) bool {
+	return errors.Is(err, syscall.EIO) || errors.Is(err, syscall.EMSGSIZE) || errors.Is(err, syscall.EINVAL)
 }
 
 // sendEach writes the packets of m one datagram each.

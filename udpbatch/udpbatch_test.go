@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"slices"
 	"syscall"
@@ -323,4 +324,25 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestRefusesSegments checks which failures of a segmented datagram make its packets go again
+// one by one with segmentation paused for the address: those that may mean the path cannot
+// take segments, not those that would fail the packets alone too.
+func TestRefusesSegments(t *testing.T) {
+	wrap := func(e error) error {
+		return &net.OpError{Op: "write", Net: "udp", Err: os.NewSyscallError("sendmmsg", e)}
+	}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{wrap(syscall.EIO), true}, {wrap(syscall.EMSGSIZE), true}, {wrap(syscall.EINVAL), true},
+		{wrap(syscall.ENOBUFS), false}, {wrap(syscall.EPERM), false}, {wrap(syscall.ECONNREFUSED), false},
+		{wrap(syscall.ENETUNREACH), false}, {net.ErrClosed, false},
+	} {
+		if got := refusesSegments(tc.err); got != tc.want {
+			t.Errorf("%v: %v, want %v", tc.err, got, tc.want)
+		}
+	}
 }
