@@ -16,6 +16,7 @@ import (
 	"github.com/chuting/chuting"
 	"github.com/chuting/chuting/bbolt"
 	"github.com/chuting/chuting/recordings"
+	"github.com/chuting/chuting/recordings/recordingstest"
 	"github.com/chuting/chuting/signaling"
 )
 
@@ -92,6 +93,40 @@ func (e *env) close(tb testing.TB, h *chuting.Hearing, rec signaling.Recording) 
 
 // dir is the hearing's recording folder.
 func (e *env) dir(h *chuting.Hearing) string { return filepath.Join(e.cfg.Dir, h.ID) }
+
+// crashedAt records h from m, the feed's first packets arriving at start (zero: now), until
+// stop into the media, and returns the hearing's folder copied as a kill -9 then leaves it,
+// and the feed; the live recording is then finished and the manifest that finishing stored
+// forgotten (crashCopy).
+func (e *env) crashedAt(tb testing.TB, h *chuting.Hearing, m *recordingstest.Media, start time.Time,
+	stop time.Duration) (string, recordingstest.Fed) {
+	tb.Helper()
+	rec, err := e.rec.Record(context.Background(), h)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fed := recordingstest.Feed(tb, rec, m, recordingstest.FeedOptions{Start: start,
+		Stop: func(d time.Duration) bool { return d >= stop }})
+	time.Sleep(50 * time.Millisecond) // let ebml-go write the last frames it was handed
+	crashed := copyDir(tb, e.dir(h))
+	_ = fed.Video.Close() // finish the live recording, so that nothing is left running
+	_ = fed.Audio.Close()
+	e.crashCopy(tb, h, rec)
+	return crashed, fed
+}
+
+// mustVerify fails the test unless the recording folder dir verifies with the env's key;
+// when names the moment in the message.
+func (e *env) mustVerify(tb testing.TB, dir, when string) {
+	tb.Helper()
+	rep, err := recordings.Verify(dir, e.pub)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if !rep.OK() {
+		tb.Fatalf("%s: %v", when, rep.Problems)
+	}
+}
 
 // crashCopy finishes a live recording whose folder was copied to crashed mid-recording (what
 // a kill -9 leaves), and forgets the manifest that finishing stored: the copy is the one

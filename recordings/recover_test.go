@@ -24,20 +24,9 @@ func TestRecover(t *testing.T) {
 	e := mustEnv(t)
 	h := e.hearing(t)
 	ctx := context.Background()
-	rec, err := e.rec.Record(ctx, h)
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
 	crash := 13 * time.Second
-	fed := recordingstest.Feed(t, rec, m, recordingstest.FeedOptions{Start: start,
-		Stop: func(d time.Duration) bool { return d >= crash }})
-	// The files as they are on disk now are what a kill -9 leaves.
-	time.Sleep(50 * time.Millisecond) // let ebml-go write the last frames it was handed
-	crashed := copyDir(t, e.dir(h))
-	_ = fed.Video.Close() // finish the live recording, so that nothing is left running
-	_ = fed.Audio.Close()
-	e.crashCopy(t, h, rec)
+	crashed, fed := e.crashedAt(t, h, m, start, crash)
 
 	var partials []string
 	for _, name := range files(t, crashed) {

@@ -141,16 +141,7 @@ func TestRecoverUnjournalled(t *testing.T) {
 	e := mustEnv(t)
 	h := e.courtHearing(t, 0)
 	ctx := context.Background()
-	rec, err := e.rec.Record(ctx, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fed := recordingstest.Feed(t, rec, m, recordingstest.FeedOptions{Stop: func(d time.Duration) bool { return d >= 11*time.Second }})
-	time.Sleep(50 * time.Millisecond)
-	crashed := copyDir(t, e.dir(h))
-	_ = fed.Video.Close()
-	_ = fed.Audio.Close()
-	e.crashCopy(t, h, rec)
+	crashed, _ := e.crashedAt(t, h, m, time.Time{}, 11*time.Second)
 	jp := filepath.Join(crashed, "journal.jsonl")
 	jb, err := os.ReadFile(jp)
 	if err != nil {
@@ -176,13 +167,7 @@ func TestRecoverUnjournalled(t *testing.T) {
 	if err != nil || len(got) != 1 || len(got[0].Journalled) != 1 {
 		t.Fatalf("recovered %+v, %v; want the unjournalled segment journalled", got, err)
 	}
-	rep, err := recordings.Verify(crashed, e.pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.OK() {
-		t.Fatalf("after recovery: %v", rep.Problems)
-	}
+	e.mustVerify(t, crashed, "after recovery")
 }
 
 // TestRecoverRemovesTemps: a crash while the manifest was being written leaves its temporary
@@ -202,13 +187,7 @@ func TestRecoverRemovesTemps(t *testing.T) {
 	if _, err := recordings.Recover(context.Background(), e.cfg); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := recordings.Verify(dir, e.pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.OK() {
-		t.Fatalf("after the next start: %v", rep.Problems)
-	}
+	e.mustVerify(t, dir, "after the next start")
 }
 
 // TestVerifyFSForgedSize: a package whose manifest declares an enormous size (a 158-byte
@@ -315,16 +294,7 @@ func TestRecoverUnreadablePartial(t *testing.T) {
 	e := mustEnv(t)
 	h := e.courtHearing(t, 0)
 	ctx := context.Background()
-	rec, err := e.rec.Record(ctx, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fed := recordingstest.Feed(t, rec, m, recordingstest.FeedOptions{Stop: func(d time.Duration) bool { return d >= 4*time.Second }})
-	time.Sleep(50 * time.Millisecond)
-	crashed := copyDir(t, e.dir(h))
-	_ = fed.Video.Close()
-	_ = fed.Audio.Close()
-	e.crashCopy(t, h, rec)
+	crashed, _ := e.crashedAt(t, h, m, time.Time{}, 4*time.Second)
 	var partial string
 	for _, n := range files(t, crashed) {
 		if strings.HasSuffix(n, ".partial") {
@@ -342,13 +312,7 @@ func TestRecoverUnreadablePartial(t *testing.T) {
 	if _, err := recordings.Recover(ctx, cfg); err != nil {
 		t.Fatalf("recover: %v", err)
 	}
-	rep, err := recordings.Verify(crashed, e.pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.OK() {
-		t.Fatalf("after recovery: %v", rep.Problems)
-	}
+	e.mustVerify(t, crashed, "after recovery")
 	r2, err := recordings.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chuting/chuting/keyframe"
 	"github.com/chuting/chuting/transportcc"
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
@@ -403,34 +404,43 @@ func (d *downTrack) Kind() webrtc.RTPCodecType { return d.up.kind }
 // feedback goes to the connection's bandwidth estimator, its keyframe requests to the
 // publisher, its NACKs to the writer.
 func (d *downTrack) readRTCP() {
-	buf := make([]byte, mtu) // RTPSender.ReadRTCP would allocate one per call
+	readRTCP(d.sender.Read, func(p rtcp.Packet) {
+		switch p := p.(type) {
+		case *rtcp.TransportLayerCC:
+			if d.bwe != nil {
+				d.bwe.Feedback(p)
+			}
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			d.layer().requestKeyframe()
+		case *rtcp.TransportLayerNack:
+			d.up.m.nacks.Add(float64(len(p.Nacks)))
+			bps := 0
+			if d.bwe != nil {
+				bps = d.bwe.GetTargetBitrate()
+			}
+			for _, pair := range p.Nacks {
+				d.w.enqueueNACK(d, pair, bps)
+			}
+		}
+	})
+}
+
+// readRTCP reads compound RTCP packets with read, into one buffer, until it fails, and gives
+// each packet in them to handle; a compound that does not parse is skipped (the peer's to get
+// right; the next may be good). pion's ReadRTCP methods would allocate a buffer per call.
+func readRTCP(read func([]byte) (int, interceptor.Attributes, error), handle func(rtcp.Packet)) {
+	buf := make([]byte, mtu)
 	for {
-		n, _, err := d.sender.Read(buf)
+		n, _, err := read(buf)
 		if err != nil {
 			return
 		}
 		pkts, err := rtcp.Unmarshal(buf[:n])
 		if err != nil {
-			continue // the client's to get right; the next compound may be good
+			continue
 		}
 		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.TransportLayerCC:
-				if d.bwe != nil {
-					_ = d.bwe.WriteRTCP([]rtcp.Packet{p}, nil) // never fails
-				}
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				d.layer().requestKeyframe()
-			case *rtcp.TransportLayerNack:
-				d.up.m.nacks.Add(float64(len(p.Nacks)))
-				bps := 0
-				if d.bwe != nil {
-					bps = d.bwe.GetTargetBitrate()
-				}
-				for _, pair := range p.Nacks {
-					d.w.enqueueNACK(d, pair, bps)
-				}
-			}
+			handle(p)
 		}
 	}
 }
@@ -650,7 +660,7 @@ func (w *writer) write(d *downTrack, p *packet) {
 	}
 	w.m.packets.Inc()
 	w.m.bytes.Add(float64(len(w.payload)))
-	w.sent(d, b, len(w.payload), ts)
+	w.sent(d, b, len(w.payload), ts, p.at)
 	if b.nack {
 		if d.sent == nil {
 			d.sent = new(history)

@@ -183,3 +183,28 @@ func TestTracksBounded(t *testing.T) {
 		t.Fatalf("the judge sees %d tracks of counsel, want %d", len(info.Tracks), maxTracks)
 	}
 }
+
+// TestPubCandidatesBeforeOffer checks the candidates a client sends on pub before its offer:
+// kept (the connection is made at the offer, whose setup decides the server's DTLS role), up
+// to maxPendingCandidates, then refused; and the offer after them is answered and its media
+// forwarded.
+func TestPubCandidatesBeforeOffer(t *testing.T) {
+	e := MustEnv(t, nil)
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
+	counsel := join(t, e, "counsel", e.token(t, "link:c1", "赵律师", RoleCounsel))
+	mid, idx := "0", uint16(0)
+	for i := range maxPendingCandidates + 1 {
+		c := fmt.Sprintf("candidate:%d 1 udp 2130706431 10.9.0.%d %d typ host", 1000+i, i, 10000+i)
+		judge.send(Message{Type: TypeCandidate, PC: PCPub, ID: fmt.Sprint("c", i),
+			Candidate: &Candidate{Candidate: c, SDPMid: &mid, SDPMLineIndex: &idx}})
+		time.Sleep(21 * time.Millisecond) // under the message rate limit
+	}
+	if m := judge.answer(fmt.Sprint("c", maxPendingCandidates)); m.Code != CodeOutOfOrder {
+		t.Fatalf("candidate %d before the offer: %s %s, want %s", maxPendingCandidates, m.Type, m.Code, CodeOutOfOrder)
+	}
+	judge.publish(true)
+	eventually(t, 10*time.Second, "the judge's media at counsel", func() bool {
+		a, v := counsel.got(judge.id())
+		return a > 0 && v > 0
+	})
+}

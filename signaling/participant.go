@@ -47,11 +47,12 @@ type participant struct {
 	quitOnce sync.Once
 
 	// Owned by the loop.
-	pcConn *conn // the connection the peer connections belong to
-	pub    *peer
-	sub    *peer
-	downs  map[*upTrack]*downTrack
-	w      *writer
+	pcConn     *conn // the connection the peer connections belong to
+	pub        *peer
+	sub        *peer
+	pubPending []webrtc.ICECandidateInit // pub's remote candidates that came before its offer
+	downs      map[*upTrack]*downTrack
+	w          *writer
 
 	// Media goroutines (track readers, RTCP readers, the writer).
 	mmu     sync.Mutex
@@ -197,7 +198,7 @@ func (p *participant) closePeers() {
 			pe.close()
 		}
 	}
-	p.pub, p.sub, p.pcConn = nil, nil, nil
+	p.pub, p.sub, p.pcConn, p.pubPending = nil, nil, nil, nil
 }
 
 // noPublish refuses media from a role that does not publish (observers, #45).
@@ -213,17 +214,11 @@ func (p *participant) handleMessage(c *conn, m *Message) {
 			reply(noPublish(p.role))
 			return
 		}
-		asServer := !dtlsServerOffer(m.SDP)
-		if p.pub != nil && p.pub.pc != nil && p.pub.pc.RemoteDescription() == nil && p.pub.answerAsServer != asServer {
-			// Made for candidates that came first, with the wrong DTLS role for this offer:
-			// made again, with the candidates it holds.
-			pending := p.pub.remotePending
-			p.pub.close()
-			p.pub = newPeer(p, PCPub, c, asServer)
-			p.pub.remotePending = pending
-		}
 		if p.pub == nil {
-			p.pub = newPeer(p, PCPub, c, asServer)
+			// Made at the offer, whose setup decides the server's DTLS role, with the
+			// candidates that came before it.
+			p.pub = newPeer(p, PCPub, c, !dtlsServerOffer(m.SDP))
+			p.pub.remotePending, p.pubPending = p.pubPending, nil
 		}
 		// The sources are kept before the answer: pion may start a track's handler while
 		// answering. Those of a refused offer go again with it.
@@ -265,8 +260,11 @@ func (p *participant) handleMessage(c *conn, m *Message) {
 				reply(noPublish(p.role))
 				return
 			}
-			if p.pub == nil {
-				p.pub = newPeer(p, PCPub, c, true) // offers leave the role to the answerer, as a rule
+			if p.pub == nil { // before the offer: kept for the connection it makes
+				if err := pendCandidate(&p.pubPending, m.Candidate.init()); err != nil {
+					reply(err)
+				}
+				return
 			}
 			pe = p.pub
 		}

@@ -31,9 +31,6 @@ type peer struct {
 	out  *srtpOut               // sub: the connection's own RTP output
 	in   *srtpIn                // pub: the connection's own RTP input
 	done chan struct{}          // closed by close
-	// pub: the connection answers as the DTLS server (made before an offer that leaves the
-	// choice to it, or for one).
-	answerAsServer bool
 
 	// Local candidates are held until the description they belong to has been sent: pion
 	// gathers while the answer is still being written (../shared/TESTING.md).
@@ -73,8 +70,7 @@ func newPeer(p *participant, name string, c *conn, answerAsServer bool) *peer {
 		c.close(websocket.CloseInternalServerErr, "内部错误 / internal error")
 		pc = nil
 	}
-	pe := &peer{name: name, pc: pc, c: c, out: own, in: in, done: make(chan struct{}),
-		answerAsServer: answerAsServer}
+	pe := &peer{name: name, pc: pc, c: c, out: own, in: in, done: make(chan struct{})}
 	if pc == nil {
 		return pe
 	}
@@ -139,6 +135,18 @@ func newPeer(p *participant, name string, c *conn, answerAsServer bool) *peer {
 		pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { p.onTrack(pc, in, t, r) })
 	}
 	return pe
+}
+
+// pendCandidate keeps c for a remote description to come, up to maxPendingCandidates.
+func pendCandidate(pending *[]webrtc.ICECandidateInit, c webrtc.ICECandidateInit) *ProtocolError {
+	if c.Candidate == "" {
+		return nil // end of candidates
+	}
+	if len(*pending) >= maxPendingCandidates {
+		return protoErr(CodeOutOfOrder, "candidate", "媒体描述之前的候选地址过多 / too many candidates before the description")
+	}
+	*pending = append(*pending, c)
+	return nil
 }
 
 // dtlsServerOffer reports whether an offer asks to be the DTLS server (a=setup:passive,
@@ -238,11 +246,7 @@ func (pe *peer) addCandidate(c webrtc.ICECandidateInit) *ProtocolError {
 		return nil // end of candidates
 	}
 	if pe.pc.RemoteDescription() == nil {
-		if len(pe.remotePending) >= maxPendingCandidates {
-			return protoErr(CodeOutOfOrder, "candidate", "媒体描述之前的候选地址过多 / too many candidates before the description")
-		}
-		pe.remotePending = append(pe.remotePending, c)
-		return nil
+		return pendCandidate(&pe.remotePending, c)
 	}
 	if pe.remoteAdded >= maxCandidates {
 		return protoErr(CodeOutOfOrder, "candidate", "候选地址过多 / too many candidates")

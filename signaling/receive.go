@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
@@ -206,23 +207,13 @@ func (s *recvStats) report(now time.Time) (rtcp.ReceptionReport, bool) {
 // readSenderReports reads the RTCP that comes for u's stream until the receiver closes, and
 // notes its sender reports.
 func readSenderReports(recv *webrtc.RTPReceiver, u *upTrack) {
-	for {
-		var (
-			pkts []rtcp.Packet
-			err  error
-		)
-		if u.rid != "" {
-			pkts, _, err = recv.ReadSimulcastRTCP(u.rid)
-		} else {
-			pkts, _, err = recv.ReadRTCP()
-		}
-		if err != nil {
-			return
-		}
-		for _, pk := range pkts {
-			if sr, ok := pk.(*rtcp.SenderReport); ok && sr.SSRC == u.ssrc {
-				u.stats.noteSR(sr.NTPTime, time.Now())
-			}
-		}
+	read := recv.Read
+	if u.rid != "" {
+		read = func(b []byte) (int, interceptor.Attributes, error) { return recv.ReadSimulcast(b, u.rid) }
 	}
+	readRTCP(read, func(p rtcp.Packet) {
+		if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == u.ssrc {
+			u.stats.noteSR(sr.NTPTime, time.Now())
+		}
+	})
 }

@@ -28,11 +28,13 @@ type reportedStream struct {
 	b *binding
 }
 
-// sent counts a packet of payloadLen bytes with timestamp ts sent on d's binding b.
-func (w *writer) sent(d *downTrack, b *binding, payloadLen int, ts uint32) {
+// sent counts a packet of payloadLen bytes with timestamp ts sent on d's binding b; at is
+// when it reached the server (UnixNano), which stands for when it left: the writer sends it
+// within the queue's delay, and no clock is read per packet written.
+func (w *writer) sent(d *downTrack, b *binding, payloadLen int, ts uint32, at int64) {
 	b.packets++
 	b.octets += uint32(payloadLen) //nolint:gosec // payloads are under 1500 bytes
-	b.lastTS, b.lastAt = ts, time.Now().UnixNano()
+	b.lastTS, b.lastAt = ts, at
 	if !b.reported {
 		b.reported = true
 		w.reported = append(w.reported, reportedStream{d: d, b: b})

@@ -3,7 +3,6 @@ package signaling
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"errors"
 	"net/netip"
 	"slices"
 	"sync"
@@ -130,9 +129,6 @@ func (in *srtpIn) addrFor(pc *webrtc.PeerConnection) netip.AddrPort {
 	return remote
 }
 
-// errNoContext is a packet read before the connection's keys are known.
-var errNoContext = errors.New("no SRTP context yet")
-
 // replayWindow is the SRTP replay window of the server's own input, in packets (pion's
 // session's default).
 const replayWindow = 64
@@ -155,27 +151,28 @@ func (in *srtpIn) read(b []byte) bool {
 		return false
 	}
 	u := (*tracks)[binary.BigEndian.Uint32(b[8:12])]
-	if u == nil || !u.stats.begun() {
+	if u == nil {
 		return false
 	}
-	p := packets.Get().(*packet)
 	in.mu.Lock()
-	var out []byte
-	err := errNoContext
-	if in.ctx != nil {
-		ssrc := u.ssrc
-		if !in.seeded[ssrc] {
-			// pion read the track's first packets with its own context: this one takes its
-			// rollover counter from what arrived so far (the track's statistics count the
-			// wraps since the first packet, as pion's context does), until a packet decrypts.
-			in.ctx.SetROC(ssrc, u.stats.rocFor(binary.BigEndian.Uint16(b[2:4])))
+	seeded := in.seeded[u.ssrc]
+	if !seeded {
+		if in.ctx == nil || !u.stats.begun() {
+			in.mu.Unlock()
+			return false
 		}
-		if out, err = in.ctx.DecryptRTP(p.buf[:0], b, &p.hdr); err == nil && !in.seeded[ssrc] {
-			if in.seeded == nil {
-				in.seeded = map[uint32]bool{}
-			}
-			in.seeded[ssrc] = true
+		// pion read the track's first packets with its own context: this one takes its
+		// rollover counter from what arrived so far (the track's statistics count the wraps
+		// since the first packet, as pion's context does), until a packet decrypts.
+		in.ctx.SetROC(u.ssrc, u.stats.rocFor(binary.BigEndian.Uint16(b[2:4])))
+	}
+	p := packets.Get().(*packet)
+	out, err := in.ctx.DecryptRTP(p.buf[:0], b, &p.hdr)
+	if err == nil && !seeded {
+		if in.seeded == nil {
+			in.seeded = map[uint32]bool{}
 		}
+		in.seeded[u.ssrc] = true
 	}
 	in.mu.Unlock()
 	if err != nil || len(out) == 0 || &out[0] != &p.buf[0] {

@@ -42,8 +42,7 @@ type srtpOut struct {
 	mode atomic.Int32
 	path atomic.Pointer[srtpPath]
 
-	mu  sync.Mutex    // serialises arm
-	ctx *srtp.Context // made at the first arm that has keys; the writer's alone to use
+	mu sync.Mutex // serialises arm
 }
 
 // The paths of a connection's RTP.
@@ -108,16 +107,18 @@ func (o *srtpOut) pathFor(pc *webrtc.PeerConnection, m *media) *srtpPath {
 	if conn == nil {
 		return nil
 	}
-	if o.ctx == nil {
-		k, err := o.capture.Keys()
-		if err != nil {
-			return nil
-		}
-		if o.ctx, err = k.Local(); err != nil {
-			return nil
-		}
+	if cur := o.path.Load(); cur != nil { // a new pair: the same keys
+		return &srtpPath{ctx: cur.ctx, conn: conn, addr: remote}
 	}
-	return &srtpPath{ctx: o.ctx, conn: conn, addr: remote}
+	k, err := o.capture.Keys()
+	if err != nil {
+		return nil
+	}
+	ctx, err := k.Local()
+	if err != nil {
+		return nil
+	}
+	return &srtpPath{ctx: ctx, conn: conn, addr: remote}
 }
 
 // udpPair returns the server's socket and the remote address of the ICE pair pc uses, if pc

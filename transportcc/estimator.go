@@ -139,10 +139,16 @@ func (e *Estimator) onSent(seq uint16, size int, at time.Duration) {
 func (e *Estimator) WriteRTCP(pkts []rtcp.Packet, _ interceptor.Attributes) error {
 	for _, p := range pkts {
 		if fb, ok := p.(*rtcp.TransportLayerCC); ok {
-			e.onFeedback(fb, time.Since(e.start))
+			e.Feedback(fb)
 		}
 	}
 	return nil
+}
+
+// Feedback updates the estimate with transport-wide feedback fb received now. WriteRTCP calls
+// it; so does a reader that takes the connection's RTCP past pion's interceptors.
+func (e *Estimator) Feedback(fb *rtcp.TransportLayerCC) {
+	e.onFeedback(fb, time.Since(e.start))
 }
 
 // GetTargetBitrate implements cc.BandwidthEstimator: the estimate in bits/s.

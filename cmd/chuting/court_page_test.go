@@ -20,14 +20,9 @@ import (
 // survives navigation and the calendar's month change.
 func TestCourtPageLongList(t *testing.T) {
 	exe := requireChromium(t)
-	clock := &testClock{}
-	m := startMainAt(t, clock, "--data", t.TempDir(), "--demo", "--demo-password", demoPassword)
+	m, clock, liming := startDemo(t)
 	base := "http://" + m.Addr()
 	ctx := context.Background()
-	liming, err := chuting.FindOne[chuting.User](ctx, m.Store, chuting.IndexUsername, "liming")
-	if err != nil {
-		t.Fatal(err)
-	}
 	clerk := newClient(t, m.Addr())
 	clerk.login("clerk", demoPassword)
 	days := clerk.workdays(clock.Now(), 6, 8)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/chuting/chuting"
 )
 
 // Helpers of the end-to-end test (e2e_test.go): a clock the test moves, a server on it, and
@@ -40,6 +41,19 @@ func (c *testClock) Set(at time.Time) {
 }
 
 // startMainAt is startMain with the server on clock.
+// startDemo starts the server on its demo world at a test clock and returns it with the demo
+// appraiser's account (liming), which the browser tests serve summons to.
+func startDemo(t *testing.T) (*Main, *testClock, *chuting.User) {
+	t.Helper()
+	clock := &testClock{}
+	m := startMainAt(t, clock, "--data", t.TempDir(), "--demo", "--demo-password", demoPassword)
+	liming, err := chuting.FindOne[chuting.User](context.Background(), m.Store, chuting.IndexUsername, "liming")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, clock, liming
+}
+
 func startMainAt(t *testing.T, clock *testClock, args ...string) *Main {
 	t.Helper()
 	m := NewMain(io.Discard, io.Discard)

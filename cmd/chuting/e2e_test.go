@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -144,14 +143,8 @@ func serveSummons(b *browser, caseNo, institutionID, appraiserID string, days []
 func TestE2E(t *testing.T) {
 	exe := requireChromium(t)
 	began := time.Now()
-	clock := &testClock{}
-	m := startMainAt(t, clock, "--data", t.TempDir(), "--demo", "--demo-password", demoPassword)
+	m, clock, liming := startDemo(t)
 	base := "http://" + m.Addr()
-	ctx := context.Background()
-	liming, err := chuting.FindOne[chuting.User](ctx, m.Store, chuting.IndexUsername, "liming")
-	if err != nil {
-		t.Fatal(err)
-	}
 	clerkAPI := newClient(t, m.Addr())
 	clerkAPI.login("clerk", demoPassword)
 	instAPI := newClient(t, m.Addr())
