@@ -374,7 +374,8 @@ const (
 // batching wraps an ICE UDP socket.
 func (m *media) batching(uc *net.UDPConn) *udpbatch.Conn {
 	c := udpbatch.New(uc, batchSize, batchInterval)
-	c.SetIntercept(m.intercept)
+	wk := new(wakes) // the socket's reader's
+	c.SetIntercept(func(b []byte, from netip.AddrPort) bool { return m.intercept(b, from, wk) }, wk.flush)
 	m.batched = append(m.batched, c)
 	return c
 }

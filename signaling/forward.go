@@ -182,20 +182,22 @@ func (u *upTrack) run() {
 			packets.Put(p)
 			return
 		}
-		u.read(p, n)
+		u.read(p, n, nil)
 	}
 }
 
-// read forwards the packet of n bytes in p, read through pion or by the server's SRTP input.
-func (u *upTrack) read(p *packet, n int) {
+// read forwards the packet of n bytes in p, read through pion or by the server's SRTP input
+// (which wakes the writers with wk, see forward).
+func (u *upTrack) read(p *packet, n int, wk *wakes) {
 	u.readMu.Lock()
-	u.forward(p, n)
+	u.forward(p, n, wk)
 	u.readMu.Unlock()
 }
 
 // forward parses the n bytes in p.buf and queues p to every subscriber allowed to receive it.
-// It takes ownership of p.
-func (u *upTrack) forward(p *packet, n int) {
+// It takes ownership of p. Writers that wait are woken at once, or with wk when the caller
+// flushes it (the end of a run of packets read from a socket).
+func (u *upTrack) forward(p *packet, n int, wk *wakes) {
 	hl, err := p.hdr.Unmarshal(p.buf[:n])
 	if err != nil {
 		packets.Put(p)
@@ -265,7 +267,7 @@ func (u *upTrack) forward(p *packet, n int) {
 				}
 			}
 		}
-		d.w.enqueue(d, p)
+		d.w.enqueue(d, p, wk)
 	}
 	p.release()
 }
@@ -491,11 +493,25 @@ func fmtp(line, key string) string {
 // writer is a subscriber's writer: one goroutine that writes the packets queued for the
 // subscriber's tracks, in order.
 type writer struct {
-	q    chan item
 	quit chan struct{}
 	m    *metrics
-	hdr  rtp.Header       // scratch, so that the header passed to WriteRTP is not allocated
-	ext  [4]rtp.Extension // room for the extensions the interceptors add (transport-cc)
+
+	// The queue: a ring of items, filled by the fan-out and taken whole by the writer. asleep is
+	// set when the writer found it empty and waits for wake; the first item queued after that
+	// wakes it (at once, or at the end of the reader's run of packets: wakes). closed refuses
+	// items once the writer has stopped.
+	qmu     sync.Mutex
+	ring    []item
+	head, n int
+	asleep  bool
+	closed  bool
+	wake    chan struct{}
+	taken   []item // the writer's: the items it took from the ring
+	// A sender report is due; stop was called.
+	due, stopping atomic.Bool
+
+	hdr rtp.Header       // scratch, so that the header passed to WriteRTP is not allocated
+	ext [4]rtp.Extension // room for the extensions the interceptors add (transport-cc)
 	// The payload to write with hdr: the packet's, or a copy in scratch that continues a
 	// simulcast subscriber's VP8 series (vp8.go).
 	payload []byte
@@ -526,14 +542,14 @@ type item struct {
 }
 
 func newWriter(queue int, m *metrics) *writer {
-	return &writer{q: make(chan item, queue), quit: make(chan struct{}), m: m}
+	return &writer{ring: make([]item, queue), taken: make([]item, 0, queue), wake: make(chan struct{}, 1),
+		quit: make(chan struct{}), m: m}
 }
 
-// enqueue queues p for d, or drops it if the queue is full. It never blocks.
-func (w *writer) enqueue(d *downTrack, p *packet) {
-	select {
-	case w.q <- item{d: d, p: p}:
-	default:
+// enqueue queues p for d, or drops it if the queue is full. It never blocks. With wk, the
+// writer, if it waits, is woken when wk is flushed; else at once.
+func (w *writer) enqueue(d *downTrack, p *packet, wk *wakes) {
+	if !w.push(item{d: d, p: p}, wk) {
 		w.m.dropped.Inc()
 		p.release()
 	}
@@ -542,43 +558,135 @@ func (w *writer) enqueue(d *downTrack, p *packet) {
 // enqueueNACK queues a NACK of d's subscriber, to be answered from d's history; or drops it if
 // the queue is full (the subscriber asks again). It never blocks.
 func (w *writer) enqueueNACK(d *downTrack, pair rtcp.NackPair, bps int) {
+	w.push(item{d: d, nack: pair, bps: int32(min(bps, math.MaxInt32))}, nil)
+}
+
+// push queues it, unless the queue is full or the writer stopped, and wakes the writer if it
+// waits: at once, or when wk is flushed.
+func (w *writer) push(it item, wk *wakes) bool {
+	w.qmu.Lock()
+	if w.closed || w.n == len(w.ring) {
+		w.qmu.Unlock()
+		return false
+	}
+	i := w.head + w.n
+	if i >= len(w.ring) {
+		i -= len(w.ring)
+	}
+	w.ring[i] = it
+	w.n++
+	wake := w.asleep
+	w.asleep = false
+	w.qmu.Unlock()
+	if wake {
+		if wk != nil {
+			wk.ws = append(wk.ws, w)
+		} else {
+			w.signal()
+		}
+	}
+	return true
+}
+
+// signal wakes the writer.
+func (w *writer) signal() {
 	select {
-	case w.q <- item{d: d, nack: pair, bps: int32(min(bps, math.MaxInt32))}:
+	case w.wake <- struct{}{}:
 	default:
 	}
 }
 
-// run writes until stop; then it releases what is still queued.
+// take takes every item queued, in order; none marks the writer asleep.
+func (w *writer) take() []item {
+	w.qmu.Lock()
+	defer w.qmu.Unlock()
+	if w.n == 0 {
+		w.asleep = true
+		return nil
+	}
+	return w.takeLocked()
+}
+
+// takeLocked takes every item queued; qmu is held.
+func (w *writer) takeLocked() []item {
+	first := min(w.n, len(w.ring)-w.head)
+	w.taken = append(w.taken[:0], w.ring[w.head:w.head+first]...)
+	w.taken = append(w.taken, w.ring[:w.n-first]...)
+	clear(w.ring[w.head : w.head+first])
+	clear(w.ring[:w.n-first])
+	w.head = (w.head + w.n) % len(w.ring)
+	w.n = 0
+	return w.taken
+}
+
+// wakes is the writers a reader queued packets to during a run of packets (a burst read from a
+// socket, udpbatch), which wait to be woken: each is woken once, at the run's end, for all of
+// them, rather than once per packet. The reader's alone.
+type wakes struct{ ws []*writer }
+
+// flush wakes the writers.
+func (k *wakes) flush() {
+	for i, w := range k.ws {
+		w.signal()
+		k.ws[i] = nil
+	}
+	k.ws = k.ws[:0]
+}
+
+// run writes until stop; then it releases what is still queued. It waits on wake alone (a
+// select over several channels, with a ticker's, cost more than the write of a packet):
+// the report timer and stop wake it too.
 func (w *writer) run() {
-	reports := time.NewTicker(reportInterval)
-	defer reports.Stop()
+	due := time.AfterFunc(reportInterval, func() {
+		w.due.Store(true)
+		w.signal()
+	})
+	defer due.Stop()
 	for {
-		select {
-		case now := <-reports.C:
-			w.report(now)
-		case it := <-w.q:
+		items := w.take()
+		for _, it := range items {
 			if it.p == nil {
 				w.resend(it.d, it.nack, int(it.bps))
 				continue
 			}
 			w.write(it.d, it.p)
 			it.p.release()
-		case <-w.quit:
-			for {
-				select {
-				case it := <-w.q:
-					if it.p != nil {
-						it.p.release()
-					}
-				default:
-					return
-				}
-			}
+		}
+		clear(items)
+		if w.due.Swap(false) {
+			w.report(time.Now())
+			due.Reset(reportInterval)
+		}
+		if w.stopping.Load() {
+			w.close()
+			return
+		}
+		if len(items) == 0 {
+			<-w.wake
 		}
 	}
 }
 
-func (w *writer) stop() { close(w.quit) }
+// close refuses further items and releases those queued.
+func (w *writer) close() {
+	w.qmu.Lock()
+	w.closed = true
+	items := w.takeLocked()
+	w.qmu.Unlock()
+	for _, it := range items {
+		if it.p != nil {
+			it.p.release()
+		}
+	}
+	clear(items)
+}
+
+// stop makes run return.
+func (w *writer) stop() {
+	w.stopping.Store(true)
+	close(w.quit)
+	w.signal()
+}
 
 // frameTicks is the timestamp step put between the last packet of one simulcast layer and
 // the first of the next: one frame at 30 frames a second of the 90 kHz video clock.

@@ -152,7 +152,7 @@ func newOwnFanout(tb testing.TB, k int) *fanout {
 func (f *fanout) send() {
 	p := packets.Get().(*packet)
 	n := copy(p.buf[:], f.raw)
-	f.up.forward(p, n)
+	f.up.forward(p, n, nil)
 }
 
 func (f *fanout) stop() {
@@ -203,7 +203,7 @@ func TestNACK(t *testing.T) {
 		n := copy(p.buf[:], f.raw)
 		sn++
 		p.buf[2], p.buf[3] = byte(sn>>8), byte(sn)
-		f.up.forward(p, n)
+		f.up.forward(p, n, nil)
 	}
 	for range nackHistory + 10 {
 		send()
@@ -347,4 +347,59 @@ func (f *fanout) written() int64 {
 		least = min(least, s.n.Load())
 	}
 	return least
+}
+
+// TestWakesOncePerRun checks that a run of packets forwarded with a wake list (as the reader
+// of a UDP socket forwards a burst) wakes each waiting writer once, when the list is flushed,
+// not before; and that the writers then write them all.
+func TestWakesOncePerRun(t *testing.T) {
+	f := newFanout(t, 0, 0, 0)
+	eventually(t, 10*time.Second, "the writers to wait", func() bool {
+		for _, w := range f.ws {
+			w.qmu.Lock()
+			asleep := w.asleep
+			w.qmu.Unlock()
+			if !asleep {
+				return false
+			}
+		}
+		return true
+	})
+	var wk wakes
+	const run = 10
+	for range run {
+		p := packets.Get().(*packet)
+		f.up.forward(p, copy(p.buf[:], f.raw), &wk)
+	}
+	if len(wk.ws) != len(f.ws) {
+		t.Fatalf("%d wakes listed for %d writers", len(wk.ws), len(f.ws))
+	}
+	for i, w := range f.ws {
+		w.qmu.Lock()
+		n := w.n
+		w.qmu.Unlock()
+		if n != run || f.sinks[i].n.Load() != 0 {
+			t.Fatalf("writer %d: %d queued, %d written before it was woken", i, n, f.sinks[i].n.Load())
+		}
+	}
+	wk.flush()
+	if len(wk.ws) != 0 {
+		t.Fatalf("%d wakes left after the flush", len(wk.ws))
+	}
+	eventually(t, 10*time.Second, "the packets to be written", func() bool { return f.written() == run })
+}
+
+// TestWriterStopped checks that a packet queued to a writer that has stopped is dropped,
+// counted, and released.
+func TestWriterStopped(t *testing.T) {
+	f := newFanout(t, 0)
+	d := (*f.up.downs.Load())[0]
+	f.stop()
+	before := testutil.ToFloat64(f.m.dropped)
+	p := packets.Get().(*packet)
+	p.refs.Store(1)
+	d.w.enqueue(d, p, nil)
+	if got := testutil.ToFloat64(f.m.dropped) - before; got != 1 || p.refs.Load() != 0 {
+		t.Fatalf("dropped %v, references left %d", got, p.refs.Load())
+	}
 }

@@ -66,7 +66,7 @@ func (lp *layerPair) send(u *upTrack, sn uint16, ts uint32, marker bool, payload
 		lp.tb.Fatal(err)
 	}
 	p := packets.Get().(*packet)
-	u.forward(p, copy(p.buf[:], raw))
+	u.forward(p, copy(p.buf[:], raw), nil)
 }
 
 // TestSimulcastForwardAllocs checks that forwarding a simulcast layer's packets allocates
@@ -97,7 +97,7 @@ func TestSimulcastForwardAllocs(t *testing.T) {
 			}
 			send := func(raw []byte) {
 				p := packets.Get().(*packet)
-				lp.high.forward(p, copy(p.buf[:], raw))
+				lp.high.forward(p, copy(p.buf[:], raw), nil)
 			}
 			// The subscriber starts on the low layer, has a frame from it, then switches.
 			lp.send(lp.low, 100, 9000, true, vp8Payload(1000, 5, 9, true, true))

@@ -145,7 +145,7 @@ func (in *srtpIn) disarm() {
 // begun through pion: it decrypts it into a pooled packet and forwards it. False leaves b to
 // pion (or another connection from the same address): also a packet that does not decrypt,
 // which pion's context then refuses in turn, or takes if it was the one that could.
-func (in *srtpIn) read(b []byte) bool {
+func (in *srtpIn) read(b []byte, wk *wakes) bool {
 	tracks := in.tracks.Load()
 	if tracks == nil {
 		return false
@@ -183,7 +183,7 @@ func (in *srtpIn) read(b []byte) bool {
 	if in.twcc != nil && u.twcc != 0 {
 		in.twcc.Arrived(u.ssrc, out, u.twcc)
 	}
-	u.read(p, len(out))
+	u.read(p, len(out), wk)
 	return true
 }
 
@@ -260,8 +260,9 @@ func (m *media) setInput(old, new netip.AddrPort, in *srtpIn) {
 }
 
 // intercept is the server's UDP sockets' first look at each packet read: an SRTP packet from
-// an armed publisher connection's address, of a track it reads, is taken (srtpIn.read).
-func (m *media) intercept(b []byte, from netip.AddrPort) bool {
+// an armed publisher connection's address, of a track it reads, is taken (srtpIn.read). The
+// writers it queues packets to are woken with wk, at the end of the socket's run of packets.
+func (m *media) intercept(b []byte, from netip.AddrPort, wk *wakes) bool {
 	// RTP (RFC 7983: first byte 128–191), not RTCP (payload types 192–223, RFC 5761).
 	if len(b) < 12 || b[0]&0xc0 != 0x80 || b[1] >= 192 && b[1] <= 223 {
 		return false
@@ -271,7 +272,7 @@ func (m *media) intercept(b []byte, from netip.AddrPort) bool {
 		return false
 	}
 	for _, in := range (*ins)[netip.AddrPortFrom(from.Addr().Unmap(), from.Port())] {
-		if in.read(b) {
+		if in.read(b, wk) {
 			return true
 		}
 	}

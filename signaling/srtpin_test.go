@@ -59,7 +59,7 @@ func TestInputsByAddress(t *testing.T) {
 	}
 	taken := func(c *conn, ssrc uint32, from netip.AddrPort) bool {
 		before := testutil.ToFloat64(met.ownSRTPIn)
-		ok := m.intercept(sealed(c, ssrc), from)
+		ok := m.intercept(sealed(c, ssrc), from, nil)
 		if ok != (testutil.ToFloat64(met.ownSRTPIn) == before+1) {
 			t.Fatalf("taken %v, but the decrypted count moved otherwise", ok)
 		}
@@ -73,7 +73,7 @@ func TestInputsByAddress(t *testing.T) {
 	}
 	rtcpPkt := sealed(one, 1)
 	rtcpPkt[1] = 200 // a sender report
-	if m.intercept(rtcpPkt, a) || m.intercept([]byte{0x16, 0xfe, 0xfd}, a) {
+	if m.intercept(rtcpPkt, a, nil) || m.intercept([]byte{0x16, 0xfe, 0xfd}, a, nil) {
 		t.Fatal("RTCP or DTLS taken")
 	}
 	m.setInput(a, b, two.in)
@@ -121,7 +121,7 @@ func TestInputSeedsRollover(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if in.read(sealed[4]) {
+	if in.read(sealed[4], nil) {
 		t.Fatal("a packet taken before the track began through pion")
 	}
 	now := time.Now()
@@ -130,16 +130,16 @@ func TestInputSeedsRollover(t *testing.T) {
 	}
 	forged := slices.Clone(sealed[4])
 	forged[len(forged)-1] ^= 1
-	if in.read(forged) {
+	if in.read(forged, nil) {
 		t.Fatal("a forged packet taken")
 	}
-	if !in.read(sealed[4]) || !in.read(sealed[5]) {
+	if !in.read(sealed[4], nil) || !in.read(sealed[5], nil) {
 		t.Fatal("the packets after the wrap not decrypted: wrong rollover counter")
 	}
 	if got := testutil.ToFloat64(met.ownSRTPIn); got != 2 {
 		t.Fatalf("%v packets decrypted by the input, want 2", got)
 	}
-	if in.read(sealed[5]) {
+	if in.read(sealed[5], nil) {
 		t.Fatal("a replayed packet taken")
 	}
 }

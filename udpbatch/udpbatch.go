@@ -8,8 +8,13 @@
 // to each subscriber within microseconds, so most of its packets are in such runs. On this
 // project's loopback benchmarks the kernel spends about half as much per packet sent that way
 // (docs/perf.md). Writes are copied and return at once; the order of the packets to one
-// address is kept, the order between addresses is not. Reads go straight to the socket. An
-// idle socket costs nothing: the flusher waits for the first packet of a batch.
+// address is kept, the order between addresses is not. An idle socket costs nothing: the
+// flusher waits for the first packet of a batch.
+//
+// Reads go straight to the socket. An intercept (SetIntercept) sees each packet first, in the
+// reader's goroutine, and is told when a run of packets it took ends (on Linux the reader reads
+// with its own allocation-free recvfrom, so it knows when the socket has none left), so that
+// the server wakes each subscriber's writer once per burst of packets rather than per packet.
 //
 // It replaces pion's udp.BatchConn under the server's ICE UDP mux: that batches the system
 // calls but sends each packet on its own, wakes every millisecond when idle, and hides the
@@ -62,6 +67,10 @@ type Conn struct {
 	peers map[netip.AddrPort]*peer // the flusher's: the addresses written to
 
 	intercept func(b []byte, from netip.AddrPort) bool // sees reads first; set before them
+	runDone   func()                                   // called when a run of packets taken ends
+
+	rmu sync.Mutex // serialises reads with the reader's state
+	r   *reader    // reads with the socket's own recvfrom (Linux); nil elsewhere
 
 	packets, datagrams, segmented, failed atomic.Uint64
 }
@@ -107,6 +116,7 @@ func New(conn *net.UDPConn, size int, interval time.Duration) *Conn {
 		peers: map[netip.AddrPort]*peer{}}
 	c.room.L = &c.mu
 	c.gso = segmentationSupported(conn)
+	c.initReader()
 	go c.flusher()
 	return c
 }
@@ -161,16 +171,39 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 
 // SetIntercept makes f see each packet read from the socket before the reader does, in the
 // reader's goroutine; a packet f takes (returns true for) is not returned to the reader. The
-// server's SRTP input takes its publishers' media this way, before pion's ICE mux. Call it
-// before the first read.
-func (c *Conn) SetIntercept(f func(b []byte, from netip.AddrPort) bool) { c.intercept = f }
+// server's SRTP input takes its publishers' media this way, before pion's ICE mux.
+//
+// runDone, if not nil, is called in the reader's goroutine when a run of packets f took ends:
+// when the socket has nothing more to read (before the read waits for more; on Linux, where
+// the reader reads with its own recvfrom and so knows), after flushEvery packets taken in a
+// row, and elsewhere after each one. f can leave work to runDone that is cheaper done once for
+// several packets: the server wakes each subscriber's writer once for the packets of a burst
+// (a video frame comes as several packets at once) rather than once for each.
+//
+// Call it before the first read.
+func (c *Conn) SetIntercept(f func(b []byte, from netip.AddrPort) bool, runDone func()) {
+	c.intercept, c.runDone = f, runDone
+}
+
+// flushEvery is the most packets taken in a row before runDone is called, so that work left
+// to it waits for at most that many packets on a socket that never runs dry.
+const flushEvery = 16
 
 // ReadFromAddrPort reads a packet from the socket that the intercept does not take.
 func (c *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	if c.intercept == nil {
+		return c.UDPConn.ReadFromUDPAddrPort(b)
+	}
+	if rawReads && c.r != nil {
+		return c.readRaw(b)
+	}
 	for {
 		n, from, err := c.UDPConn.ReadFromUDPAddrPort(b)
-		if err != nil || c.intercept == nil || !c.intercept(b[:n], from) {
+		if err != nil || !c.intercept(b[:n], from) {
 			return n, from, err
+		}
+		if c.runDone != nil {
+			c.runDone()
 		}
 	}
 }

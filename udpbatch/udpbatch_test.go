@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -344,5 +345,128 @@ func TestRefusesSegments(t *testing.T) {
 		if got := refusesSegments(tc.err); got != tc.want {
 			t.Errorf("%v: %v, want %v", tc.err, got, tc.want)
 		}
+	}
+}
+
+// TestInterceptRuns checks the reads of a socket with an intercept: the packets it takes are
+// not returned, the first it leaves is, with the sender's address (IPv4, and IPv6 and
+// IPv4-mapped on a dual-stack socket); runDone is called after flushEvery packets taken in a
+// row, and when the socket has nothing more to read, not before; and a read waiting when the
+// socket closes fails with net.ErrClosed.
+func TestInterceptRuns(t *testing.T) {
+	for _, tc := range []struct{ name, network, listen, to string }{
+		{"ipv4", "udp4", "127.0.0.1:0", "127.0.0.1"},
+		{"ipv6", "udp", "[::]:0", "::1"},
+		{"ipv4 on dual stack", "udp", "[::]:0", "127.0.0.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pc, err := net.ListenPacket(tc.network, tc.listen)
+			if err != nil {
+				t.Skipf("no such socket here: %v", err)
+			}
+			c := New(pc.(*net.UDPConn), 64, time.Millisecond)
+			defer c.Close()
+			snd, err := net.ListenPacket("udp", net.JoinHostPort(tc.to, "0"))
+			if err != nil {
+				t.Skipf("no such socket here: %v", err)
+			}
+			defer snd.Close()
+			var (
+				mu          sync.Mutex
+				taken, runs []int // the packets taken, and how many were when runDone was called
+				takenFrom   []netip.AddrPort
+			)
+			c.SetIntercept(func(b []byte, from netip.AddrPort) bool {
+				if b[0] != 't' {
+					return false
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				taken = append(taken, int(b[1]))
+				takenFrom = append(takenFrom, from)
+				return true
+			}, func() {
+				mu.Lock()
+				defer mu.Unlock()
+				runs = append(runs, len(taken))
+			})
+			to := &net.UDPAddr{IP: net.ParseIP(tc.to), Port: pc.LocalAddr().(*net.UDPAddr).Port}
+			for i := range 2*flushEvery + 8 { // all in the socket before the first read
+				if _, err := snd.WriteTo([]byte{'t', byte(i)}, to); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := snd.WriteTo([]byte("kept"), to); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 64)
+			n, from, err := c.ReadFromAddrPort(buf)
+			if err != nil || string(buf[:n]) != "kept" {
+				t.Fatalf("read %q, %v", buf[:n], err)
+			}
+			want := snd.LocalAddr().(*net.UDPAddr).AddrPort()
+			if from.Addr().Unmap() != want.Addr().Unmap() || from.Port() != want.Port() {
+				t.Fatalf("from %v, want %v", from, want)
+			}
+			for i, f := range takenFrom {
+				if f != from {
+					t.Fatalf("packet %d taken from %v, the kept one from %v", i, f, from)
+				}
+			}
+			mu.Lock()
+			if len(taken) != 2*flushEvery+8 || !slices.Equal(runs, []int{flushEvery, 2 * flushEvery}) {
+				t.Fatalf("taken %v, runDone after %v", taken, runs)
+			}
+			mu.Unlock()
+			// The next read finds the socket empty: the run of the last 8 ends, then it waits
+			// until the socket closes.
+			done := make(chan error, 1)
+			go func() { _, _, err := c.ReadFromAddrPort(buf); done <- err }()
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				mu.Lock()
+				n := len(runs)
+				mu.Unlock()
+				if n == 3 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("read on a closed socket: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(runs, []int{flushEvery, 2 * flushEvery, 2*flushEvery + 8}) {
+				t.Fatalf("runDone after %v", runs)
+			}
+		})
+	}
+}
+
+// TestReadAllocs checks that a read through the intercept allocates nothing.
+func TestReadAllocs(t *testing.T) {
+	c := New(listen(t, "udp4", "127.0.0.1:0"), 64, time.Millisecond)
+	defer c.Close()
+	snd := listen(t, "udp4", "127.0.0.1:0")
+	c.SetIntercept(func(b []byte, _ netip.AddrPort) bool { return b[0] == 't' }, func() {})
+	to := c.LocalAddr().(*net.UDPAddr)
+	buf := make([]byte, 64)
+	pkts := [][]byte{[]byte("t1"), []byte("t2"), []byte("kept")}
+	allocs := testing.AllocsPerRun(200, func() {
+		for _, p := range pkts {
+			if _, err := snd.WriteToUDPAddrPort(p, to.AddrPort()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, _, err := c.ReadFromAddrPort(buf); err != nil || string(buf[:n]) != "kept" {
+			t.Fatalf("read %q, %v", buf[:n], err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per read", allocs)
 	}
 }
