@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/chuting/chuting/dtlssrtp"
+	"github.com/chuting/chuting/srtpgcm"
 	"github.com/chuting/chuting/udpbatch"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
@@ -52,10 +53,13 @@ const (
 	pionPath         // down pion's write path, for the connection's life
 )
 
-// srtpPath is where a connection's packets go: its SRTP context, the server's socket and the
-// remote address.
+// srtpPath is where a connection's packets go: its SRTP sealing, the server's socket and the
+// remote address. The sealing is the writer's alone: srtpgcm's for the AEAD-AES-GCM profiles
+// (what browsers and the server prefer), which seals in place without parsing the header
+// again; pion's context for the others.
 type srtpPath struct {
-	ctx  *srtp.Context // the writer's alone
+	gcm  *srtpgcm.Sender
+	ctx  *srtp.Context // when gcm is nil
 	conn *udpbatch.Conn
 	addr netip.AddrPort
 }
@@ -107,12 +111,15 @@ func (o *srtpOut) pathFor(pc *webrtc.PeerConnection, m *media) *srtpPath {
 	if conn == nil {
 		return nil
 	}
-	if cur := o.path.Load(); cur != nil { // a new pair: the same keys
-		return &srtpPath{ctx: cur.ctx, conn: conn, addr: remote}
+	if cur := o.path.Load(); cur != nil { // a new pair: the same keys, and streams
+		return &srtpPath{gcm: cur.gcm, ctx: cur.ctx, conn: conn, addr: remote}
 	}
 	k, err := o.capture.Keys()
 	if err != nil {
 		return nil
+	}
+	if gcm, err := srtpgcm.New(k.Profile, k.LocalKey, k.LocalSalt); err == nil {
+		return &srtpPath{gcm: gcm, conn: conn, addr: remote}
 	}
 	ctx, err := k.Local()
 	if err != nil {
@@ -142,14 +149,19 @@ func (m *media) udpPair(pc *webrtc.PeerConnection) (*udpbatch.Conn, netip.AddrPo
 }
 
 // write encrypts hdr and payload into buf (at least mtu+srtpOverhead bytes; scratch is the
-// header the encryption parses) and queues the packet on the socket.
+// header pion's encryption parses) and queues the packet on the socket.
 func (p *srtpPath) write(hdr *rtp.Header, payload []byte, buf []byte, scratch *rtp.Header) error {
-	n, err := hdr.MarshalTo(buf)
+	hl, err := hdr.MarshalTo(buf)
 	if err != nil {
 		return err
 	}
-	n += copy(buf[n:], payload)
-	sealed, err := p.ctx.EncryptRTP(buf[:0], buf[:n], scratch)
+	n := hl + copy(buf[hl:], payload)
+	var sealed []byte
+	if p.gcm != nil {
+		sealed, err = p.gcm.Stream(hdr.SSRC).Seal(buf[:n], hl, hdr.SequenceNumber)
+	} else {
+		sealed, err = p.ctx.EncryptRTP(buf[:0], buf[:n], scratch)
+	}
 	if err != nil {
 		return err
 	}
