@@ -320,7 +320,9 @@ type downTrack struct {
 	src            *upTrack
 	seqOff, lastSN uint16
 	tsOff, lastTS  uint32
-	vp8            vp8Series // the VP8 picture IDs and TL0PICIDX (vp8.go)
+	// The writer's: the sequence numbers the subscriber sees (sequence).
+	seq seqState
+	vp8 vp8Series // the VP8 picture IDs and TL0PICIDX (vp8.go)
 	// The writer's: the packets sent lately, for NACK (nil until the first is sent, and for a
 	// subscriber that did not negotiate NACK).
 	sent *history
@@ -701,6 +703,7 @@ func (w *writer) rewrite(d *downTrack, p *packet) bool {
 			return false
 		}
 		if d.src != nil {
+			d.seq.switched = true
 			d.seqOff = d.lastSN + 1 - p.hdr.SequenceNumber
 			d.tsOff = d.lastTS + frameTicks - p.hdr.Timestamp
 			if d.up.vp8 {
@@ -716,6 +719,63 @@ func (w *writer) rewrite(d *downTrack, p *packet) bool {
 	}
 	return true
 }
+
+// gapLimit is the largest jump forward in a stream's sequence numbers that a subscriber is
+// shown as it came: a larger one (packets the server did not forward to it: audio while its
+// publisher lacked the floor, a subscriber not allowed for a while, or loss before the server)
+// is closed up. The subscriber's SRTP guesses each packet's rollover counter from how far its
+// sequence number is from the last (RFC 3711 §3.3.1): after a jump of half the sequence space
+// it would guess wrong and drop everything after, and the server could not number the
+// packets so that no SRTP index is used twice.
+const gapLimit = 1 << 12
+
+// seqState is how the sequence numbers of a stream (the publisher's, or a simulcast
+// subscriber's continued series) are shown to a subscriber: shifted by off since the last
+// jump closed up; top the highest shown; first the first shown since that jump or the last
+// simulcast switch (switched: the next packet is a switch's first), until top is more than
+// gapLimit past it (settled).
+type seqState struct {
+	begun, switched, settled bool
+	off, top, first          uint16
+}
+
+// sequence returns the sequence number sn is shown to d's subscriber as; false drops the
+// packet: one shown already (a duplicate), or a late one from before the last jump closed up
+// or simulcast switch (its number may have gone to another packet).
+func (d *downTrack) sequence(sn uint16) (uint16, bool) {
+	st := &d.seq
+	sn += st.off
+	switch {
+	case !st.begun:
+		st.begun, st.top = true, sn
+		st.restart(sn)
+		return sn, true
+	case st.switched:
+		st.switched = false
+		st.restart(sn)
+	case sn == st.top:
+		return 0, false
+	case st.top-sn <= gapLimit: // behind: late
+		if !st.settled && st.top-sn > st.top-st.first {
+			return 0, false
+		}
+		return sn, true
+	case sn-st.top > gapLimit: // a jump: the next number after the highest
+		st.off += st.top + 1 - sn
+		sn = st.top + 1
+		st.restart(sn)
+	}
+	if sn-st.top <= gapLimit {
+		st.top = sn
+	}
+	if !st.settled && st.top-st.first > gapLimit {
+		st.settled = true
+	}
+	return sn, true
+}
+
+// restart makes sn the first of a series.
+func (st *seqState) restart(sn uint16) { st.first, st.settled = sn, false }
 
 // header sets w.hdr and w.payload to p as d's subscriber is to see it: a simulcast layer's
 // made to continue the stream (rewrite, and vp8.go), and without the publisher's header
@@ -750,6 +810,11 @@ func (w *writer) write(d *downTrack, p *packet) {
 	if b == nil || !w.header(d, p) {
 		return
 	}
+	sn, ok := d.sequence(w.hdr.SequenceNumber)
+	if !ok {
+		return
+	}
+	w.hdr.SequenceNumber = sn
 	w.hdr.SSRC, w.hdr.PayloadType = b.ssrc, b.pt
 	var ext []byte
 	if b.twcc != 0 {
@@ -759,8 +824,9 @@ func (w *writer) write(d *downTrack, p *packet) {
 		}
 		ext = w.twExt[:]
 	}
-	sn, ts := w.hdr.SequenceNumber, w.hdr.Timestamp
-	if w.send(d, b, ext) != nil {
+	ts := w.hdr.Timestamp
+	index, err := w.send(d, b, ext, 0)
+	if err != nil {
 		return
 	}
 	if b.twcc != 0 {
@@ -773,30 +839,34 @@ func (w *writer) write(d *downTrack, p *packet) {
 		if d.sent == nil {
 			d.sent = new(history)
 		}
-		d.sent.add(p, sn, ts, ext, d.vp8.picOff, d.vp8.tl0Off)
+		d.sent.add(p, b, sn, ts, index, ext, d.vp8.picOff, d.vp8.tl0Off)
 	}
 }
 
 // send writes w.hdr and w.payload on b: encrypted by the writer and queued on the server's
 // socket when the connection allows (srtpout.go), else down pion's path. ext is the packet's
-// transport-wide sequence number (nil if none), which the connection's estimator notes.
-func (w *writer) send(d *downTrack, b *binding, ext []byte) error {
+// transport-wide sequence number (nil if none), which the connection's estimator notes; again
+// is, for a packet sent again, the SRTP index the writer first sealed it with (0 otherwise).
+// It returns the index the writer sealed it with (0 if pion's context did).
+func (w *writer) send(d *downTrack, b *binding, ext []byte, again uint64) (uint64, error) {
 	mode, path := d.out.current()
 	if mode == undecided {
-		return errNotUp
+		return 0, errNotUp
 	}
+	var index uint64
 	if path != nil {
-		if err := path.write(&w.hdr, w.payload, w.sealed[:], &w.sealHdr); err != nil {
-			return err
+		var err error
+		if index, err = path.write(&w.hdr, w.payload, w.sealed[:], &w.sealHdr, again); err != nil {
+			return 0, err
 		}
 		w.m.ownSRTP.Inc()
 	} else if _, err := b.stream.WriteRTP(&w.hdr, w.payload); err != nil {
-		return err
+		return 0, err
 	}
 	if d.bwe != nil && len(ext) == 2 {
 		d.bwe.Sent(binary.BigEndian.Uint16(ext), w.hdr.MarshalSize()+len(w.payload))
 	}
-	return nil
+	return index, nil
 }
 
 // errNotUp is a packet not sent because the subscriber's connection is not up yet.
@@ -817,9 +887,11 @@ const resendInterval = 10 * time.Millisecond
 // timestamp they were sent with; the writer's only. It holds a reference to each.
 type history [nackHistory]struct {
 	p      *packet
+	b      *binding // the stream it was sent on: sent again only on it
 	sn     uint16
 	ts     uint32
-	resent int64 // UnixNano of the last resend
+	index  uint64 // the SRTP index the writer sealed it with (0: pion's context did)
+	resent int64  // UnixNano of the last resend
 	// The offsets of the subscriber's VP8 series it was sent with (vp8.go).
 	picOff uint16
 	tl0Off uint8
@@ -829,15 +901,16 @@ type history [nackHistory]struct {
 	ext    [2]byte
 }
 
-// add keeps a reference to p, sent as sn with timestamp ts, the transport-wide sequence
-// number ext (nil if none) and the VP8 offsets picOff and tl0Off, and drops the oldest.
-func (h *history) add(p *packet, sn uint16, ts uint32, ext []byte, picOff uint16, tl0Off uint8) {
+// add keeps a reference to p, sent on b as sn with timestamp ts, SRTP index index, the
+// transport-wide sequence number ext (nil if none) and the VP8 offsets picOff and tl0Off, and
+// drops the oldest.
+func (h *history) add(p *packet, b *binding, sn uint16, ts uint32, index uint64, ext []byte, picOff uint16, tl0Off uint8) {
 	e := &h[sn%nackHistory]
 	if e.p != nil {
 		e.p.release()
 	}
 	p.refs.Add(1)
-	e.p, e.sn, e.ts, e.resent = p, sn, ts, 0
+	e.p, e.b, e.sn, e.ts, e.index, e.resent = p, b, sn, ts, index, 0
 	e.picOff, e.tl0Off = picOff, tl0Off
 	e.hasExt = len(ext) == len(e.ext)
 	copy(e.ext[:], ext)
@@ -880,8 +953,8 @@ func (w *writer) resend(d *downTrack, pair rtcp.NackPair, bps int) {
 	now := time.Now().UnixNano()
 	pair.Range(func(sn uint16) bool {
 		e := &h[sn%nackHistory]
-		if e.p == nil || e.sn != sn || now-e.resent < int64(resendInterval) {
-			return true
+		if e.p == nil || e.sn != sn || e.b != b || now-e.resent < int64(resendInterval) {
+			return true // not held, sent on a stream since renegotiated, or resent just now
 		}
 		if !w.allowResend(now, rtpHeaderSize+len(e.p.payload), bps) {
 			return false
@@ -902,7 +975,7 @@ func (w *writer) resend(d *downTrack, pair rtcp.NackPair, bps int) {
 		if e.hasExt && b.twcc != 0 {
 			ext = e.ext[:]
 		}
-		if w.send(d, b, ext) == nil {
+		if _, err := w.send(d, b, ext, e.index); err == nil {
 			w.m.resent.Inc()
 		}
 		return true

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"net"
@@ -75,6 +76,7 @@ type fanout struct {
 	wg    sync.WaitGroup
 	m     *metrics
 	raw   []byte
+	seq   uint16 // the last packet's sequence number
 }
 
 func newFanout(tb testing.TB, delays ...time.Duration) *fanout {
@@ -151,10 +153,19 @@ func newOwnFanout(tb testing.TB, k int) *fanout {
 	return f
 }
 
-// send reads one packet "from the publisher" into a pooled buffer and forwards it.
-func (f *fanout) send() {
+// next reads the publisher's next packet (f.raw with the next sequence number) into a pooled
+// buffer.
+func (f *fanout) next() (*packet, int) {
 	p := packets.Get().(*packet)
 	n := copy(p.buf[:], f.raw)
+	f.seq++
+	binary.BigEndian.PutUint16(p.buf[2:4], f.seq)
+	return p, n
+}
+
+// send forwards the publisher's next packet.
+func (f *fanout) send() {
+	p, n := f.next()
 	f.up.forward(p, n, nil)
 }
 
@@ -396,8 +407,8 @@ func TestWakesOncePerRun(t *testing.T) {
 	var wk wakes
 	const run = 10
 	for range run {
-		p := packets.Get().(*packet)
-		f.up.forward(p, copy(p.buf[:], f.raw), &wk)
+		p, n := f.next()
+		f.up.forward(p, n, &wk)
 	}
 	if len(wk.ws) != len(f.ws) {
 		t.Fatalf("%d wakes listed for %d writers", len(wk.ws), len(f.ws))
@@ -430,4 +441,38 @@ func TestWriterStopped(t *testing.T) {
 	if got := testutil.ToFloat64(f.m.dropped) - before; got != 1 || p.refs.Load() != 0 {
 		t.Fatalf("dropped %v, references left %d", got, p.refs.Load())
 	}
+}
+
+// TestSequence checks how a stream's sequence numbers are shown to a subscriber: as they came,
+// gaps included, up to gapLimit; a larger jump (forward, or back: a restart) closed up to the
+// next number; a packet seen again dropped; a late one passed, unless it came from before the
+// last jump or simulcast switch; and late ones still passed after the numbers went round.
+func TestSequence(t *testing.T) {
+	d := &downTrack{}
+	check := func(in, want uint16, ok bool) {
+		t.Helper()
+		got, gotOK := d.sequence(in)
+		if gotOK != ok || ok && got != want {
+			t.Fatalf("%d shown as %d (%v), want %d (%v)", in, got, gotOK, want, ok)
+		}
+	}
+	check(100, 100, true)
+	check(101, 101, true)
+	check(105, 105, true) // a gap, kept: the subscriber asks for what is missing
+	check(103, 103, true) // late
+	check(105, 0, false)  // seen again
+	check(99, 0, false)   // from before the first
+	check(105+gapLimit, 105+gapLimit, true)
+	check(45000, 106+gapLimit, true) // a jump: closed up
+	check(45001, 107+gapLimit, true)
+	check(44999, 0, false)        // late, from before the jump
+	check(50, 108+gapLimit, true) // a jump back (a restart): closed up too
+	check(51, 109+gapLimit, true)
+	d.seq.switched = true                  // a simulcast switch (rewrite)
+	check(60, 118+gapLimit, true)          // its first packet
+	check(55, 0, false)                    // late, from before the switch
+	for sn := uint16(61); sn != 60; sn++ { // round the sequence space
+		check(sn, sn+58+gapLimit, true)
+	}
+	check(50, 108+gapLimit, true) // late, after the numbers went round: passed
 }

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"encoding/binary"
 	"runtime"
 	"strings"
 	"testing"
@@ -86,7 +87,6 @@ func TestSimulcastForwardAllocs(t *testing.T) {
 			var sn uint16
 			var ts uint32
 			marshal := func(payload []byte) []byte {
-				sn++
 				ts += frameTicks
 				raw, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: sn,
 					Timestamp: ts, SSRC: 7, Marker: true}, Payload: payload}).Marshal()
@@ -95,9 +95,12 @@ func TestSimulcastForwardAllocs(t *testing.T) {
 				}
 				return raw
 			}
-			send := func(raw []byte) {
+			send := func(raw []byte) { // as the next packet: a packet seen again is not forwarded
 				p := packets.Get().(*packet)
-				lp.high.forward(p, copy(p.buf[:], raw), nil)
+				n := copy(p.buf[:], raw)
+				sn++
+				binary.BigEndian.PutUint16(p.buf[2:4], sn)
+				lp.high.forward(p, n, nil)
 			}
 			// The subscriber starts on the low layer, has a frame from it, then switches.
 			lp.send(lp.low, 100, 9000, true, vp8Payload(1000, 5, 9, true, true))

@@ -60,7 +60,7 @@ type Config struct {
 	PingInterval time.Duration // 10 s
 	DeadAfter    time.Duration // a silent client is dropped after this; 30 s
 	JoinTimeout  time.Duration // the first message must come within this; 10 s
-	MediaQueue   int           // packets queued to one subscriber before dropping; 512
+	MediaQueue   int           // packets queued to one subscriber before dropping (besides those its writer took); 512
 	// MaxParticipants bounds the participants in all of this node's rooms (those dropped and
 	// within their resume window count); a join beyond it is refused with CloseFull, so that
 	// the hearings under way keep their media whole rather than all degrading (docs/perf.md:

@@ -30,9 +30,12 @@ const srtpOverhead = 32
 // Which path a connection takes is decided once, when it comes up, and the writer sends no RTP
 // before (pion would drop it until its SRTP starts, and the subscriber asks for keyframes when
 // the connection is up). Each SSRC is then encrypted by one context only, from its first packet,
-// so no two packets are sealed under one index (with AES-GCM that would give the keystream and
-// the authentication key away), and the subscriber's rollover counter starts where the
-// server's does. A connection on the server's own path whose ICE pair moves to one the server
+// so the subscriber's rollover counter starts where the server's does. No two packets may be
+// sealed under one index (with AES-GCM that would give the keystream and the authentication
+// key away): the writer shows each stream's sequence numbers without jumps of more than
+// gapLimit (forward.go, sequence), so that the index each packet gets is the one the
+// subscriber guesses, and srtpgcm refuses an index it sealed before, but for a packet sent
+// again unchanged (SealAt, from the NACK history, on the stream it was first sent on). A connection on the server's own path whose ICE pair moves to one the server
 // cannot send on (ICE-TCP, or a local address none of its sockets is known by) is closed, so
 // that the client resumes: handing its streams back to
 // pion's context, which has not seen them, would break both.
@@ -149,22 +152,28 @@ func (m *media) udpPair(pc *webrtc.PeerConnection) (*udpbatch.Conn, netip.AddrPo
 }
 
 // write encrypts hdr and payload into buf (at least mtu+srtpOverhead bytes; scratch is the
-// header pion's encryption parses) and queues the packet on the socket.
-func (p *srtpPath) write(hdr *rtp.Header, payload []byte, buf []byte, scratch *rtp.Header) error {
+// header pion's encryption parses) and queues the packet on the socket. again is the index a
+// packet sent again was first sealed with by srtpgcm (0 for a new packet); index is the one it
+// is sealed with now (0 with pion's context, which keeps its own).
+func (p *srtpPath) write(hdr *rtp.Header, payload []byte, buf []byte, scratch *rtp.Header, again uint64) (index uint64, err error) {
 	hl, err := hdr.MarshalTo(buf)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	n := hl + copy(buf[hl:], payload)
 	var sealed []byte
-	if p.gcm != nil {
-		sealed, err = p.gcm.Stream(hdr.SSRC).Seal(buf[:n], hl, hdr.SequenceNumber)
-	} else {
+	switch {
+	case p.gcm != nil && again != 0:
+		index = again
+		sealed, err = p.gcm.Stream(hdr.SSRC).SealAt(buf[:n], hl, again)
+	case p.gcm != nil:
+		sealed, index, err = p.gcm.Stream(hdr.SSRC).Seal(buf[:n], hl, hdr.SequenceNumber)
+	default:
 		sealed, err = p.ctx.EncryptRTP(buf[:0], buf[:n], scratch)
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	_, err = p.conn.WriteToAddrPort(sealed, p.addr)
-	return err
+	return index, err
 }

@@ -80,7 +80,7 @@ func TestMatchesPion(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					got, err := s.Stream(ssrc).Seal(b, hl, seq)
+					got, _, err := s.Stream(ssrc).Seal(b, hl, seq)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -93,10 +93,10 @@ func TestMatchesPion(t *testing.T) {
 	}
 }
 
-// TestResendsDecrypt checks that packets sent again after the sequence numbers rolled, of the
-// roll before, are sealed with the counter they were first sent with: pion's receiving
-// context, which did not get the first sending, decrypts them. A sequence number before the
-// stream's start is refused.
+// TestResendsDecrypt checks that packets sent again, also after the sequence numbers rolled
+// and from the roll before, are sealed again under the index Seal gave them (SealAt): pion's
+// receiving context, which did not get the first sending, decrypts them. And that a packet
+// half the sequence space ahead is taken as a receiver takes it (the same roll).
 func TestResendsDecrypt(t *testing.T) {
 	for _, p := range profiles {
 		t.Run(p.name, func(t *testing.T) {
@@ -110,39 +110,94 @@ func TestResendsDecrypt(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := s.Stream(42)
-			lost := map[uint16]bool{65530: true, 65535: true, 3: true}
-			send := func(seq uint16) {
+			lost := map[uint16]uint64{65530: 0, 65535: 0, 3: 0}
+			receive := func(seq uint16, sealed, plain []byte) {
 				t.Helper()
-				b, hl := packet(t, 42, seq)
-				plain := bytes.Clone(b)
-				sealed, err := st.Seal(b, hl, seq)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if lost[seq] {
-					return
-				}
 				got, err := rx.DecryptRTP(nil, sealed, nil)
 				if err != nil || !bytes.Equal(got, plain) {
 					t.Fatalf("seq %d: %v", seq, err)
 				}
 			}
 			for _, seq := range seqs() {
-				send(seq)
+				b, hl := packet(t, 42, seq)
+				plain := bytes.Clone(b)
+				sealed, index, err := st.Seal(b, hl, seq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := lost[seq]; ok {
+					lost[seq] = index
+					continue
+				}
+				receive(seq, sealed, plain)
 			}
-			for seq := range lost { // sent again, the first sending lost
-				delete(lost, seq)
-				send(seq)
+			for seq, index := range lost { // sent again, the first sending lost
+				b, hl := packet(t, 42, seq)
+				plain := bytes.Clone(b)
+				sealed, err := st.SealAt(b, hl, index)
+				if err != nil {
+					t.Fatal(err)
+				}
+				receive(seq, sealed, plain)
+				if _, _, err := st.Seal(b[:len(plain)], hl, seq); !errors.Is(err, ErrSealed) {
+					t.Fatalf("seq %d sealed twice by Seal: %v", seq, err)
+				}
 			}
-			b, hl := packet(t, 42, 10)
-			if _, err := s.Stream(43).Seal(b, hl, 10); err != nil {
-				t.Fatal(err)
+			// 19 is the highest; 19 + 2^15 is still this roll, for the receiver as for Seal.
+			b, hl := packet(t, 42, 19+1<<15)
+			plain := bytes.Clone(b)
+			sealed, index, err := st.Seal(b, hl, 19+1<<15)
+			if err != nil || index != 1<<16|(19+1<<15) {
+				t.Fatalf("index %#x, %v", index, err)
 			}
-			b, hl = packet(t, 43, 65000)
-			if _, err := s.Stream(43).Seal(b, hl, 65000); !errors.Is(err, ErrBehind) {
-				t.Fatalf("a sequence number behind the start: %v", err)
-			}
+			receive(19+1<<15, sealed, plain)
 		})
+	}
+}
+
+// TestNoIndexSealedTwice seals a stream whose sequence numbers jump about (gaps, repeats, late
+// packets, jumps of half the space and more, rolls) and checks that no two packets it sealed
+// got one index, and that SealAt takes only indexes Seal gave.
+func TestNoIndexSealedTwice(t *testing.T) {
+	s, err := New(srtp.ProtectionProfileAeadAes128Gcm, make([]byte, 16), make([]byte, saltLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stream(7)
+	used := map[uint64]uint16{}
+	seq := uint16(65000)
+	var refused int
+	for i := range 200000 {
+		switch r := i * 7919 % 1000; {
+		case r < 900:
+			seq++
+		case r < 950:
+			seq -= uint16(r % 40) // late, or a repeat
+		case r < 990:
+			seq += uint16(r * 13 % 900) // a gap
+		default:
+			seq += 1<<15 + uint16(r) // a jump of half the space or more
+		}
+		b, hl := packet(t, 7, seq)
+		_, index, err := st.Seal(b, hl, seq)
+		if err != nil {
+			refused++
+			continue
+		}
+		if uint16(index) != seq {
+			t.Fatalf("seq %d sealed as index %#x", seq, index)
+		}
+		if prev, ok := used[index]; ok {
+			t.Fatalf("index %#x sealed twice (seq %d, then %d)", index, prev, seq)
+		}
+		used[index] = seq
+	}
+	if refused == 0 || len(used) < 50000 { // after a jump of more than half, until it comes round
+		t.Fatalf("%d sealed, %d refused", len(used), refused)
+	}
+	b, hl := packet(t, 7, 1)
+	if _, err := st.SealAt(b, hl, st.highest+1); !errors.Is(err, ErrNotSealed) {
+		t.Fatalf("SealAt beyond the highest index: %v", err)
 	}
 }
 
@@ -158,7 +213,7 @@ func TestErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, hl := packet(t, 1, 1)
-	if _, err := s.Stream(1).Seal(b[:len(b):len(b)], hl, 1); !errors.Is(err, ErrRoom) {
+	if _, _, err := s.Stream(1).Seal(b[:len(b):len(b)], hl, 1); !errors.Is(err, ErrRoom) {
 		t.Fatalf("no room for the tag: %v", err)
 	}
 }
@@ -177,7 +232,7 @@ func BenchmarkSeal(b *testing.B) {
 		for i := range b.N {
 			h.SequenceNumber = uint16(i)
 			_, _ = h.MarshalTo(buf)
-			if _, err := s.Stream(1).Seal(buf[:1200], hl, h.SequenceNumber); err != nil {
+			if _, _, err := s.Stream(1).Seal(buf[:1200], hl, h.SequenceNumber); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -53,6 +53,9 @@ func (c *Conn) readRaw(b []byte) (int, netip.AddrPort, error) {
 		c.flushTaken()
 		return 0, netip.AddrPort{}, err
 	}
+	if r.errno == syscall.EBADF && c.closing.Load() {
+		return 0, netip.AddrPort{}, &net.OpError{Op: "read", Net: "udp", Source: c.LocalAddr(), Err: net.ErrClosed}
+	}
 	if r.errno != 0 {
 		c.flushTaken()
 		return 0, netip.AddrPort{}, &net.OpError{Op: "read", Net: "udp", Source: c.LocalAddr(),
@@ -82,10 +85,16 @@ func (c *Conn) readRun(fd uintptr) bool {
 		}
 		r.n, r.from = int(n), r.addr()
 		if !r.from.IsValid() || !c.intercept(r.buf[:r.n], r.from) {
+			c.flushTaken() // the run ends with a packet for the reader
 			return true
 		}
 		if r.taken++; r.taken >= flushEvery {
 			c.flushTaken()
+		}
+		if c.closing.Load() { // the socket stays open while this runs: Close waits for it
+			c.flushTaken()
+			r.errno = syscall.EBADF
+			return true
 		}
 	}
 }

@@ -69,8 +69,9 @@ type Conn struct {
 	intercept func(b []byte, from netip.AddrPort) bool // sees reads first; set before them
 	runDone   func()                                   // called when a run of packets taken ends
 
-	rmu sync.Mutex // serialises reads with the reader's state
-	r   *reader    // reads with the socket's own recvfrom (Linux); nil elsewhere
+	rmu     sync.Mutex  // serialises reads with the reader's state
+	r       *reader     // reads with the socket's own recvfrom (Linux); nil elsewhere
+	closing atomic.Bool // Close was called: a read taking packets stops
 
 	packets, datagrams, segmented, failed atomic.Uint64
 }
@@ -175,8 +176,8 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 //
 // runDone, if not nil, is called in the reader's goroutine when a run of packets f took ends:
 // when the socket has nothing more to read (before the read waits for more; on Linux, where
-// the reader reads with its own recvfrom and so knows), after flushEvery packets taken in a
-// row, and elsewhere after each one. f can leave work to runDone that is cheaper done once for
+// the reader reads with its own recvfrom and so knows), when a packet f does not take comes,
+// after flushEvery packets taken in a row, and elsewhere after each one. f can leave work to runDone that is cheaper done once for
 // several packets: the server wakes each subscriber's writer once for the packets of a burst
 // (a video frame comes as several packets at once) rather than once for each.
 //
@@ -227,6 +228,7 @@ func (c *Conn) Close() error {
 	c.closed = true
 	c.room.Broadcast()
 	c.mu.Unlock()
+	c.closing.Store(true)
 	close(c.quit)
 	// What is queued goes out, unless the socket stays full that long.
 	_ = c.UDPConn.SetWriteDeadline(time.Now().Add(time.Second))

@@ -351,8 +351,8 @@ func TestRefusesSegments(t *testing.T) {
 // TestInterceptRuns checks the reads of a socket with an intercept: the packets it takes are
 // not returned, the first it leaves is, with the sender's address (IPv4, and IPv6 and
 // IPv4-mapped on a dual-stack socket); runDone is called after flushEvery packets taken in a
-// row, and when the socket has nothing more to read, not before; and a read waiting when the
-// socket closes fails with net.ErrClosed.
+// row, when a packet it leaves comes, and when the socket has nothing more to read, not
+// before; and a read waiting when the socket closes fails with net.ErrClosed.
 func TestInterceptRuns(t *testing.T) {
 	for _, tc := range []struct{ name, network, listen, to string }{
 		{"ipv4", "udp4", "127.0.0.1:0", "127.0.0.1"},
@@ -414,12 +414,17 @@ func TestInterceptRuns(t *testing.T) {
 				}
 			}
 			mu.Lock()
-			if len(taken) != 2*flushEvery+8 || !slices.Equal(runs, []int{flushEvery, 2 * flushEvery}) {
+			if len(taken) != 2*flushEvery+8 || !slices.Equal(runs, []int{flushEvery, 2 * flushEvery, 2*flushEvery + 8}) {
 				t.Fatalf("taken %v, runDone after %v", taken, runs)
 			}
 			mu.Unlock()
-			// The next read finds the socket empty: the run of the last 8 ends, then it waits
-			// until the socket closes.
+			// Two more taken, then nothing: the next read ends their run when it finds the
+			// socket empty, then waits until the socket closes.
+			for i := range 2 {
+				if _, err := snd.WriteTo([]byte{'t', byte(i)}, to); err != nil {
+					t.Fatal(err)
+				}
+			}
 			done := make(chan error, 1)
 			go func() { _, _, err := c.ReadFromAddrPort(buf); done <- err }()
 			deadline := time.Now().Add(5 * time.Second)
@@ -427,7 +432,7 @@ func TestInterceptRuns(t *testing.T) {
 				mu.Lock()
 				n := len(runs)
 				mu.Unlock()
-				if n == 3 || time.Now().After(deadline) {
+				if n == 4 || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(time.Millisecond)
@@ -440,7 +445,7 @@ func TestInterceptRuns(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if !slices.Equal(runs, []int{flushEvery, 2 * flushEvery, 2*flushEvery + 8}) {
+			if !slices.Equal(runs, []int{flushEvery, 2 * flushEvery, 2*flushEvery + 8, 2*flushEvery + 10}) {
 				t.Fatalf("runDone after %v", runs)
 			}
 		})
@@ -468,5 +473,51 @@ func TestReadAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%.1f allocations per read", allocs)
+	}
+}
+
+// TestCloseWhileTaking checks that Close returns, and the read fails with net.ErrClosed, while
+// packets the intercept takes keep coming (the read never finds the socket empty).
+func TestCloseWhileTaking(t *testing.T) {
+	c := New(listen(t, "udp4", "127.0.0.1:0"), 64, time.Millisecond)
+	snd := listen(t, "udp4", "127.0.0.1:0")
+	defer snd.Close()
+	c.SetIntercept(func([]byte, netip.AddrPort) bool { // slower than the sender: never empty
+		time.Sleep(100 * time.Microsecond)
+		return true
+	}, nil)
+	to := c.LocalAddr().(*net.UDPAddr).AddrPort()
+	stop := make(chan struct{})
+	flooded := make(chan struct{})
+	go func() {
+		defer close(flooded)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				_, _ = snd.WriteToUDPAddrPort([]byte("t"), to)
+			}
+		}
+	}()
+	defer func() { close(stop); <-flooded }()
+	read := make(chan error, 1)
+	go func() {
+		_, _, err := c.ReadFromAddrPort(make([]byte, 64))
+		read <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the read is taking packets
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waits for the read while packets keep coming")
+	}
+	if err := <-read; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("read: %v", err)
 	}
 }
