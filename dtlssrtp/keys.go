@@ -33,9 +33,6 @@ import (
 	"github.com/pion/srtp/v3"
 )
 
-// exporterLabel is the label of the DTLS-SRTP key derivation (RFC 5764 section 4.2).
-const exporterLabel = "EXTRACTOR-dtls_srtp"
-
 // Errors of Keys.
 var (
 	// ErrNotServer means no ServerHello was sent on the connection: this side is not its
@@ -151,25 +148,33 @@ func derive(secret, clientRandom, serverRandom []byte, suite uint16,
 	default:
 		return Keys{}, fmt.Errorf("%w: %#04x", ErrProfile, uint16(profile))
 	}
-	keyLen, err := p.KeyLen()
-	if err != nil {
+	// pion's split of the exported material into both sides' keys and salts (RFC 5764
+	// section 4.2), from this side's exporter; this side is the server.
+	cfg := srtp.Config{Profile: p}
+	if err := cfg.ExtractSessionKeysFromDTLS(exporter{secret, clientRandom, serverRandom, suite}, false); err != nil {
 		return Keys{}, err
 	}
-	saltLen, err := p.SaltLen()
-	if err != nil {
-		return Keys{}, err
-	}
-	seed := make([]byte, 0, len(exporterLabel)+len(clientRandom)+len(serverRandom))
-	seed = append(append(append(seed, exporterLabel...), clientRandom...), serverRandom...)
-	m, err := prf.PHash(secret, seed, 2*(keyLen+saltLen), suiteHash(suite))
-	if err != nil {
-		return Keys{}, err
-	}
-	// client key, server key, client salt, server salt (RFC 5764 section 4.2); this side is
-	// the server.
 	return Keys{Profile: p,
-		RemoteKey: m[:keyLen], LocalKey: m[keyLen : 2*keyLen],
-		RemoteSalt: m[2*keyLen : 2*keyLen+saltLen], LocalSalt: m[2*keyLen+saltLen:]}, nil
+		LocalKey: cfg.Keys.LocalMasterKey, LocalSalt: cfg.Keys.LocalMasterSalt,
+		RemoteKey: cfg.Keys.RemoteMasterKey, RemoteSalt: cfg.Keys.RemoteMasterSalt}, nil
+}
+
+// exporter is the TLS 1.2 keying material exporter (RFC 5705) of one handshake: the PRF of
+// its master secret over the label and both randoms.
+type exporter struct {
+	secret, clientRandom, serverRandom []byte
+	suite                              uint16
+}
+
+// ExportKeyingMaterial implements srtp.KeyingMaterialExporter (without a context, as
+// DTLS-SRTP asks).
+func (e exporter) ExportKeyingMaterial(label string, context []byte, n int) ([]byte, error) {
+	if context != nil {
+		return nil, errors.New("dtlssrtp: exporter context not supported")
+	}
+	seed := make([]byte, 0, len(label)+len(e.clientRandom)+len(e.serverRandom))
+	seed = append(append(append(seed, label...), e.clientRandom...), e.serverRandom...)
+	return prf.PHash(e.secret, seed, n, suiteHash(e.suite))
 }
 
 // suiteHash is the PRF hash of a TLS 1.2 cipher suite: SHA-384 for the *_SHA384 suites,

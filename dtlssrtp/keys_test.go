@@ -14,6 +14,11 @@ import (
 
 // shake runs a DTLS handshake between two loopback sockets, the server keyed through
 // capture, and returns both ends.
+
+// dtlsSRTPLabel is the exporter label of DTLS-SRTP (RFC 5764 section 4.2), which pion/dtls's
+// own exporter is asked for here.
+const dtlsSRTPLabel = "EXTRACTOR-dtls_srtp"
+
 func shake(t *testing.T, capture *Capture, suite dtls.CipherSuiteID,
 	profile dtls.SRTPProtectionProfile, ems dtls.ExtendedMasterSecretType) (client, server *dtls.Conn) {
 	t.Helper()
@@ -100,18 +105,18 @@ func TestCaptureMatchesExporter(t *testing.T) {
 				if !ok {
 					t.Fatal("no connection state")
 				}
-				m, err := st.ExportKeyingMaterial(exporterLabel, nil, 2*(keyLen+saltLen))
+				m, err := st.ExportKeyingMaterial(dtlsSRTPLabel, nil, 2*(keyLen+saltLen))
 				if err != nil {
 					t.Fatal(err)
 				}
 				want := append(append(append(append([]byte{}, k.RemoteKey...), k.LocalKey...), k.RemoteSalt...), k.LocalSalt...)
 				if !bytes.Equal(m, want) {
-					t.Fatalf("keying material\n got %x\nwant %x", want, m)
+					t.Fatalf("keys\n got %x\nwant %x (pion/dtls's exporter)", want, m)
 				}
 			}
 			// What the server encrypts, the client (its remote: the server's key) decrypts.
 			st, _ := client.ConnectionState()
-			m, _ := st.ExportKeyingMaterial(exporterLabel, nil, 2*(keyLen+saltLen))
+			m, _ := st.ExportKeyingMaterial(dtlsSRTPLabel, nil, 2*(keyLen+saltLen))
 			dec, err := srtp.CreateContext(m[keyLen:2*keyLen], m[2*keyLen+saltLen:], k.Profile)
 			if err != nil {
 				t.Fatal(err)
@@ -154,8 +159,8 @@ func TestCaptureRefuses(t *testing.T) {
 	if _, err := c.Keys(); !errors.Is(err, ErrNoSecret) {
 		t.Fatalf("two secrets: %v", err)
 	}
-	none := &Capture{}
-	_, _ = none.Write([]byte("CLIENT_RANDOM zz 00\n"))
+	none := &Capture{} // a line whose secret is not hex is not a secret
+	_, _ = none.Write([]byte("CLIENT_RANDOM 00 zz\n"))
 	none.serverRandom = make([]byte, 32)
 	if _, err := none.Keys(); !errors.Is(err, ErrNoSecret) {
 		t.Fatalf("no secret: %v", err)

@@ -115,9 +115,7 @@ func TestRecover(t *testing.T) {
 		if len(man.Sessions) != 2 || man.Sessions[1].Interrupted || !man.Interrupted || man.Entries[len(man.Entries)-1].Session != 2 {
 			t.Fatalf("sessions %+v, interrupted %v", man.Sessions, man.Interrupted)
 		}
-		if rep, err := recordings.Verify(crashed, e.pub); err != nil || !rep.OK() {
-			t.Fatalf("verify: %v %v", err, rep.Problems)
-		}
+		e.mustVerify(t, crashed, "after the second crash")
 	})
 }
 

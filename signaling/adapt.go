@@ -199,9 +199,9 @@ func (d *downTrack) switchTo(u *upTrack, now time.Time, up bool) {
 	u.requestKeyframe()
 }
 
-// byConn holds what the interceptor chain made for a peer connection (its bandwidth
-// estimator) from the connection's creation until its peer takes it, by the
-// connection's ID.
+// byConn holds what the interceptor chain made for a peer connection (its transport-wide
+// arrival record, transportcc.Interceptor) from the connection's creation until its peer
+// takes it, by the connection's ID.
 type byConn[T any] struct{ m sync.Map }
 
 func (b *byConn[T]) put(id string, v T) { b.m.Store(id, v) }

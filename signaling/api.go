@@ -78,9 +78,8 @@ type media struct {
 	// kernel reports them; 0 when unknown).
 	readBuf, writeBuf int
 
-	api *webrtc.API
-	// What api is made of, for the subscribers' connections, each made with its own key
-	// capture (srtpout.go).
+	// What each connection's API is made of (capturingAPI): each has its own key capture
+	// (srtpout.go, srtpin.go).
 	me   *webrtc.MediaEngine
 	ir   *interceptor.Registry
 	se   webrtc.SettingEngine
@@ -309,8 +308,6 @@ func newMedia(c WebRTCConfig, lf logging.LoggerFactory) (*media, error) {
 		m.tcp = webrtc.NewICETCPMux(lf.NewLogger("tcpmux"), l, 8)
 		se.SetICETCPMux(m.tcp)
 	}
-	m.api = webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir),
-		webrtc.WithSettingEngine(se))
 	m.me, m.ir, m.se = me, ir, se
 	return m, nil
 }

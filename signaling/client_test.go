@@ -180,7 +180,13 @@ func dialWith(tb testing.TB, e *env, hearingID string, join Message, o clientOpt
 // join dials and waits for joined.
 func join(tb testing.TB, e *env, name, token string) *client {
 	tb.Helper()
-	c := dial(tb, e, e.hearing.ID, Message{Token: token})
+	return joinWith(tb, e, name, token, clientOpts{})
+}
+
+// joinWith is join with options.
+func joinWith(tb testing.TB, e *env, name, token string, o clientOpts) *client {
+	tb.Helper()
+	c := dialWith(tb, e, e.hearing.ID, Message{Token: token}, o)
 	c.name = name
 	c.joined = c.wait(TypeJoined, nil)
 	return c

@@ -3,6 +3,7 @@ package signaling
 import (
 	"encoding/binary"
 	"errors"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -135,6 +136,17 @@ func removeShared[T comparable](s *atomic.Pointer[[]T], x T) {
 		return
 	}
 	next := slices.DeleteFunc(slices.Clone(*cur), func(y T) bool { return y == x })
+	s.Store(&next)
+}
+
+// changeShared stores in s a copy of the map it holds, changed by f, so that readers that
+// loaded the old map, without a lock, keep it unchanged. Callers serialise their changes.
+func changeShared[K comparable, V any](s *atomic.Pointer[map[K]V], f func(map[K]V)) {
+	next := map[K]V{}
+	if cur := s.Load(); cur != nil {
+		next = maps.Clone(*cur)
+	}
+	f(next)
 	s.Store(&next)
 }
 
@@ -317,9 +329,8 @@ type downTrack struct {
 	ad              adaptState // the loop's
 
 	// The writer's: the layer last written and the offsets that make the layers one stream.
-	src            *upTrack
-	seqOff, lastSN uint16
-	tsOff, lastTS  uint32
+	src           *upTrack
+	tsOff, lastTS uint32
 	// The writer's: the sequence numbers the subscriber sees (sequence).
 	seq seqState
 	vp8 vp8Series // the VP8 picture IDs and TL0PICIDX (vp8.go)
@@ -495,8 +506,7 @@ func fmtp(line, key string) string {
 // writer is a subscriber's writer: one goroutine that writes the packets queued for the
 // subscriber's tracks, in order.
 type writer struct {
-	quit chan struct{}
-	m    *metrics
+	m *metrics
 
 	// The queue: a ring of items, filled by the fan-out and taken whole by the writer. asleep is
 	// set when the writer found it empty and waits for wake; the first item queued after that
@@ -544,8 +554,7 @@ type item struct {
 }
 
 func newWriter(queue int, m *metrics) *writer {
-	return &writer{ring: make([]item, queue), taken: make([]item, 0, queue), wake: make(chan struct{}, 1),
-		quit: make(chan struct{}), m: m}
+	return &writer{ring: make([]item, queue), taken: make([]item, 0, queue), wake: make(chan struct{}, 1), m: m}
 }
 
 // enqueue queues p for d, or drops it if the queue is full. It never blocks. With wk, the
@@ -683,20 +692,20 @@ func (w *writer) close() {
 	clear(items)
 }
 
-// stop makes run return.
+// stop makes run return; again, it does nothing.
 func (w *writer) stop() {
-	w.stopping.Store(true)
-	close(w.quit)
-	w.signal()
+	if !w.stopping.Swap(true) {
+		w.signal()
+	}
 }
 
 // frameTicks is the timestamp step put between the last packet of one simulcast layer and
 // the first of the next: one frame at 30 frames a second of the 90 kHz video clock.
 const frameTicks = 3000
 
-// rewrite makes p, of a simulcast layer, continue the sequence numbers and timestamps that d's
-// subscriber has seen, whichever layer they came from; false drops p (a late packet of the
-// layer d has left).
+// rewrite makes p, of a simulcast layer, continue the timestamps that d's subscriber has seen,
+// whichever layer they came from (and the sequence numbers: a switch closes up their jump,
+// sequence); false drops p (a late packet of the layer d has left).
 func (w *writer) rewrite(d *downTrack, p *packet) bool {
 	if p.src != d.src {
 		if p.src != d.current.Load() {
@@ -704,7 +713,6 @@ func (w *writer) rewrite(d *downTrack, p *packet) bool {
 		}
 		if d.src != nil {
 			d.seq.switched = true
-			d.seqOff = d.lastSN + 1 - p.hdr.SequenceNumber
 			d.tsOff = d.lastTS + frameTicks - p.hdr.Timestamp
 			if d.up.vp8 {
 				d.vp8.follow(p.payload)
@@ -712,10 +720,9 @@ func (w *writer) rewrite(d *downTrack, p *packet) bool {
 		}
 		d.src = p.src
 	}
-	w.hdr.SequenceNumber += d.seqOff
 	w.hdr.Timestamp += d.tsOff
-	if int16(w.hdr.SequenceNumber-d.lastSN) > 0 || d.lastSN == 0 && d.lastTS == 0 {
-		d.lastSN, d.lastTS = w.hdr.SequenceNumber, w.hdr.Timestamp
+	if int32(w.hdr.Timestamp-d.lastTS) > 0 || d.lastTS == 0 {
+		d.lastTS = w.hdr.Timestamp
 	}
 	return true
 }
@@ -729,11 +736,10 @@ func (w *writer) rewrite(d *downTrack, p *packet) bool {
 // packets so that no SRTP index is used twice.
 const gapLimit = 1 << 12
 
-// seqState is how the sequence numbers of a stream (the publisher's, or a simulcast
-// subscriber's continued series) are shown to a subscriber: shifted by off since the last
-// jump closed up; top the highest shown; first the first shown since that jump or the last
-// simulcast switch (switched: the next packet is a switch's first), until top is more than
-// gapLimit past it (settled).
+// seqState is how the sequence numbers of a stream (the publisher's, or of the simulcast
+// layer forwarded) are shown to a subscriber: shifted by off since the last jump or simulcast
+// switch (switched: the next packet is a switch's first), which are closed up; top the highest
+// shown; first the first shown since, until top is more than gapLimit past it (settled).
 type seqState struct {
 	begun, switched, settled bool
 	off, top, first          uint16
@@ -750,17 +756,15 @@ func (d *downTrack) sequence(sn uint16) (uint16, bool) {
 		st.begun, st.top = true, sn
 		st.restart(sn)
 		return sn, true
-	case st.switched:
-		st.switched = false
-		st.restart(sn)
-	case sn == st.top:
+	case !st.switched && sn == st.top:
 		return 0, false
-	case st.top-sn <= gapLimit: // behind: late
+	case !st.switched && st.top-sn <= gapLimit: // behind: late
 		if !st.settled && st.top-sn > st.top-st.first {
 			return 0, false
 		}
 		return sn, true
-	case sn-st.top > gapLimit: // a jump: the next number after the highest
+	case st.switched || sn-st.top > gapLimit: // a switch or a jump: the next number after the highest
+		st.switched = false
 		st.off += st.top + 1 - sn
 		sn = st.top + 1
 		st.restart(sn)
@@ -816,13 +820,10 @@ func (w *writer) write(d *downTrack, p *packet) {
 	}
 	w.hdr.SequenceNumber = sn
 	w.hdr.SSRC, w.hdr.PayloadType = b.ssrc, b.pt
-	var ext []byte
-	if b.twcc != 0 {
-		binary.BigEndian.PutUint16(w.twExt[:], w.twSeq)
-		if w.hdr.SetExtension(b.twcc, w.twExt[:]) != nil {
-			return
-		}
-		ext = w.twExt[:]
+	binary.BigEndian.PutUint16(w.twExt[:], w.twSeq)
+	ext, ok := w.withTWCC(b, w.twExt[:])
+	if !ok {
+		return
 	}
 	ts := w.hdr.Timestamp
 	index, err := w.send(d, b, ext, 0)
@@ -869,6 +870,18 @@ func (w *writer) send(d *downTrack, b *binding, ext []byte, again uint64) (uint6
 	return index, nil
 }
 
+// withTWCC puts the transport-wide sequence number seq in w.hdr if b negotiated its extension,
+// and returns it (nil if not); false if it does not fit.
+func (w *writer) withTWCC(b *binding, seq []byte) ([]byte, bool) {
+	if b.twcc == 0 {
+		return nil, true
+	}
+	if w.hdr.SetExtension(b.twcc, seq) != nil {
+		return nil, false
+	}
+	return seq, true
+}
+
 // errNotUp is a packet not sent because the subscriber's connection is not up yet.
 var errNotUp = errors.New("connection not up")
 
@@ -895,10 +908,9 @@ type history [nackHistory]struct {
 	// The offsets of the subscriber's VP8 series it was sent with (vp8.go).
 	picOff uint16
 	tl0Off uint8
-	// The transport-wide sequence number the writer gave it, to send again with the packet
-	// (the estimator takes a resend for the packet sent again).
-	hasExt bool
-	ext    [2]byte
+	// The transport-wide sequence number the writer gave it (if b has the extension), to send
+	// again with the packet (the estimator takes a resend for the packet sent again).
+	ext [2]byte
 }
 
 // add keeps a reference to p, sent on b as sn with timestamp ts, SRTP index index, the
@@ -912,7 +924,6 @@ func (h *history) add(p *packet, b *binding, sn uint16, ts uint32, index uint64,
 	p.refs.Add(1)
 	e.p, e.b, e.sn, e.ts, e.index, e.resent = p, b, sn, ts, index, 0
 	e.picOff, e.tl0Off = picOff, tl0Off
-	e.hasExt = len(ext) == len(e.ext)
 	copy(e.ext[:], ext)
 }
 
@@ -964,16 +975,13 @@ func (w *writer) resend(d *downTrack, pair rtcp.NackPair, bps int) {
 		w.hdr.SequenceNumber, w.hdr.Timestamp = e.sn, e.ts
 		w.hdr.SSRC, w.hdr.PayloadType = b.ssrc, b.pt
 		w.hdr.Extension, w.hdr.ExtensionProfile, w.hdr.Extensions = false, 0, w.ext[:0]
-		if e.hasExt && b.twcc != 0 && w.hdr.SetExtension(b.twcc, e.ext[:]) != nil {
+		ext, ok := w.withTWCC(b, e.ext[:])
+		if !ok {
 			return false
 		}
 		w.payload = e.p.payload
 		if d.up.group != nil && d.up.vp8 {
 			w.payload = d.vp8.apply(w.payload, e.picOff, e.tl0Off, w.scratch[:], false)
-		}
-		var ext []byte
-		if e.hasExt && b.twcc != 0 {
-			ext = e.ext[:]
 		}
 		if _, err := w.send(d, b, ext, e.index); err == nil {
 			w.m.resent.Inc()

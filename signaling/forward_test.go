@@ -171,11 +171,7 @@ func (f *fanout) send() {
 
 func (f *fanout) stop() {
 	for _, w := range f.ws {
-		select {
-		case <-w.quit:
-		default:
-			w.stop()
-		}
+		w.stop()
 	}
 	f.wg.Wait()
 }
@@ -203,23 +199,33 @@ func testForwardAllocs(t *testing.T, f *fanout) {
 	}
 	sent += 251
 	f.drain(sent)
-	// In rounds that the writers' queues hold (AllocsPerRun sends one more than it counts),
-	// so that every packet is written, and the writers' part is counted too.
-	var allocs float64
+	// Rounds of 250 packets (the writers' queues hold them), each counted from before its first
+	// packet is sent until every subscriber was sent its last, so that the writers' part is
+	// counted too. A packet's allocation would show in every round, 250 times at least; the
+	// quietest round counts, and may hold a few that are not a packet's: the test's own waiting
+	// (drain), and on the own path the socket's batches (x/net's sendmmsg pool, once per batch).
+	least := uint64(math.MaxUint64)
+	var ms runtime.MemStats
 	for range 8 {
-		allocs = max(allocs, testing.AllocsPerRun(250, f.send))
-		sent += 251
+		runtime.ReadMemStats(&ms)
+		before := ms.Mallocs
+		for range 250 {
+			f.send()
+		}
+		sent += 250
 		f.drain(sent)
+		runtime.ReadMemStats(&ms)
+		least = min(least, ms.Mallocs-before)
 	}
 	if dropped := testutil.ToFloat64(f.m.dropped); dropped != 0 || f.written() != sent {
 		t.Fatalf("%v dropped; each subscriber was sent %d of %d", dropped, f.written(), sent)
 	}
-	t.Logf("%.2f allocations per packet forwarded to 9 subscribers", allocs)
+	t.Logf("%d allocations in the quietest round of 250 packets forwarded to %d subscribers", least, len(f.ws))
 	if raceEnabled {
 		t.Skip("the race detector's sync.Pool drops items on purpose: run without -race to check")
 	}
-	if allocs != 0 {
-		t.Fatalf("forwarding allocates %.2f times per packet", allocs)
+	if least >= 100 { // one per packet would be 250 at least (per write, 250 per subscriber)
+		t.Fatalf("forwarding 250 packets allocates %d times", least)
 	}
 }
 
@@ -390,42 +396,41 @@ func (f *fanout) written() int64 {
 
 // TestWakesOncePerRun checks that a run of packets forwarded with a wake list (as the reader
 // of a UDP socket forwards a burst) wakes each waiting writer once, when the list is flushed,
-// not before; and that the writers then write them all.
+// not before. The writers here have no goroutine: a wake is the token in their channel.
 func TestWakesOncePerRun(t *testing.T) {
-	f := newFanout(t, 0, 0, 0)
-	eventually(t, 10*time.Second, "the writers to wait", func() bool {
-		for _, w := range f.ws {
-			w.qmu.Lock()
-			asleep := w.asleep
-			w.qmu.Unlock()
-			if !asleep {
-				return false
-			}
-		}
-		return true
-	})
+	f := newFanout(t)
+	var ws []*writer
+	for range 3 {
+		sub := &participant{id: "p-sub"}
+		sub.receiving.Store(true)
+		w := newWriter(512, f.m)
+		w.asleep = true // as run leaves it when it found nothing to write
+		f.up.addDown(&downTrack{up: f.up, sub: sub, w: w})
+		ws = append(ws, w)
+	}
 	var wk wakes
 	const run = 10
 	for range run {
 		p, n := f.next()
 		f.up.forward(p, n, &wk)
 	}
-	if len(wk.ws) != len(f.ws) {
-		t.Fatalf("%d wakes listed for %d writers", len(wk.ws), len(f.ws))
+	if len(wk.ws) != len(ws) {
+		t.Fatalf("%d wakes listed for %d writers", len(wk.ws), len(ws))
 	}
-	for i, w := range f.ws {
-		w.qmu.Lock()
-		n := w.n
-		w.qmu.Unlock()
-		if n != run || f.sinks[i].n.Load() != 0 {
-			t.Fatalf("writer %d: %d queued, %d written before it was woken", i, n, f.sinks[i].n.Load())
+	for i, w := range ws {
+		if w.n != run || len(w.wake) != 0 {
+			t.Fatalf("writer %d: %d queued, woken %d times before the flush", i, w.n, len(w.wake))
 		}
 	}
 	wk.flush()
+	for i, w := range ws {
+		if len(w.wake) != 1 {
+			t.Fatalf("writer %d woken %d times by the flush", i, len(w.wake))
+		}
+	}
 	if len(wk.ws) != 0 {
 		t.Fatalf("%d wakes left after the flush", len(wk.ws))
 	}
-	eventually(t, 10*time.Second, "the packets to be written", func() bool { return f.written() == run })
 }
 
 // TestWriterStopped checks that a packet queued to a writer that has stopped is dropped,
@@ -444,8 +449,8 @@ func TestWriterStopped(t *testing.T) {
 }
 
 // TestSequence checks how a stream's sequence numbers are shown to a subscriber: as they came,
-// gaps included, up to gapLimit; a larger jump (forward, or back: a restart) closed up to the
-// next number; a packet seen again dropped; a late one passed, unless it came from before the
+// gaps included, up to gapLimit; a larger jump (forward, or back: a restart) and a simulcast
+// switch closed up to the next number; a packet seen again dropped; a late one passed, unless it came from before the
 // last jump or simulcast switch; and late ones still passed after the numbers went round.
 func TestSequence(t *testing.T) {
 	d := &downTrack{}
@@ -468,11 +473,11 @@ func TestSequence(t *testing.T) {
 	check(44999, 0, false)        // late, from before the jump
 	check(50, 108+gapLimit, true) // a jump back (a restart): closed up too
 	check(51, 109+gapLimit, true)
-	d.seq.switched = true                  // a simulcast switch (rewrite)
-	check(60, 118+gapLimit, true)          // its first packet
+	d.seq.switched = true                  // a simulcast switch (rewrite): closed up like a jump
+	check(60, 110+gapLimit, true)          // its first packet
 	check(55, 0, false)                    // late, from before the switch
 	for sn := uint16(61); sn != 60; sn++ { // round the sequence space
-		check(sn, sn+58+gapLimit, true)
+		check(sn, sn+50+gapLimit, true)
 	}
-	check(50, 108+gapLimit, true) // late, after the numbers went round: passed
+	check(50, 100+gapLimit, true) // late, after the numbers went round: passed
 }

@@ -202,6 +202,13 @@ func TestPubCandidatesBeforeOffer(t *testing.T) {
 	if m := judge.answer(fmt.Sprint("c", maxPendingCandidates)); m.Code != CodeOutOfOrder {
 		t.Fatalf("candidate %d before the offer: %s %s, want %s", maxPendingCandidates, m.Type, m.Code, CodeOutOfOrder)
 	}
+	judge.mu.Lock() // the answers come in order: any refusal of the first 64 is here by now
+	for _, m := range judge.msgs {
+		if m.Type == TypeError && m.Ref != fmt.Sprint("c", maxPendingCandidates) {
+			t.Errorf("refused before the offer: %s %s", m.Ref, m.Code)
+		}
+	}
+	judge.mu.Unlock()
 	judge.publish(true)
 	eventually(t, 10*time.Second, "the judge's media at counsel", func() bool {
 		a, v := counsel.got(judge.id())

@@ -30,7 +30,8 @@ type reportedStream struct {
 
 // sent counts a packet of payloadLen bytes with timestamp ts sent on d's binding b; at is
 // when it reached the server (UnixNano), which stands for when it left: the writer sends it
-// within the queue's delay, and no clock is read per packet written.
+// within the queue's delay, so the reports need no clock read per packet (the estimator's
+// note of the packet, Estimator.Sent, reads one: its delays are what it measures).
 func (w *writer) sent(d *downTrack, b *binding, payloadLen int, ts uint32, at int64) {
 	b.packets++
 	b.octets += uint32(payloadLen) //nolint:gosec // payloads are under 1500 bytes

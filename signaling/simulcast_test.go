@@ -264,11 +264,9 @@ func TestSimulcastAdaptation(t *testing.T) {
 	time.Sleep(2 * time.Second) // the layers are measured before the others subscribe
 
 	good, weak := &layerTally{by: map[byte]int{}}, &layerTally{by: map[byte]int{}}
-	dialWith(t, e, e.hearing.ID, Message{Token: e.token(t, "clerk-user", "书记员", RoleClerk)},
-		clientOpts{inspect: good.inspect}).wait(TypeJoined, nil)
+	joinWith(t, e, "clerk", e.token(t, "clerk-user", "书记员", RoleClerk), clientOpts{inspect: good.inspect})
 	api, pol := weakAPI(t, 120)
-	dialWith(t, e, e.hearing.ID, Message{Token: e.token(t, "link:c1", "赵律师", RoleCounsel)},
-		clientOpts{api: api, inspect: weak.inspect}).wait(TypeJoined, nil)
+	joinWith(t, e, "counsel", e.token(t, "link:c1", "赵律师", RoleCounsel), clientOpts{api: api, inspect: weak.inspect})
 
 	time.Sleep(8 * time.Second) // estimates settle; the weak link's probes up fail
 	good.measure(true)

@@ -58,30 +58,18 @@ func newSRTPIn(m *media) *srtpIn {
 func (in *srtpIn) add(u *upTrack) {
 	in.tmu.Lock()
 	defer in.tmu.Unlock()
-	next := map[uint32]*upTrack{u.ssrc: u}
-	if cur := in.tracks.Load(); cur != nil {
-		for k, v := range *cur {
-			next[k] = v
-		}
-	}
-	in.tracks.Store(&next)
+	changeShared(&in.tracks, func(m map[uint32]*upTrack) { m[u.ssrc] = u })
 }
 
 // remove forgets u.
 func (in *srtpIn) remove(u *upTrack) {
 	in.tmu.Lock()
 	defer in.tmu.Unlock()
-	cur := in.tracks.Load()
-	if cur == nil || (*cur)[u.ssrc] != u {
-		return
-	}
-	next := make(map[uint32]*upTrack, len(*cur))
-	for k, v := range *cur {
-		if v != u {
-			next[k] = v
+	changeShared(&in.tracks, func(m map[uint32]*upTrack) {
+		if m[u.ssrc] == u {
+			delete(m, u.ssrc)
 		}
-	}
-	in.tracks.Store(&next)
+	})
 }
 
 // arm decides, when pc comes up, whether the input reads what comes from the remote address
@@ -234,29 +222,18 @@ func (in *srtpIn) feedback(pc *webrtc.PeerConnection, done <-chan struct{}) {
 func (m *media) setInput(old, new netip.AddrPort, in *srtpIn) {
 	m.imu.Lock()
 	defer m.imu.Unlock()
-	next := map[netip.AddrPort][]*srtpIn{}
-	if cur := m.inputs.Load(); cur != nil {
-		for k, v := range *cur {
-			next[k] = v
-		}
-	}
-	if old.IsValid() {
-		var keep []*srtpIn
-		for _, x := range next[old] {
-			if x != in {
-				keep = append(keep, x)
+	changeShared(&m.inputs, func(next map[netip.AddrPort][]*srtpIn) {
+		if old.IsValid() {
+			if keep := slices.DeleteFunc(slices.Clone(next[old]), func(x *srtpIn) bool { return x == in }); len(keep) > 0 {
+				next[old] = keep
+			} else {
+				delete(next, old)
 			}
 		}
-		if len(keep) == 0 {
-			delete(next, old)
-		} else {
-			next[old] = keep
+		if new.IsValid() {
+			next[new] = append(slices.Clip(next[new]), in)
 		}
-	}
-	if new.IsValid() {
-		next[new] = append(slices.Clip(next[new]), in)
-	}
-	m.inputs.Store(&next)
+	})
 }
 
 // intercept is the server's UDP sockets' first look at each packet read: an SRTP packet from

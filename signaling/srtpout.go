@@ -88,11 +88,12 @@ func (o *srtpOut) current() (int32, *srtpPath) {
 func (o *srtpOut) arm(pc *webrtc.PeerConnection, m *media) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if pc.ConnectionState() != webrtc.PeerConnectionStateConnected && o.mode.Load() == undecided {
-		return true // a pair chosen before the connection is up: decided when it is
+	mode := o.mode.Load()
+	if mode == pionPath || mode == undecided && pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		return true // pion's for good; or a pair chosen before the connection is up: decided when it is
 	}
 	path := o.pathFor(pc, m)
-	switch o.mode.Load() {
+	switch mode {
 	case undecided:
 		if path == nil {
 			o.mode.Store(pionPath)

@@ -74,9 +74,8 @@ func TestOwnSRTP(t *testing.T) {
 			}
 		}
 	}
-	clerk := dialWith(t, e, e.hearing.ID, Message{Token: e.token(t, "link:c1", "赵律师", RoleCounsel)},
+	joinWith(t, e, "counsel", e.token(t, "link:c1", "赵律师", RoleCounsel),
 		clientOpts{inspect: inspect, rtcp: onRTCP})
-	clerk.joined = clerk.wait(TypeJoined, nil)
 	// Reports come every second; two, so that one was made after many packets.
 	eventually(t, 10*time.Second, "two sender reports on audio and video", func() bool {
 		mu.Lock()
@@ -245,8 +244,7 @@ func TestOwnSRTPInput(t *testing.T) {
 // reach the subscriber with the server's transport-wide numbers and sender reports.
 func TestPionPathWhereTheServerIsNotDTLSServer(t *testing.T) {
 	e := MustEnv(t, nil)
-	judge := dialWith(t, e, e.hearing.ID, Message{Token: e.token(t, e.judge.ID, "王法官", RoleJudge)}, clientOpts{})
-	judge.joined = judge.wait(TypeJoined, nil)
+	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
 	judge.offerSDP = func(s string) string { return strings.ReplaceAll(s, "a=setup:actpass", "a=setup:passive") }
 	judge.publish(true)
 	var (
@@ -276,9 +274,8 @@ func TestPionPathWhereTheServerIsNotDTLSServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	counsel := dialWith(t, e, e.hearing.ID, Message{Token: e.token(t, "link:c1", "赵律师", RoleCounsel)},
+	counsel := joinWith(t, e, "counsel", e.token(t, "link:c1", "赵律师", RoleCounsel),
 		clientOpts{api: api, inspect: inspect, rtcp: onRTCP})
-	counsel.joined = counsel.wait(TypeJoined, nil)
 	eventually(t, 10*time.Second, "the judge's media at counsel through pion, numbered and reported", func() bool {
 		a, v := counsel.got(judge.id())
 		mu.Lock()

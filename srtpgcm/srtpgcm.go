@@ -165,8 +165,9 @@ func (st *Stream) SealAt(b []byte, hdrLen int, index uint64) ([]byte, error) {
 	if cap(b)-len(b) < TagLen {
 		return nil, ErrRoom
 	}
-	if !st.started || index > st.highest || len(b) < 4 || binary.BigEndian.Uint16(b[2:4]) != uint16(index) {
-		return nil, ErrNotSealed
+	if !st.started || index > st.highest || st.highest-index >= window || !st.isSealed(index) ||
+		len(b) < 4 || binary.BigEndian.Uint16(b[2:4]) != uint16(index) {
+		return nil, ErrNotSealed // not sealed (yet), or so long ago that the window forgot
 	}
 	return st.seal(b, hdrLen, index), nil
 }
@@ -201,7 +202,7 @@ func (st *Stream) next(seq uint16) (uint64, error) {
 		st.highest = index
 	case st.highest-index >= window:
 		return 0, ErrBehind
-	case st.sealed[index%window/64]&(1<<(index%64)) != 0:
+	case st.isSealed(index):
 		return 0, ErrSealed
 	}
 	st.mark(index)
@@ -209,6 +210,11 @@ func (st *Stream) next(seq uint16) (uint64, error) {
 }
 
 func (st *Stream) mark(index uint64) { st.sealed[index%window/64] |= 1 << (index % 64) }
+
+// isSealed reports whether index, in the window, was sealed.
+func (st *Stream) isSealed(index uint64) bool {
+	return st.sealed[index%window/64]&(1<<(index%64)) != 0
+}
 
 // seal encrypts b's payload in place under index and appends the tag.
 func (st *Stream) seal(b []byte, hdrLen int, index uint64) []byte {

@@ -201,6 +201,41 @@ func TestNoIndexSealedTwice(t *testing.T) {
 	}
 }
 
+// TestLateAndAgain checks a late packet in the window: sealed once by Seal (a gap it fills),
+// refused by SealAt before that (it was not sealed: sealing it there, then another packet
+// under its index with Seal, would reuse the nonce), taken by SealAt after.
+func TestLateAndAgain(t *testing.T) {
+	s, err := New(srtp.ProtectionProfileAeadAes128Gcm, make([]byte, 16), make([]byte, saltLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stream(9)
+	seal := func(seq uint16) (uint64, error) {
+		b, hl := packet(t, 9, seq)
+		_, index, err := st.Seal(b, hl, seq)
+		return index, err
+	}
+	for _, seq := range []uint16{10, 12} {
+		if _, err := seal(seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, hl := packet(t, 9, 11)
+	if _, err := st.SealAt(b, hl, 11); !errors.Is(err, ErrNotSealed) {
+		t.Fatalf("SealAt of an index never sealed: %v", err)
+	}
+	if index, err := seal(11); err != nil || index != 11 {
+		t.Fatalf("the late packet 11: index %d, %v", index, err)
+	}
+	if _, err := seal(11); !errors.Is(err, ErrSealed) {
+		t.Fatalf("11 again through Seal: %v", err)
+	}
+	b, hl = packet(t, 9, 11)
+	if _, err := st.SealAt(b, hl, 11); err != nil {
+		t.Fatalf("11 again through SealAt: %v", err)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	if _, err := New(srtp.ProtectionProfileAes128CmHmacSha1_80, make([]byte, 16), make([]byte, 14)); !errors.Is(err, ErrProfile) {
 		t.Fatalf("AES-CM profile: %v", err)

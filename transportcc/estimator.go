@@ -1,17 +1,12 @@
 package transportcc
 
 import (
-	"encoding/binary"
 	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
-	"github.com/pion/sdp/v3"
 )
 
 // The sending side: Estimator is a send-side bandwidth estimator, Google Congestion Control
@@ -57,8 +52,9 @@ type EstimatorOptions struct {
 	Initial, Min, Max int // bits/s
 }
 
-// Estimator is the send-side bandwidth estimator of one peer connection. It implements
-// cc.BandwidthEstimator, for pion's cc interceptor.
+// Estimator is the send-side bandwidth estimator of one peer connection: the sender tells it
+// of each packet sent (Sent), the reader of the connection's RTCP gives it the transport-wide
+// feedback (Feedback).
 type Estimator struct {
 	opts   EstimatorOptions
 	start  time.Time // the clock's origin: times below are durations since it
@@ -68,8 +64,7 @@ type Estimator struct {
 	sent   [historySize]sentPacket
 
 	mu        sync.Mutex // serialises feedback
-	onChange  func(int)
-	ref       int64 // unwrapped reference time of the last feedback, in 64 ms units
+	ref       int64      // unwrapped reference time of the last feedback, in 64 ms units
 	refSet    bool
 	group     arrivalGroup // being gathered
 	prev      arrivalGroup // the last complete one
@@ -80,8 +75,6 @@ type Estimator struct {
 	arrivals  [16]arrivalSample // bytes arrived per feedback, for the rate that arrived
 	nArrivals int
 }
-
-var _ cc.BandwidthEstimator = (*Estimator)(nil)
 
 type sentPacket struct {
 	seq  uint16
@@ -101,29 +94,8 @@ func NewEstimator(opts EstimatorOptions) *Estimator {
 	return e
 }
 
-// AddStream implements cc.BandwidthEstimator: the packets of a stream that carry a
-// transport-wide sequence number are noted as they pass to writer.
-func (e *Estimator) AddStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
-	var id uint8
-	for _, x := range info.RTPHeaderExtensions {
-		if x.URI == sdp.TransportCCURI {
-			id = uint8(x.ID) //nolint:gosec // extension IDs are 1–255
-		}
-	}
-	if id == 0 {
-		return writer
-	}
-	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		if ext := h.GetExtension(id); len(ext) >= 2 {
-			e.Sent(binary.BigEndian.Uint16(ext), h.MarshalSize()+len(payload))
-		}
-		return writer.Write(h, payload, a)
-	})
-}
-
 // Sent notes that the packet with transport-wide sequence number seq, of size bytes (RTP
-// header and payload), leaves now. AddStream's writers call it; so does a sender that writes
-// past pion's interceptors.
+// header and payload), leaves now.
 func (e *Estimator) Sent(seq uint16, size int) {
 	e.onSent(seq, size, time.Since(e.start))
 }
@@ -135,51 +107,13 @@ func (e *Estimator) onSent(seq uint16, size int, at time.Duration) {
 	e.sentMu.Unlock()
 }
 
-// WriteRTCP implements cc.BandwidthEstimator: transport-wide feedback updates the estimate.
-func (e *Estimator) WriteRTCP(pkts []rtcp.Packet, _ interceptor.Attributes) error {
-	for _, p := range pkts {
-		if fb, ok := p.(*rtcp.TransportLayerCC); ok {
-			e.Feedback(fb)
-		}
-	}
-	return nil
-}
-
-// Feedback updates the estimate with transport-wide feedback fb received now. WriteRTCP calls
-// it; so does a reader that takes the connection's RTCP past pion's interceptors.
+// Feedback updates the estimate with transport-wide feedback fb received now.
 func (e *Estimator) Feedback(fb *rtcp.TransportLayerCC) {
 	e.onFeedback(fb, time.Since(e.start))
 }
 
-// GetTargetBitrate implements cc.BandwidthEstimator: the estimate in bits/s.
+// GetTargetBitrate returns the estimate in bits/s.
 func (e *Estimator) GetTargetBitrate() int { return int(e.target.Load()) }
-
-// OnTargetBitrateChange implements cc.BandwidthEstimator: f is called, on a goroutine of its
-// own, when the estimate changes.
-func (e *Estimator) OnTargetBitrateChange(f func(bitrate int)) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.onChange = f
-}
-
-// GetStats implements cc.BandwidthEstimator.
-func (e *Estimator) GetStats() map[string]any {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return map[string]any{
-		"targetBitrate":      e.GetTargetBitrate(),
-		"delayTargetBitrate": int(e.rate.bps),
-		"lossTargetBitrate":  int(e.loss.bps),
-		"averageLoss":        e.loss.average,
-		"receivedBitrate":    e.arrivedRate(),
-		"delayTrend":         e.detector.prevTrend,
-		"delayThreshold":     e.detector.threshold,
-		"usage":              e.detector.usage.String(),
-	}
-}
-
-// Close implements cc.BandwidthEstimator.
-func (e *Estimator) Close() error { return nil }
 
 // ack is a packet the feedback reports on.
 type ack struct {
@@ -329,11 +263,7 @@ func (e *Estimator) arrivedRate() float64 {
 }
 
 func (e *Estimator) setTarget(bps int) {
-	bps = min(max(bps, e.opts.Min), e.opts.Max)
-	if int64(bps) == e.target.Swap(int64(bps)) || e.onChange == nil {
-		return
-	}
-	go e.onChange(bps)
+	e.target.Store(int64(min(max(bps, e.opts.Min), e.opts.Max)))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

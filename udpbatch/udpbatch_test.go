@@ -327,9 +327,10 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// TestRefusesSegments checks which failures of a segmented datagram make its packets go again
-// one by one with segmentation paused for the address: those that may mean the path cannot
-// take segments, not those that would fail the packets alone too.
+// TestRefusesSegments checks refusesSegments, the classification of a segmented datagram's
+// failures: those that may mean the path cannot take segments (after which send sends its
+// packets one by one and pauses segmentation for the address), not those that would fail the
+// packets alone too. The resend itself is not driven here: loopback takes every segment.
 func TestRefusesSegments(t *testing.T) {
 	wrap := func(e error) error {
 		return &net.OpError{Op: "write", Net: "udp", Err: os.NewSyscallError("sendmmsg", e)}

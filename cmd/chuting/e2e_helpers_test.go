@@ -40,7 +40,6 @@ func (c *testClock) Set(at time.Time) {
 	c.offset = time.Until(at)
 }
 
-// startMainAt is startMain with the server on clock.
 // startDemo starts the server on its demo world at a test clock and returns it with the demo
 // appraiser's account (liming), which the browser tests serve summons to.
 func startDemo(t *testing.T) (*Main, *testClock, *chuting.User) {
@@ -54,6 +53,7 @@ func startDemo(t *testing.T) (*Main, *testClock, *chuting.User) {
 	return m, clock, liming
 }
 
+// startMainAt is startMain with the server on clock.
 func startMainAt(t *testing.T, clock *testClock, args ...string) *Main {
 	t.Helper()
 	m := NewMain(io.Discard, io.Discard)
