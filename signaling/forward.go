@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/chuting/chuting/keyframe"
+	"github.com/chuting/chuting/srtpgcm"
 	"github.com/chuting/chuting/transportcc"
+	"github.com/chuting/chuting/udpbatch"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -355,6 +357,19 @@ type binding struct {
 	lastTS          uint32
 	lastAt          int64
 	reported        bool // in the writer's list of streams to report on
+
+	// The writer's: the SRTP stream its packets are sealed with on the own path, and the
+	// sender it is of (a connection's, kept when its ICE pair moves).
+	sealing   *srtpgcm.Stream
+	sealingOf *srtpgcm.Sender
+}
+
+// sealer returns the binding's SRTP stream of g, found once rather than per packet.
+func (b *binding) sealer(g *srtpgcm.Sender) *srtpgcm.Stream {
+	if b.sealingOf != g {
+		b.sealing, b.sealingOf = g.Stream(b.ssrc), g
+	}
+	return b.sealing
 }
 
 // allowed reports whether the subscriber may receive the track now: it is in the hearing and
@@ -532,8 +547,9 @@ type writer struct {
 	// connection, and the header extension that carries it.
 	twSeq uint16
 	twExt [2]byte
-	// A packet the writer encrypts itself (srtpout.go), and the header its encryption parses.
-	sealed  [mtu + srtpOverhead]byte
+	// The buffer a packet the writer encrypts itself is sealed into (srtpout.go), which the
+	// socket takes for one of its own; and the header pion's encryption parses.
+	sealed  []byte
 	sealHdr rtp.Header
 	// The streams written to, for their sender reports (report.go).
 	reported []reportedStream
@@ -554,7 +570,8 @@ type item struct {
 }
 
 func newWriter(queue int, m *metrics) *writer {
-	return &writer{ring: make([]item, queue), taken: make([]item, 0, queue), wake: make(chan struct{}, 1), m: m}
+	return &writer{ring: make([]item, queue), taken: make([]item, 0, queue), wake: make(chan struct{}, 1), m: m,
+		sealed: make([]byte, 0, udpbatch.BufferSize)}
 }
 
 // enqueue queues p for d, or drops it if the queue is full. It never blocks. With wk, the
@@ -857,7 +874,11 @@ func (w *writer) send(d *downTrack, b *binding, ext []byte, again uint64) (uint6
 	var index uint64
 	if path != nil {
 		var err error
-		if index, err = path.write(&w.hdr, w.payload, w.sealed[:], &w.sealHdr, again); err != nil {
+		var st *srtpgcm.Stream
+		if path.gcm != nil {
+			st = b.sealer(path.gcm)
+		}
+		if index, w.sealed, err = path.write(st, &w.hdr, w.payload, w.sealed, &w.sealHdr, again); err != nil {
 			return 0, err
 		}
 		w.m.ownSRTP.Inc()

@@ -152,29 +152,33 @@ func (m *media) udpPair(pc *webrtc.PeerConnection) (*udpbatch.Conn, netip.AddrPo
 	return conn, netip.AddrPortFrom(remote.Unmap(), pair.Remote.Port)
 }
 
-// write encrypts hdr and payload into buf (at least mtu+srtpOverhead bytes; scratch is the
-// header pion's encryption parses) and queues the packet on the socket. again is the index a
-// packet sent again was first sealed with by srtpgcm (0 for a new packet); index is the one it
-// is sealed with now (0 with pion's context, which keeps its own).
-func (p *srtpPath) write(hdr *rtp.Header, payload []byte, buf []byte, scratch *rtp.Header, again uint64) (index uint64, err error) {
-	hl, err := hdr.MarshalTo(buf)
+// write encrypts hdr and payload into buf (of capacity udpbatch.BufferSize; scratch is the
+// header pion's encryption parses) and queues the packet on the socket, which takes buf and
+// gives another back (spare). st is hdr.SSRC's stream when the path seals with srtpgcm. again
+// is the index a packet sent again was first sealed with by srtpgcm (0 for a new packet);
+// index is the one it is sealed with now (0 with pion's context, which keeps its own).
+func (p *srtpPath) write(st *srtpgcm.Stream, hdr *rtp.Header, payload []byte, buf []byte, scratch *rtp.Header, again uint64) (index uint64, spare []byte, err error) {
+	hl, err := hdr.MarshalTo(buf[:cap(buf)])
 	if err != nil {
-		return 0, err
+		return 0, buf, err
 	}
-	n := hl + copy(buf[hl:], payload)
 	var sealed []byte
 	switch {
-	case p.gcm != nil && again != 0:
+	case st != nil && again != 0: // the payload is sealed from where it is, not copied first
 		index = again
-		sealed, err = p.gcm.Stream(hdr.SSRC).SealAt(buf[:n], hl, again)
-	case p.gcm != nil:
-		sealed, index, err = p.gcm.Stream(hdr.SSRC).Seal(buf[:n], hl, hdr.SequenceNumber)
+		sealed, err = st.SealAt(buf[:hl], payload, again)
+	case st != nil:
+		sealed, index, err = st.Seal(buf[:hl], payload, hdr.SequenceNumber)
 	default:
+		n := hl + copy(buf[hl:cap(buf)], payload)
 		sealed, err = p.ctx.EncryptRTP(buf[:0], buf[:n], scratch)
 	}
 	if err != nil {
-		return 0, err
+		return 0, buf, err
 	}
-	_, err = p.conn.WriteToAddrPort(sealed, p.addr)
-	return index, err
+	spare, err = p.conn.Give(sealed, p.addr)
+	return index, spare, err
 }
+
+// The writer's buffer is the socket's: room for a packet and its SRTP tag.
+var _ [udpbatch.BufferSize - mtu - srtpOverhead]struct{}

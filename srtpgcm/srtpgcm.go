@@ -1,15 +1,17 @@
-// Package srtpgcm protects RTP packets for a sender with SRTP's AEAD-AES-GCM profiles
+// Package srtpgcm protects and opens RTP packets with SRTP's AEAD-AES-GCM profiles
 // (RFC 7714): AEAD_AES_128_GCM and AEAD_AES_256_GCM.
 //
 // pion's srtp.Context does the same for any profile, but its EncryptRTP parses the header the
 // caller has just written, looks up the stream's state in a map and works out its rollover
 // counter on every packet: in the server's profile at 10 rooms × 5 as much again as the
-// AES-GCM seal itself (docs/perf.md). A Sender is the server's writer's alone: the
-// caller marshals the header and gives its length and sequence number; the Sender keeps each
-// SSRC's Stream: its indexes, so that it never seals two packets under one (Seal).
+// AES-GCM seal itself (docs/perf.md); its DecryptRTP likewise, with a replay detector that
+// shifts a big integer per packet. A Sender is the server's writer's alone: the caller
+// marshals the header and gives it with the payload (which need not follow it: it is sealed
+// from where it is) and the sequence number; the Sender keeps each SSRC's Stream: its indexes,
+// so that it never seals two packets under one (Seal). A Receiver opens what a peer sealed,
+// with each SSRC's rollover counter guessed as RFC 3711 does and a replay window (Open).
 //
-// Only the sender's side of SRTP (not SRTCP) is here; the receiving side, with its replay
-// window and rollover guesses, stays pion's.
+// SRTCP is not here: it stays pion's.
 package srtpgcm
 
 import (
@@ -80,6 +82,17 @@ const maxIndex = 1<<48 - 1
 // New returns a sender for the master key and salt of profile, which must be
 // srtp.ProtectionProfileAeadAes128Gcm or srtp.ProtectionProfileAeadAes256Gcm.
 func New(profile srtp.ProtectionProfile, masterKey, masterSalt []byte) (*Sender, error) {
+	s := &Sender{streams: map[uint32]*Stream{}}
+	var err error
+	if s.aead, s.salt, err = session(profile, masterKey, masterSalt); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// session derives the SRTP session's AEAD and salt from the master key and salt of profile.
+func session(profile srtp.ProtectionProfile, masterKey, masterSalt []byte) (cipher.AEAD, [saltLen]byte, error) {
+	var salt [saltLen]byte
 	var keyLen int
 	switch profile {
 	case srtp.ProtectionProfileAeadAes128Gcm:
@@ -87,28 +100,39 @@ func New(profile srtp.ProtectionProfile, masterKey, masterSalt []byte) (*Sender,
 	case srtp.ProtectionProfileAeadAes256Gcm:
 		keyLen = 32
 	default:
-		return nil, fmt.Errorf("%w: %#04x", ErrProfile, uint16(profile))
+		return nil, salt, fmt.Errorf("%w: %#04x", ErrProfile, uint16(profile))
 	}
 	if len(masterKey) != keyLen || len(masterSalt) != saltLen {
-		return nil, fmt.Errorf("srtpgcm: master key of %d bytes and salt of %d, want %d and %d",
+		return nil, salt, fmt.Errorf("srtpgcm: master key of %d bytes and salt of %d, want %d and %d",
 			len(masterKey), len(masterSalt), keyLen, saltLen)
 	}
 	kdf, err := aes.NewCipher(masterKey)
 	if err != nil {
-		return nil, err
+		return nil, salt, err
 	}
 	key := derive(kdf, masterSalt, labelEncryption, keyLen)
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, err
+		return nil, salt, err
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return nil, err
+		return nil, salt, err
 	}
-	s := &Sender{aead: aead, streams: map[uint32]*Stream{}}
-	copy(s.salt[:], derive(kdf, masterSalt, labelSalt, saltLen))
-	return s, nil
+	copy(salt[:], derive(kdf, masterSalt, labelSalt, saltLen))
+	return aead, salt, nil
+}
+
+// nonce sets iv to the IV of the packet of ssrc and index under salt (RFC 7714 §8.1): two
+// zero bytes, the SSRC, the rollover counter and the sequence number, XORed with the salt.
+func nonce(iv *[saltLen]byte, salt *[saltLen]byte, ssrc uint32, index uint64) {
+	iv[0], iv[1] = 0, 0
+	binary.BigEndian.PutUint32(iv[2:], ssrc)
+	binary.BigEndian.PutUint32(iv[6:], uint32(index>>16))
+	binary.BigEndian.PutUint16(iv[10:], uint16(index))
+	for i := range iv {
+		iv[i] ^= salt[i]
+	}
 }
 
 // derive is the AES-CM key derivation of RFC 3711 §4.3 with a key derivation rate of 0: the
@@ -140,36 +164,39 @@ func (s *Sender) Stream(ssrc uint32) *Stream {
 	return st
 }
 
-// Seal protects in place the RTP packet in b, whose first hdrLen bytes are its header (with
-// CSRCs and extensions) and sequence number seq, and returns it with the tag (b must have room
-// for TagLen more bytes) and its index. The index is guessed from seq and the highest index
+// Seal protects the RTP packet of header hdr (with CSRCs and extensions) and sequence number
+// seq, and payload: the payload's ciphertext and the tag are written after hdr, in its
+// capacity (ErrRoom if short), and hdr so extended is returned with the packet's index.
+// payload may be hdr's continuation (sealed in place) or elsewhere, but not overlap it
+// otherwise. The index is guessed from seq and the highest index
 // sealed as a receiver guesses it (RFC 3711 §3.3.1), so that a sequence number up to half the
 // sequence space ahead is the next roll's; a packet behind the highest (a late one) is sealed
 // only if its index is in the window and was not sealed before: no two packets get one index
 // (with AES-GCM that would give the key stream and the authentication key away). A packet sent
 // again goes through SealAt with the index it was first sealed with.
-func (st *Stream) Seal(b []byte, hdrLen int, seq uint16) ([]byte, uint64, error) {
-	if cap(b)-len(b) < TagLen {
+func (st *Stream) Seal(hdr, payload []byte, seq uint16) ([]byte, uint64, error) {
+	if cap(hdr)-len(hdr) < len(payload)+TagLen {
 		return nil, 0, ErrRoom
 	}
 	index, err := st.next(seq)
 	if err != nil {
 		return nil, 0, err
 	}
-	return st.seal(b, hdrLen, index), index, nil
+	return st.seal(hdr, payload, index), index, nil
 }
 
-// SealAt protects b again under index, which Seal gave it: b must be the packet sealed then,
-// byte for byte (the same index for another packet would give the key away).
-func (st *Stream) SealAt(b []byte, hdrLen int, index uint64) ([]byte, error) {
-	if cap(b)-len(b) < TagLen {
+// SealAt protects again under index, which Seal gave it, the packet of header hdr and
+// payload, as Seal does: it must be the packet sealed then, byte for byte (the same index for
+// another packet would give the key away).
+func (st *Stream) SealAt(hdr, payload []byte, index uint64) ([]byte, error) {
+	if cap(hdr)-len(hdr) < len(payload)+TagLen {
 		return nil, ErrRoom
 	}
 	if !st.started || index > st.highest || st.highest-index >= window || !st.isSealed(index) ||
-		len(b) < 4 || binary.BigEndian.Uint16(b[2:4]) != uint16(index) {
+		len(hdr) < 4 || binary.BigEndian.Uint16(hdr[2:4]) != uint16(index) {
 		return nil, ErrNotSealed // not sealed (yet), or so long ago that the window forgot
 	}
-	return st.seal(b, hdrLen, index), nil
+	return st.seal(hdr, payload, index), nil
 }
 
 // next returns seq's index and notes it sealed, or refuses it.
@@ -179,19 +206,10 @@ func (st *Stream) next(seq uint16) (uint64, error) {
 		st.mark(st.highest)
 		return st.highest, nil
 	}
-	roc, sl := st.highest>>16, uint16(st.highest)
-	v := roc
-	if sl < 1<<15 {
-		if int(seq)-int(sl) > 1<<15 { // behind, in the roll before
-			if roc == 0 {
-				return 0, ErrBehind
-			}
-			v = roc - 1
-		}
-	} else if int(sl)-1<<15 > int(seq) { // ahead, in the next roll
-		v = roc + 1
+	index, ok := guess(st.highest, seq)
+	if !ok {
+		return 0, ErrBehind
 	}
-	index := v<<16 | uint64(seq)
 	switch {
 	case index > maxIndex:
 		return 0, ErrExhausted
@@ -209,6 +227,25 @@ func (st *Stream) next(seq uint16) (uint64, error) {
 	return index, nil
 }
 
+// guess returns the index of sequence number seq given the highest index so far, as a
+// receiver guesses it (RFC 3711 §3.3.1): the roll before, this one or the next, whichever
+// puts it nearest; false for the roll before the first.
+func guess(highest uint64, seq uint16) (uint64, bool) {
+	roc, sl := highest>>16, uint16(highest)
+	v := roc
+	if sl < 1<<15 {
+		if int(seq)-int(sl) > 1<<15 { // behind, in the roll before
+			if roc == 0 {
+				return 0, false
+			}
+			v = roc - 1
+		}
+	} else if int(sl)-1<<15 > int(seq) { // ahead, in the next roll
+		v = roc + 1
+	}
+	return v<<16 | uint64(seq), true
+}
+
 func (st *Stream) mark(index uint64) { st.sealed[index%window/64] |= 1 << (index % 64) }
 
 // isSealed reports whether index, in the window, was sealed.
@@ -216,16 +253,8 @@ func (st *Stream) isSealed(index uint64) bool {
 	return st.sealed[index%window/64]&(1<<(index%64)) != 0
 }
 
-// seal encrypts b's payload in place under index and appends the tag.
-func (st *Stream) seal(b []byte, hdrLen int, index uint64) []byte {
-	iv := &st.s.iv
-	iv[0], iv[1] = 0, 0
-	binary.BigEndian.PutUint32(iv[2:], st.ssrc)
-	binary.BigEndian.PutUint32(iv[6:], uint32(index>>16))
-	binary.BigEndian.PutUint16(iv[10:], uint16(index))
-	for i := range iv {
-		iv[i] ^= st.s.salt[i]
-	}
-	st.s.aead.Seal(b[hdrLen:hdrLen], iv[:], b[hdrLen:], b[:hdrLen])
-	return b[:len(b)+TagLen]
+// seal encrypts payload after hdr under index and appends the tag.
+func (st *Stream) seal(hdr, payload []byte, index uint64) []byte {
+	nonce(&st.s.iv, &st.s.salt, st.ssrc, index)
+	return st.s.aead.Seal(hdr, st.s.iv[:], payload, hdr)
 }

@@ -60,7 +60,8 @@ func seqs() []uint16 {
 
 // TestMatchesPion checks that a Sender's packets are, byte for byte, those pion's SRTP context
 // makes with the same master key and salt, across a roll of the sequence numbers, for two
-// SSRCs interleaved: the key derivation, the IV and the rollover counter are RFC 7714's.
+// SSRCs interleaved (one sealed in place, one from a payload elsewhere): the key derivation,
+// the IV and the rollover counter are RFC 7714's.
 func TestMatchesPion(t *testing.T) {
 	for _, p := range profiles {
 		t.Run(p.name, func(t *testing.T) {
@@ -80,7 +81,13 @@ func TestMatchesPion(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					got, _, err := s.Stream(ssrc).Seal(b, hl, seq)
+					// One SSRC's payload is sealed in place, the other's from a buffer of its own.
+					hdr, payload := b[:hl], b[hl:]
+					if ssrc == 2222 {
+						payload = bytes.Clone(payload)
+						hdr = append(make([]byte, 0, len(b)+TagLen), hdr...)
+					}
+					got, _, err := s.Stream(ssrc).Seal(hdr, payload, seq)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -121,7 +128,7 @@ func TestResendsDecrypt(t *testing.T) {
 			for _, seq := range seqs() {
 				b, hl := packet(t, 42, seq)
 				plain := bytes.Clone(b)
-				sealed, index, err := st.Seal(b, hl, seq)
+				sealed, index, err := st.Seal(b[:hl], b[hl:], seq)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -134,19 +141,19 @@ func TestResendsDecrypt(t *testing.T) {
 			for seq, index := range lost { // sent again, the first sending lost
 				b, hl := packet(t, 42, seq)
 				plain := bytes.Clone(b)
-				sealed, err := st.SealAt(b, hl, index)
+				sealed, err := st.SealAt(b[:hl], b[hl:], index)
 				if err != nil {
 					t.Fatal(err)
 				}
 				receive(seq, sealed, plain)
-				if _, _, err := st.Seal(b[:len(plain)], hl, seq); !errors.Is(err, ErrSealed) {
+				if _, _, err := st.Seal(b[:hl], b[hl:len(plain)], seq); !errors.Is(err, ErrSealed) {
 					t.Fatalf("seq %d sealed twice by Seal: %v", seq, err)
 				}
 			}
 			// 19 is the highest; 19 + 2^15 is still this roll, for the receiver as for Seal.
 			b, hl := packet(t, 42, 19+1<<15)
 			plain := bytes.Clone(b)
-			sealed, index, err := st.Seal(b, hl, 19+1<<15)
+			sealed, index, err := st.Seal(b[:hl], b[hl:], 19+1<<15)
 			if err != nil || index != 1<<16|(19+1<<15) {
 				t.Fatalf("index %#x, %v", index, err)
 			}
@@ -179,7 +186,7 @@ func TestNoIndexSealedTwice(t *testing.T) {
 			seq += 1<<15 + uint16(r) // a jump of half the space or more
 		}
 		b, hl := packet(t, 7, seq)
-		_, index, err := st.Seal(b, hl, seq)
+		_, index, err := st.Seal(b[:hl], b[hl:], seq)
 		if err != nil {
 			refused++
 			continue
@@ -196,7 +203,7 @@ func TestNoIndexSealedTwice(t *testing.T) {
 		t.Fatalf("%d sealed, %d refused", len(used), refused)
 	}
 	b, hl := packet(t, 7, 1)
-	if _, err := st.SealAt(b, hl, st.highest+1); !errors.Is(err, ErrNotSealed) {
+	if _, err := st.SealAt(b[:hl], b[hl:], st.highest+1); !errors.Is(err, ErrNotSealed) {
 		t.Fatalf("SealAt beyond the highest index: %v", err)
 	}
 }
@@ -212,7 +219,7 @@ func TestLateAndAgain(t *testing.T) {
 	st := s.Stream(9)
 	seal := func(seq uint16) (uint64, error) {
 		b, hl := packet(t, 9, seq)
-		_, index, err := st.Seal(b, hl, seq)
+		_, index, err := st.Seal(b[:hl], b[hl:], seq)
 		return index, err
 	}
 	for _, seq := range []uint16{10, 12} {
@@ -221,7 +228,7 @@ func TestLateAndAgain(t *testing.T) {
 		}
 	}
 	b, hl := packet(t, 9, 11)
-	if _, err := st.SealAt(b, hl, 11); !errors.Is(err, ErrNotSealed) {
+	if _, err := st.SealAt(b[:hl], b[hl:], 11); !errors.Is(err, ErrNotSealed) {
 		t.Fatalf("SealAt of an index never sealed: %v", err)
 	}
 	if index, err := seal(11); err != nil || index != 11 {
@@ -231,7 +238,7 @@ func TestLateAndAgain(t *testing.T) {
 		t.Fatalf("11 again through Seal: %v", err)
 	}
 	b, hl = packet(t, 9, 11)
-	if _, err := st.SealAt(b, hl, 11); err != nil {
+	if _, err := st.SealAt(b[:hl], b[hl:], 11); err != nil {
 		t.Fatalf("11 again through SealAt: %v", err)
 	}
 }
@@ -248,7 +255,7 @@ func TestErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, hl := packet(t, 1, 1)
-	if _, _, err := s.Stream(1).Seal(b[:len(b):len(b)], hl, 1); !errors.Is(err, ErrRoom) {
+	if _, _, err := s.Stream(1).Seal(b[:hl:len(b)], b[hl:], 1); !errors.Is(err, ErrRoom) {
 		t.Fatalf("no room for the tag: %v", err)
 	}
 }
@@ -262,12 +269,27 @@ func BenchmarkSeal(b *testing.B) {
 	hl := h.MarshalSize()
 	buf := make([]byte, 1200+TagLen)
 	out := make([]byte, 1200+TagLen)
+	// The sequence numbers go on from round to round: a Stream refuses to seal one index twice.
+	var seq uint16
 	b.Run("srtpgcm", func(b *testing.B) {
 		b.SetBytes(1200)
-		for i := range b.N {
-			h.SequenceNumber = uint16(i)
+		for range b.N {
+			seq++
+			h.SequenceNumber = seq
 			_, _ = h.MarshalTo(buf)
-			if _, _, err := s.Stream(1).Seal(buf[:1200], hl, h.SequenceNumber); err != nil {
+			if _, _, err := s.Stream(1).Seal(buf[:hl], buf[hl:1200], h.SequenceNumber); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("srtpgcm/payload-elsewhere", func(b *testing.B) {
+		b.SetBytes(1200)
+		payload := make([]byte, 1200-hl)
+		for range b.N {
+			seq++
+			h.SequenceNumber = seq
+			_, _ = h.MarshalTo(buf)
+			if _, _, err := s.Stream(2).Seal(buf[:hl], payload, h.SequenceNumber); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -65,12 +65,13 @@ func (c *Conn) readRaw(b []byte) (int, netip.AddrPort, error) {
 }
 
 // readRun is given to the raw connection's Read: it reads packets until one is not taken by
-// the intercept (true), or the socket has none (false: Read waits and calls it again).
+// the intercept (true), or the socket has none (false: Read waits and calls it again). The
+// recvfrom on the non-blocking socket is made raw, as the flusher's sendmmsg (writeBatch).
 func (c *Conn) readRun(fd uintptr) bool {
 	r := c.r
 	for {
 		r.salen = syscall.SizeofSockaddrAny
-		n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(r.buf))),
+		n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(r.buf))),
 			uintptr(len(r.buf)), 0, uintptr(unsafe.Pointer(&r.sa)), uintptr(unsafe.Pointer(&r.salen)))
 		switch errno {
 		case 0:

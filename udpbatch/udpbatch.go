@@ -7,7 +7,9 @@
 // An SFU writes the packets of a video frame (five or six of one size and a shorter last one)
 // to each subscriber within microseconds, so most of its packets are in such runs. On this
 // project's loopback benchmarks the kernel spends about half as much per packet sent that way
-// (docs/perf.md). Writes are copied and return at once; the order of the packets to one
+// (docs/perf.md). On Linux the batch leaves through the Conn's own allocation-free sendmmsg,
+// made outside the Go scheduler's accounting of system calls (writeBatch). Writes are copied
+// (or handed over, Give) and return at once; the order of the packets to one
 // address is kept, the order between addresses is not. An idle socket costs nothing: the
 // flusher waits for the first packet of a batch.
 //
@@ -71,6 +73,7 @@ type Conn struct {
 
 	rmu     sync.Mutex  // serialises reads with the reader's state
 	r       *reader     // reads with the socket's own recvfrom (Linux); nil elsewhere
+	s       *sender     // the flusher's: writes with its own sendmmsg (Linux); nil elsewhere
 	closing atomic.Bool // Close was called: a read taking packets stops
 
 	packets, datagrams, segmented, failed atomic.Uint64
@@ -103,7 +106,7 @@ func newBatch(size int) *batch {
 	b := &batch{pkts: make([]packet, size), msgs: make([]ipv4.Message, 0, size), to: make([]*peer, 0, size),
 		iov: make([][]byte, size), oob: make([]byte, size*segmentCmsgSpace)}
 	for i := range b.pkts {
-		b.pkts[i].buf = make([]byte, 0, 1500)
+		b.pkts[i].buf = make([]byte, 0, BufferSize)
 	}
 	return b
 }
@@ -118,6 +121,7 @@ func New(conn *net.UDPConn, size int, interval time.Duration) *Conn {
 	c.room.L = &c.mu
 	c.gso = segmentationSupported(conn)
 	c.initReader()
+	c.initSender()
 	go c.flusher()
 	return c
 }
@@ -146,6 +150,42 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
+	p, err := c.slot(addr)
+	if err != nil {
+		return 0, err
+	}
+	p.buf = append(p.buf[:0], b...)
+	c.filledSlot()
+	return len(b), nil
+}
+
+// BufferSize is the capacity of the Conn's packet buffers, which Give takes and gives.
+const BufferSize = 2048
+
+// Give queues b for addr as WriteToAddrPort does, without copying it: the Conn takes b, and
+// gives in exchange an empty buffer of capacity BufferSize, which it is done with. The caller
+// must not touch b afterwards. b of a smaller capacity is copied, and given back.
+func (c *Conn) Give(b []byte, addr netip.AddrPort) ([]byte, error) {
+	if cap(b) < BufferSize {
+		_, err := c.WriteToAddrPort(b, addr)
+		return b[:0], err
+	}
+	if len(b) == 0 {
+		return b, nil
+	}
+	p, err := c.slot(addr)
+	if err != nil {
+		return b[:0], err
+	}
+	spare := p.buf[:0]
+	p.buf = b
+	c.filledSlot()
+	return spare, nil
+}
+
+// slot returns the next packet of the batch being filled, for addr, with c.mu held: the
+// caller fills its buffer, then calls filledSlot.
+func (c *Conn) slot(addr netip.AddrPort) (*packet, error) {
 	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
 	c.mu.Lock()
 	for !c.closed && c.filled.n == c.size {
@@ -153,11 +193,16 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	}
 	if c.closed {
 		c.mu.Unlock()
-		return 0, net.ErrClosed
+		return nil, net.ErrClosed
 	}
 	p := &c.filled.pkts[c.filled.n]
-	p.buf = append(p.buf[:0], b...)
 	p.addr = addr
+	return p, nil
+}
+
+// filledSlot counts the packet slot returned, releases c.mu and tells the flusher of a batch
+// started or full.
+func (c *Conn) filledSlot() {
 	c.filled.n++
 	first, full := c.filled.n == 1, c.filled.n == c.size
 	c.mu.Unlock()
@@ -167,7 +212,6 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 		default:
 		}
 	}
-	return len(b), nil
 }
 
 // SetIntercept makes f see each packet read from the socket before the reader does, in the
@@ -329,7 +373,7 @@ func (c *Conn) send(b *batch) {
 	c.packets.Add(uint64(len(pkts)))
 	msgs, to := b.msgs, b.to
 	for len(msgs) > 0 {
-		n, err := c.bw.WriteBatch(msgs, 0)
+		n, err := c.writeBatch(msgs, to)
 		n = max(n, 0) // x/net passes on sendmmsg's -1 when the first message fails
 		c.datagrams.Add(uint64(n))
 		for _, m := range msgs[:n] {
@@ -414,7 +458,8 @@ func runEnd(pkts []packet, i int) int {
 
 // peer is an address written to, as the flusher knows it.
 type peer struct {
-	addr       *net.UDPAddr // for sendmmsg, made once
+	addr       *net.UDPAddr // for x/net's sendmmsg and single writes, made once
+	raw        rawAddr      // for the own sendmmsg (Linux), made once
 	plainUntil time.Time    // no segmented datagram to it before, after a refusal
 }
 
@@ -427,7 +472,7 @@ func (c *Conn) peer(ap netip.AddrPort) *peer {
 	if len(c.peers) >= 4096 {
 		clear(c.peers)
 	}
-	p := &peer{addr: net.UDPAddrFromAddrPort(ap)}
+	p := &peer{addr: net.UDPAddrFromAddrPort(ap), raw: c.rawAddr(ap)}
 	c.peers[ap] = p
 	return p
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // listen opens a UDP socket on loopback.
@@ -159,6 +160,55 @@ func TestUnsegmented(t *testing.T) {
 	check(t, c, rxs, 50)
 	if s := waitStats(t, c, func(s Stats) bool { return s.Datagrams == s.Packets }); s.Segmented != 0 {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+// TestGive hands buffers over without a copy: each given buffer is sent as it was (the
+// receiver gets every packet intact, in order, also segmented), the buffer given back is
+// another, empty, of BufferSize, and one given back is not given back again while the Conn
+// still holds it; a buffer too small for the Conn's is copied and comes back.
+func TestGive(t *testing.T) {
+	tx := listen(t, "udp4", "127.0.0.1:0")
+	c := New(tx, 64, time.Millisecond)
+	defer c.Close()
+	rx := listen(t, "udp4", "127.0.0.1:0")
+	to := rx.LocalAddr().(*net.UDPAddr).AddrPort()
+	buf := make([]byte, 0, BufferSize)
+	held := map[*byte]bool{} // the arrays the Conn holds, given and not given back
+	var sent []uint32
+	for seq := range uint32(700) {
+		size := frame()[seq%uint32(len(frame()))]
+		b := append(buf[:0], numbered(seq, size)...)
+		if held[unsafe.SliceData(b[:1])] {
+			t.Fatalf("packet %d: a buffer the Conn holds was given back", seq)
+		}
+		held[unsafe.SliceData(b[:1])] = true
+		next, err := c.Give(b, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(next) != 0 || cap(next) != BufferSize || unsafe.SliceData(next[:1]) == unsafe.SliceData(b) {
+			t.Fatalf("given back len %d cap %d, the same: %v", len(next), cap(next), unsafe.SliceData(next[:1]) == unsafe.SliceData(b))
+		}
+		delete(held, unsafe.SliceData(next[:1]))
+		sent = append(sent, seq)
+		buf = next
+	}
+	if got := receive(t, rx, len(sent)); !slices.Equal(got, sent) {
+		t.Fatalf("got %v, want %v", got, sent)
+	}
+	small := numbered(9999, 100)
+	back, err := c.Give(small, to)
+	if err != nil || unsafe.SliceData(back[:1]) != unsafe.SliceData(small) || len(back) != 0 {
+		t.Fatalf("a small buffer: %v", err)
+	}
+	if got := receive(t, rx, 1); got[0] != 9999 {
+		t.Fatalf("got %v", got)
+	}
+	if runtime.GOOS == "linux" {
+		if s := waitStats(t, c, func(s Stats) bool { return s.Packets == 701 }); s.Segmented == 0 {
+			t.Fatalf("nothing segmented: %+v", s)
+		}
 	}
 }
 
