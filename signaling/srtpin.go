@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chuting/chuting/dtlssrtp"
+	"github.com/chuting/chuting/srtpgcm"
 	"github.com/chuting/chuting/transportcc"
 	"github.com/pion/rtcp"
 	"github.com/pion/srtp/v3"
@@ -36,12 +37,15 @@ type srtpIn struct {
 	ssrc    uint32                   // the sender SSRC of the server's RTCP
 	m       *media
 
-	mu      sync.Mutex    // serialises arm, and the use of ctx
-	ctx     *srtp.Context // made at the first arm that has keys
+	// The decryption, made at the first arm that has keys: srtpgcm's for the AEAD-AES-GCM
+	// profiles (what browsers and the server prefer), pion's context for the others.
+	mu      sync.Mutex // serialises arm, and the use of rx and ctx
+	rx      *srtpgcm.Receiver
+	ctx     *srtp.Context
 	addr    netip.AddrPort
 	decided bool            // the connection came up: addr is where the input reads, or none
 	closed  bool            // disarmed for good
-	seeded  map[uint32]bool // the SSRCs whose rollover counter the context took from pion's reading
+	seeded  map[uint32]bool // the SSRCs whose rollover counter ctx took from pion's reading
 
 	tmu    sync.Mutex // serialises changes to tracks
 	tracks atomic.Pointer[map[uint32]*upTrack]
@@ -105,21 +109,20 @@ func (in *srtpIn) addrFor(pc *webrtc.PeerConnection) netip.AddrPort {
 	if conn == nil {
 		return netip.AddrPort{}
 	}
-	if in.ctx == nil {
+	if in.rx == nil && in.ctx == nil {
 		k, err := in.capture.Keys()
 		if err != nil {
 			return netip.AddrPort{}
 		}
-		if in.ctx, err = k.Remote(srtp.SRTPReplayProtection(replayWindow)); err != nil {
+		if in.rx, err = srtpgcm.NewReceiver(k.Profile, k.RemoteKey, k.RemoteSalt); err == nil {
+			return remote
+		}
+		if in.ctx, err = k.Remote(srtp.SRTPReplayProtection(srtpgcm.ReplayWindow)); err != nil {
 			return netip.AddrPort{}
 		}
 	}
 	return remote
 }
-
-// replayWindow is the SRTP replay window of the server's own input, in packets (pion's
-// session's default).
-const replayWindow = 64
 
 // disarm leaves everything to pion again (the connection is closing).
 func (in *srtpIn) disarm() {
@@ -142,28 +145,11 @@ func (in *srtpIn) read(b []byte, wk *wakes) bool {
 	if u == nil {
 		return false
 	}
-	in.mu.Lock()
-	seeded := in.seeded[u.ssrc]
-	if !seeded {
-		if in.ctx == nil || !u.stats.begun() {
-			in.mu.Unlock()
-			return false
-		}
-		// pion read the track's first packets with its own context: this one takes its
-		// rollover counter from what arrived so far (the track's statistics count the wraps
-		// since the first packet, as pion's context does), until a packet decrypts.
-		in.ctx.SetROC(u.ssrc, u.stats.rocFor(binary.BigEndian.Uint16(b[2:4])))
-	}
 	p := packets.Get().(*packet)
-	out, err := in.ctx.DecryptRTP(p.buf[:0], b, &p.hdr)
-	if err == nil && !seeded {
-		if in.seeded == nil {
-			in.seeded = map[uint32]bool{}
-		}
-		in.seeded[u.ssrc] = true
-	}
+	in.mu.Lock()
+	out, ok := in.decrypt(u, b, p)
 	in.mu.Unlock()
-	if err != nil || len(out) == 0 || &out[0] != &p.buf[0] {
+	if !ok || len(out) == 0 || &out[0] != &p.buf[0] {
 		packets.Put(p)
 		return false
 	}
@@ -173,6 +159,50 @@ func (in *srtpIn) read(b []byte, wk *wakes) bool {
 	}
 	u.read(p, len(out), wk)
 	return true
+}
+
+// decrypt decrypts b, of u, into p (its buffer and header); in.mu is held. pion read the
+// track's first packets with its own context: until a packet decrypts here, each takes its
+// rollover counter from what arrived so far (the track's statistics count the wraps since the
+// first packet, as pion's context does).
+func (in *srtpIn) decrypt(u *upTrack, b []byte, p *packet) ([]byte, bool) {
+	seq := binary.BigEndian.Uint16(b[2:4])
+	if in.rx != nil {
+		st := in.rx.Stream(u.ssrc)
+		if !st.Started() {
+			if !u.stats.begun() {
+				return nil, false
+			}
+			st.SetROC(u.stats.rocFor(seq))
+		}
+		hl, err := p.hdr.Unmarshal(b)
+		if err != nil || len(b)-srtpgcm.TagLen > len(p.buf) {
+			return nil, false
+		}
+		out, err := st.Open(append(p.buf[:0], b[:hl]...), b[:hl], b[hl:], seq)
+		return out, err == nil
+	}
+	if in.ctx == nil {
+		return nil, false
+	}
+	seeded := in.seeded[u.ssrc]
+	if !seeded {
+		if !u.stats.begun() {
+			return nil, false
+		}
+		in.ctx.SetROC(u.ssrc, u.stats.rocFor(seq))
+	}
+	out, err := in.ctx.DecryptRTP(p.buf[:0], b, &p.hdr)
+	if err != nil {
+		return nil, false
+	}
+	if !seeded {
+		if in.seeded == nil {
+			in.seeded = map[uint32]bool{}
+		}
+		in.seeded[u.ssrc] = true
+	}
+	return out, true
 }
 
 // feedback sends the publisher the NACKs of what did not arrive, every nackInterval, and the

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chuting/chuting/srtpgcm"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
@@ -95,15 +96,30 @@ func TestInputsByAddress(t *testing.T) {
 // (1 here: pion read 65500…3), and a forged packet that comes first is left to pion without
 // spoiling the counter for the good ones after it.
 func TestInputSeedsRollover(t *testing.T) {
-	met, _ := newMetrics(nil)
 	key, salt := []byte("0123456789abcdef"), []byte("0123456789ab")
+	t.Run("srtpgcm", func(t *testing.T) {
+		in := newSRTPIn(&media{})
+		var err error
+		if in.rx, err = srtpgcm.NewReceiver(srtp.ProtectionProfileAeadAes128Gcm, key, salt); err != nil {
+			t.Fatal(err)
+		}
+		testInputSeedsRollover(t, in, key, salt)
+	})
+	t.Run("pion", func(t *testing.T) {
+		in := newSRTPIn(&media{})
+		var err error
+		if in.ctx, err = srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm,
+			srtp.SRTPReplayProtection(srtpgcm.ReplayWindow)); err != nil {
+			t.Fatal(err)
+		}
+		testInputSeedsRollover(t, in, key, salt)
+	})
+}
+
+func testInputSeedsRollover(t *testing.T, in *srtpIn, key, salt []byte) {
+	met, _ := newMetrics(nil)
 	enc, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
 	if err != nil {
-		t.Fatal(err)
-	}
-	in := newSRTPIn(&media{})
-	if in.ctx, err = srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm,
-		srtp.SRTPReplayProtection(replayWindow)); err != nil {
 		t.Fatal(err)
 	}
 	u := &upTrack{ssrc: 9, kind: webrtc.RTPCodecTypeVideo, m: met, owner: &participant{id: "p-pub"},

@@ -1,0 +1,117 @@
+package srtpgcm
+
+import (
+	"crypto/cipher"
+	"errors"
+
+	"github.com/pion/srtp/v3"
+)
+
+// ReplayWindow is how many packets behind the highest index a Receiver still takes, once
+// each (pion's SRTP session's default).
+const ReplayWindow = 64
+
+// Errors of Open: the packet is refused, and the stream's state is as it was.
+var (
+	// ErrReplayed: a packet of that index was opened already, or it is more than
+	// ReplayWindow behind the highest (or before the stream's first roll).
+	ErrReplayed = errors.New("srtpgcm: replayed or too late")
+	// ErrAuth: the packet does not authenticate under the keys and its guessed index.
+	ErrAuth = errors.New("srtpgcm: authentication failed")
+)
+
+// Receiver opens the SRTP packets of the SSRCs received under one master key and salt (the
+// peer's). It is not safe for concurrent use.
+type Receiver struct {
+	aead    cipher.AEAD
+	salt    [saltLen]byte
+	streams map[uint32]*Inbound
+	iv      [saltLen]byte
+}
+
+// Inbound is one SSRC's received indexes: the highest authenticated, and which of the
+// ReplayWindow behind it arrived.
+type Inbound struct {
+	r       *Receiver
+	ssrc    uint32
+	started bool
+	roc     uint32 // before started: the rollover counter the first packet is taken with
+	highest uint64
+	seen    uint64 // bit i: the packet of index highest-i arrived
+}
+
+// NewReceiver returns a receiver for the master key and salt of profile, which must be
+// srtp.ProtectionProfileAeadAes128Gcm or srtp.ProtectionProfileAeadAes256Gcm.
+func NewReceiver(profile srtp.ProtectionProfile, masterKey, masterSalt []byte) (*Receiver, error) {
+	r := &Receiver{streams: map[uint32]*Inbound{}}
+	var err error
+	if r.aead, r.salt, err = session(profile, masterKey, masterSalt); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Stream returns ssrc's stream, kept for the receiver's life.
+func (r *Receiver) Stream(ssrc uint32) *Inbound {
+	in := r.streams[ssrc]
+	if in == nil {
+		in = &Inbound{r: r, ssrc: ssrc}
+		r.streams[ssrc] = in
+	}
+	return in
+}
+
+// Started reports whether a packet of the stream authenticated since it was made or given
+// a rollover counter.
+func (in *Inbound) Started() bool { return in.started }
+
+// SetROC makes the next packet's index the one of rollover counter roc and its sequence
+// number, as for a receiver joining a stream that another read so far: the stream starts
+// again from that packet.
+func (in *Inbound) SetROC(roc uint32) {
+	in.started, in.roc, in.highest, in.seen = false, roc, 0, 0
+}
+
+// Open authenticates the packet of header hdr (as received: the additional data) and body
+// (the encrypted payload and the tag) under the index of its sequence number seq, guessed as
+// RFC 3711 §3.3.1 does, and appends the payload to dst. dst's free capacity must not overlap
+// body. A packet that does not authenticate, or arrived before (within the replay window:
+// older ones are refused too), changes nothing.
+func (in *Inbound) Open(dst, hdr, body []byte, seq uint16) ([]byte, error) {
+	if len(body) < TagLen {
+		return nil, ErrAuth
+	}
+	index := uint64(in.roc)<<16 | uint64(seq)
+	if in.started {
+		var ok bool
+		if index, ok = guess(in.highest, seq); !ok {
+			return nil, ErrReplayed
+		}
+		if index <= in.highest {
+			d := in.highest - index
+			if d >= ReplayWindow || in.seen&(1<<d) != 0 {
+				return nil, ErrReplayed
+			}
+		}
+	}
+	r := in.r
+	nonce(&r.iv, &r.salt, in.ssrc, index)
+	out, err := r.aead.Open(dst, r.iv[:], body, hdr)
+	if err != nil {
+		return nil, ErrAuth
+	}
+	switch {
+	case !in.started:
+		in.started, in.highest, in.seen = true, index, 1
+	case index > in.highest:
+		if d := index - in.highest; d < ReplayWindow {
+			in.seen = in.seen<<d | 1
+		} else {
+			in.seen = 1
+		}
+		in.highest = index
+	default:
+		in.seen |= 1 << (in.highest - index)
+	}
+	return out, nil
+}
