@@ -1,7 +1,6 @@
 package srtpgcm
 
 import (
-	"crypto/cipher"
 	"errors"
 
 	"github.com/pion/srtp/v3"
@@ -23,10 +22,8 @@ var (
 // Receiver opens the SRTP packets of the SSRCs received under one master key and salt (the
 // peer's). It is not safe for concurrent use.
 type Receiver struct {
-	aead    cipher.AEAD
-	salt    [saltLen]byte
+	sessionKeys
 	streams map[uint32]*Inbound
-	iv      [saltLen]byte
 }
 
 // Inbound is one SSRC's received indexes: the highest authenticated, and which of the
@@ -44,8 +41,7 @@ type Inbound struct {
 // srtp.ProtectionProfileAeadAes128Gcm or srtp.ProtectionProfileAeadAes256Gcm.
 func NewReceiver(profile srtp.ProtectionProfile, masterKey, masterSalt []byte) (*Receiver, error) {
 	r := &Receiver{streams: map[uint32]*Inbound{}}
-	var err error
-	if r.aead, r.salt, err = session(profile, masterKey, masterSalt); err != nil {
+	if err := r.derive(profile, masterKey, masterSalt); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -94,9 +90,7 @@ func (in *Inbound) Open(dst, hdr, body []byte, seq uint16) ([]byte, error) {
 			}
 		}
 	}
-	r := in.r
-	nonce(&r.iv, &r.salt, in.ssrc, index)
-	out, err := r.aead.Open(dst, r.iv[:], body, hdr)
+	out, err := in.r.aead.Open(dst, in.r.nonce(in.ssrc, index), body, hdr)
 	if err != nil {
 		return nil, ErrAuth
 	}

@@ -57,10 +57,15 @@ var (
 // Sender seals the RTP packets of the SSRCs sent under one master key and salt. It is not
 // safe for concurrent use.
 type Sender struct {
-	aead    cipher.AEAD
-	salt    [saltLen]byte
+	sessionKeys
 	streams map[uint32]*Stream
-	iv      [saltLen]byte // scratch: on the stack it would escape to the AEAD
+}
+
+// sessionKeys is an SRTP session's AEAD and salt (one direction's), and the scratch of the IV.
+type sessionKeys struct {
+	aead cipher.AEAD
+	salt [saltLen]byte
+	iv   [saltLen]byte // on the stack it would escape to the AEAD
 }
 
 // Stream is one SSRC's packet indexes (rollover counter and sequence number) as its sender
@@ -83,16 +88,14 @@ const maxIndex = 1<<48 - 1
 // srtp.ProtectionProfileAeadAes128Gcm or srtp.ProtectionProfileAeadAes256Gcm.
 func New(profile srtp.ProtectionProfile, masterKey, masterSalt []byte) (*Sender, error) {
 	s := &Sender{streams: map[uint32]*Stream{}}
-	var err error
-	if s.aead, s.salt, err = session(profile, masterKey, masterSalt); err != nil {
+	if err := s.derive(profile, masterKey, masterSalt); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// session derives the SRTP session's AEAD and salt from the master key and salt of profile.
-func session(profile srtp.ProtectionProfile, masterKey, masterSalt []byte) (cipher.AEAD, [saltLen]byte, error) {
-	var salt [saltLen]byte
+// derive derives the SRTP session's AEAD and salt from the master key and salt of profile.
+func (k *sessionKeys) derive(profile srtp.ProtectionProfile, masterKey, masterSalt []byte) error {
 	var keyLen int
 	switch profile {
 	case srtp.ProtectionProfileAeadAes128Gcm:
@@ -100,32 +103,31 @@ func session(profile srtp.ProtectionProfile, masterKey, masterSalt []byte) (ciph
 	case srtp.ProtectionProfileAeadAes256Gcm:
 		keyLen = 32
 	default:
-		return nil, salt, fmt.Errorf("%w: %#04x", ErrProfile, uint16(profile))
+		return fmt.Errorf("%w: %#04x", ErrProfile, uint16(profile))
 	}
 	if len(masterKey) != keyLen || len(masterSalt) != saltLen {
-		return nil, salt, fmt.Errorf("srtpgcm: master key of %d bytes and salt of %d, want %d and %d",
+		return fmt.Errorf("srtpgcm: master key of %d bytes and salt of %d, want %d and %d",
 			len(masterKey), len(masterSalt), keyLen, saltLen)
 	}
 	kdf, err := aes.NewCipher(masterKey)
 	if err != nil {
-		return nil, salt, err
+		return err
 	}
-	key := derive(kdf, masterSalt, labelEncryption, keyLen)
-	block, err := aes.NewCipher(key)
+	block, err := aes.NewCipher(kdfOut(kdf, masterSalt, labelEncryption, keyLen))
 	if err != nil {
-		return nil, salt, err
+		return err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, salt, err
+	if k.aead, err = cipher.NewGCM(block); err != nil {
+		return err
 	}
-	copy(salt[:], derive(kdf, masterSalt, labelSalt, saltLen))
-	return aead, salt, nil
+	copy(k.salt[:], kdfOut(kdf, masterSalt, labelSalt, saltLen))
+	return nil
 }
 
-// nonce sets iv to the IV of the packet of ssrc and index under salt (RFC 7714 §8.1): two
-// zero bytes, the SSRC, the rollover counter and the sequence number, XORed with the salt.
-func nonce(iv *[saltLen]byte, salt *[saltLen]byte, ssrc uint32, index uint64) {
+// nonce returns the IV of the packet of ssrc and index (RFC 7714 §8.1): two zero bytes, the
+// SSRC, the rollover counter and the sequence number, XORed with the salt.
+func (k *sessionKeys) nonce(ssrc uint32, index uint64) []byte {
+	iv, salt := &k.iv, &k.salt
 	iv[0], iv[1] = 0, 0
 	binary.BigEndian.PutUint32(iv[2:], ssrc)
 	binary.BigEndian.PutUint32(iv[6:], uint32(index>>16))
@@ -133,13 +135,14 @@ func nonce(iv *[saltLen]byte, salt *[saltLen]byte, ssrc uint32, index uint64) {
 	for i := range iv {
 		iv[i] ^= salt[i]
 	}
+	return iv[:]
 }
 
-// derive is the AES-CM key derivation of RFC 3711 §4.3 with a key derivation rate of 0: the
+// kdfOut is the AES-CM key derivation of RFC 3711 §4.3 with a key derivation rate of 0: the
 // key stream of AES in counter mode, keyed with the master key, from the block that holds the
 // master salt XORed with the label (the label in the 8th byte, the salt's 96 bits from the
 // first, as RFC 7714 §11 lays them), the last two bytes counting the blocks.
-func derive(kdf cipher.Block, masterSalt []byte, label byte, n int) []byte {
+func kdfOut(kdf cipher.Block, masterSalt []byte, label byte, n int) []byte {
 	var in [aes.BlockSize]byte
 	copy(in[:], masterSalt)
 	in[7] ^= label
@@ -255,6 +258,5 @@ func (st *Stream) isSealed(index uint64) bool {
 
 // seal encrypts payload after hdr under index and appends the tag.
 func (st *Stream) seal(hdr, payload []byte, index uint64) []byte {
-	nonce(&st.s.iv, &st.s.salt, st.ssrc, index)
-	return st.s.aead.Seal(hdr, st.s.iv[:], payload, hdr)
+	return st.s.aead.Seal(hdr, st.s.nonce(st.ssrc, index), payload, hdr)
 }
