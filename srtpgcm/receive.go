@@ -29,19 +29,52 @@ type Receiver struct {
 // Inbound is one SSRC's received indexes: the highest authenticated, and which of the
 // ReplayWindow behind it arrived.
 type Inbound struct {
-	r       *Receiver
-	ssrc    uint32
+	r    *Receiver
+	ssrc uint32
+	roc  uint32 // before the window started: the rollover counter the first packet is taken with
+	replays
+}
+
+// replays is a replay window: the highest index authenticated, and which of the ReplayWindow
+// behind it arrived.
+type replays struct {
 	started bool
-	roc     uint32 // before started: the rollover counter the first packet is taken with
 	highest uint64
 	seen    uint64 // bit i: the packet of index highest-i arrived
+}
+
+// fresh reports whether a packet of index may be taken: ahead of the highest, or in the window
+// and not seen.
+func (w *replays) fresh(index uint64) bool {
+	if !w.started || index > w.highest {
+		return true
+	}
+	d := w.highest - index
+	return d < ReplayWindow && w.seen&(1<<d) == 0
+}
+
+// take notes index as arrived (it authenticated).
+func (w *replays) take(index uint64) {
+	switch {
+	case !w.started:
+		w.started, w.highest, w.seen = true, index, 1
+	case index > w.highest:
+		if d := index - w.highest; d < ReplayWindow {
+			w.seen = w.seen<<d | 1
+		} else {
+			w.seen = 1
+		}
+		w.highest = index
+	default:
+		w.seen |= 1 << (w.highest - index)
+	}
 }
 
 // NewReceiver returns a receiver for the master key and salt of profile, which must be
 // srtp.ProtectionProfileAeadAes128Gcm or srtp.ProtectionProfileAeadAes256Gcm.
 func NewReceiver(profile srtp.ProtectionProfile, masterKey, masterSalt []byte) (*Receiver, error) {
 	r := &Receiver{streams: map[uint32]*Inbound{}}
-	if err := r.derive(profile, masterKey, masterSalt); err != nil {
+	if err := r.derive(profile, masterKey, masterSalt, labelEncryption, labelSalt); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -65,7 +98,7 @@ func (in *Inbound) Started() bool { return in.started }
 // number, as for a receiver joining a stream that another read so far: the stream starts
 // again from that packet.
 func (in *Inbound) SetROC(roc uint32) {
-	in.started, in.roc, in.highest, in.seen = false, roc, 0, 0
+	in.roc, in.replays = roc, replays{}
 }
 
 // Open authenticates the packet of header hdr (as received: the additional data) and body
@@ -79,33 +112,21 @@ func (in *Inbound) Open(dst, hdr, body []byte, seq uint16) ([]byte, error) {
 	}
 	index := uint64(in.roc)<<16 | uint64(seq)
 	if in.started {
+		// A sequence number guessed to be in the roll before the first (more than half the
+		// sequence space behind while the counter is 0) is refused as too late; pion's
+		// context would take it under counter 0.
 		var ok bool
-		if index, ok = guess(in.highest, seq); !ok {
+		if index, ok = guess(in.highest, seq); !ok || !in.fresh(index) {
 			return nil, ErrReplayed
 		}
-		if index <= in.highest {
-			d := in.highest - index
-			if d >= ReplayWindow || in.seen&(1<<d) != 0 {
-				return nil, ErrReplayed
-			}
-		}
+	}
+	if index > maxIndex {
+		return nil, ErrReplayed // the key's indexes are spent (RFC 3711 §9.2)
 	}
 	out, err := in.r.aead.Open(dst, in.r.nonce(in.ssrc, index), body, hdr)
 	if err != nil {
 		return nil, ErrAuth
 	}
-	switch {
-	case !in.started:
-		in.started, in.highest, in.seen = true, index, 1
-	case index > in.highest:
-		if d := index - in.highest; d < ReplayWindow {
-			in.seen = in.seen<<d | 1
-		} else {
-			in.seen = 1
-		}
-		in.highest = index
-	default:
-		in.seen |= 1 << (in.highest - index)
-	}
+	in.take(index)
 	return out, nil
 }

@@ -72,7 +72,7 @@ func (c *Conn) readRun(fd uintptr) bool {
 	for {
 		r.salen = syscall.SizeofSockaddrAny
 		n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(r.buf))),
-			uintptr(len(r.buf)), 0, uintptr(unsafe.Pointer(&r.sa)), uintptr(unsafe.Pointer(&r.salen)))
+			uintptr(len(r.buf)), syscall.MSG_DONTWAIT, uintptr(unsafe.Pointer(&r.sa)), uintptr(unsafe.Pointer(&r.salen)))
 		switch errno {
 		case 0:
 		case syscall.EINTR:

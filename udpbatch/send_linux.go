@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"syscall"
 	"unsafe"
 
@@ -36,6 +37,8 @@ func makeRawAddr(ap netip.AddrPort, family int) rawAddr {
 	if z := a.Zone(); z != "" {
 		if ifi, err := net.InterfaceByName(z); err == nil {
 			r.sa.Scope_id = uint32(ifi.Index)
+		} else if id, err := strconv.ParseUint(z, 10, 32); err == nil { // as the reader gives a gone interface's
+			r.sa.Scope_id = uint32(id)
 		}
 	}
 	r.n = unix.SizeofSockaddrInet6
@@ -74,13 +77,13 @@ func (c *Conn) initSender() {
 	if err != nil {
 		return
 	}
-	family := unix.AF_INET6
+	family := -1
 	if err := rc.Control(func(fd uintptr) {
 		if f, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN); err == nil {
 			family = f
 		}
-	}); err != nil {
-		return
+	}); err != nil || family != unix.AF_INET && family != unix.AF_INET6 {
+		return // x/net's WriteBatch then
 	}
 	c.s = &sender{rc: rc, family: family, hdrs: make([]unix.Mmsghdr, 0, c.size), iovs: make([]unix.Iovec, 0, c.size)}
 	c.s.fn = c.s.sendmmsg
@@ -93,7 +96,10 @@ func (c *Conn) initSender() {
 // on a non-blocking socket does not block, and a goroutine seen in a system call for more
 // than 20 µs (a batch of segmented datagrams on loopback takes longer, the kernel delivering
 // them as it sends) has its processor handed to another thread by the runtime's monitor,
-// which wakes a thread and then parks one, per batch (docs/perf.md).
+// which wakes a thread and then parks one, per batch (docs/perf.md). MSG_DONTWAIT makes sure
+// of it whatever the socket's mode. The price: a raw call is not preempted, so the goroutines
+// waiting for this processor, and a collection's stop of the world, may wait for one batch's
+// send (tens to a few hundred microseconds).
 func (c *Conn) writeBatch(msgs []ipv4.Message, to []*peer) (int, error) {
 	s := c.s
 	if s == nil {
@@ -137,7 +143,7 @@ func (c *Conn) writeBatch(msgs []ipv4.Message, to []*peer) (int, error) {
 func (s *sender) sendmmsg(fd uintptr) bool {
 	for {
 		n, _, errno := syscall.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.hdrs))),
-			uintptr(len(s.hdrs)), 0, 0, 0)
+			uintptr(len(s.hdrs)), unix.MSG_DONTWAIT, 0, 0)
 		switch errno {
 		case 0:
 			s.sent = int(n)

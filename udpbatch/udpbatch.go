@@ -163,7 +163,7 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 const BufferSize = 2048
 
 // Give queues b for addr as WriteToAddrPort does, without copying it: the Conn takes b, and
-// gives in exchange an empty buffer of capacity BufferSize, which it is done with. The caller
+// gives in exchange an empty buffer of capacity BufferSize or more, which it is done with (sent). The caller
 // must not touch b afterwards. b of a smaller capacity is copied, and given back.
 func (c *Conn) Give(b []byte, addr netip.AddrPort) ([]byte, error) {
 	if cap(b) < BufferSize {

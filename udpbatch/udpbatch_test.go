@@ -164,9 +164,10 @@ func TestUnsegmented(t *testing.T) {
 }
 
 // TestGive hands buffers over without a copy: each given buffer is sent as it was (the
-// receiver gets every packet intact, in order, also segmented), the buffer given back is
-// another, empty, of BufferSize, and one given back is not given back again while the Conn
-// still holds it; a buffer too small for the Conn's is copied and comes back.
+// receiver gets every packet intact, in order, also segmented: a buffer given back while
+// still queued would be overwritten before it left, which the receiver's check of each
+// packet's bytes finds), the buffer given back is another, empty, of BufferSize; a buffer too
+// small for the Conn's is copied and comes back.
 func TestGive(t *testing.T) {
 	tx := listen(t, "udp4", "127.0.0.1:0")
 	c := New(tx, 64, time.Millisecond)
@@ -174,15 +175,10 @@ func TestGive(t *testing.T) {
 	rx := listen(t, "udp4", "127.0.0.1:0")
 	to := rx.LocalAddr().(*net.UDPAddr).AddrPort()
 	buf := make([]byte, 0, BufferSize)
-	held := map[*byte]bool{} // the arrays the Conn holds, given and not given back
 	var sent []uint32
 	for seq := range uint32(700) {
 		size := frame()[seq%uint32(len(frame()))]
 		b := append(buf[:0], numbered(seq, size)...)
-		if held[unsafe.SliceData(b[:1])] {
-			t.Fatalf("packet %d: a buffer the Conn holds was given back", seq)
-		}
-		held[unsafe.SliceData(b[:1])] = true
 		next, err := c.Give(b, to)
 		if err != nil {
 			t.Fatal(err)
@@ -190,7 +186,6 @@ func TestGive(t *testing.T) {
 		if len(next) != 0 || cap(next) != BufferSize || unsafe.SliceData(next[:1]) == unsafe.SliceData(b) {
 			t.Fatalf("given back len %d cap %d, the same: %v", len(next), cap(next), unsafe.SliceData(next[:1]) == unsafe.SliceData(b))
 		}
-		delete(held, unsafe.SliceData(next[:1]))
 		sent = append(sent, seq)
 		buf = next
 	}
