@@ -87,6 +87,8 @@ func TestShortRun(t *testing.T) {
 	case r.OwnSRTPReadPPS < 0.9*r.ForwardedPPS/2: // each packet read goes to the two others
 		t.Errorf("the server decrypted %.0f packets/s itself, forwarded %.0f/s to two subscribers each",
 			r.OwnSRTPReadPPS, r.ForwardedPPS)
+	case r.OwnSRTCPReadPPS < 3*10: // three subscribers' transport-wide feedback, 10 a second each
+		t.Errorf("the server decrypted %.1f of its subscribers' RTCP packets/s itself", r.OwnSRTCPReadPPS)
 	}
 	// Loss is measured on a machine that other tests share: only gross loss fails.
 	if r.Total.Loss > 5 {

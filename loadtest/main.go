@@ -159,6 +159,7 @@ func WriteTable(w io.Writer, r *Result, tracks bool) {
 	row("server's UDP sends", "%.2f datagrams per packet; %.0f %% of packets in segmented datagrams", r.UDPDatagrams, 100*r.UDPSegmented)
 	row("encrypted by the server", "%.0f %% of forwarded packets (the rest through pion's write path)", 100*r.OwnSRTP)
 	row("decrypted by the server", "%.0f publishers' packets/s (the rest read through pion)", r.OwnSRTPReadPPS)
+	row("RTCP decrypted by the server", "%.0f subscribers' packets/s (the rest read through pion)", r.OwnSRTCPReadPPS)
 	if r.ServerCPU > 0 || r.ServerPeakRSS > 0 {
 		row("server CPU", "%.2f s = %.2f cores; %.2f µs per forwarded packet", r.ServerCPU, r.ServerCores, r.CPUPerPacket)
 		row("server peak RSS", "%.1f MB (idle %.1f MB): %.2f MB per participant, %.2f above idle",

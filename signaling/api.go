@@ -87,10 +87,12 @@ type media struct {
 	// The publishers' connections whose RTP the server reads itself, by remote address
 	// (srtpin.go): replaced, never changed, under imu.
 	inputs atomic.Pointer[map[netip.AddrPort][]*srtpIn]
-	imu    sync.Mutex
-	udp    ice.UDPMux
-	tcp    ice.TCPMux
-	tcpL   net.Listener
+	// The subscribers' connections whose RTCP the server reads itself (rtcpin.go), likewise.
+	rtcpInputs atomic.Pointer[map[netip.AddrPort][]*rtcpIn]
+	imu        sync.Mutex
+	udp        ice.UDPMux
+	tcp        ice.TCPMux
+	tcpL       net.Listener
 }
 
 func (m *media) close() error {

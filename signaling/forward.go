@@ -402,6 +402,9 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			}
 			d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType),
 				nack: hasNACK(c.RTCPFeedback), twcc: twcc, stream: ctx.WriteStream()})
+			if d.out != nil {
+				d.out.rtcp.addTrack(uint32(ctx.SSRC()), d)
+			}
 			if d.sub.subUp.Load() {
 				d.layer().requestKeyframe()
 			}
@@ -412,8 +415,11 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 }
 
 // Unbind implements webrtc.TrackLocal.
-func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
+func (d *downTrack) Unbind(ctx webrtc.TrackLocalContext) error {
 	d.bound.Store(nil)
+	if d.out != nil {
+		d.out.rtcp.removeTrack(uint32(ctx.SSRC()), d)
+	}
 	return nil
 }
 
@@ -434,25 +440,29 @@ func (d *downTrack) Kind() webrtc.RTPCodecType { return d.up.kind }
 // feedback goes to the connection's bandwidth estimator, its keyframe requests to the
 // publisher, its NACKs to the writer.
 func (d *downTrack) readRTCP() {
-	readRTCP(d.sender.Read, func(p rtcp.Packet) {
-		switch p := p.(type) {
-		case *rtcp.TransportLayerCC:
-			if d.bwe != nil {
-				d.bwe.Feedback(p)
-			}
-		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-			d.layer().requestKeyframe()
-		case *rtcp.TransportLayerNack:
-			d.up.m.nacks.Add(float64(len(p.Nacks)))
-			bps := 0
-			if d.bwe != nil {
-				bps = d.bwe.GetTargetBitrate()
-			}
-			for _, pair := range p.Nacks {
-				d.w.enqueueNACK(d, pair, bps)
-			}
+	readRTCP(d.sender.Read, d.handleRTCP)
+}
+
+// handleRTCP acts on an RTCP packet of d's subscriber: what pion read for d's SSRC, or what
+// the connection's own RTCP input (rtcpin.go) found for it.
+func (d *downTrack) handleRTCP(p rtcp.Packet) {
+	switch p := p.(type) {
+	case *rtcp.TransportLayerCC:
+		if d.bwe != nil {
+			d.bwe.Feedback(p)
 		}
-	})
+	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		d.layer().requestKeyframe()
+	case *rtcp.TransportLayerNack:
+		d.up.m.nacks.Add(float64(len(p.Nacks)))
+		bps := 0
+		if d.bwe != nil {
+			bps = d.bwe.GetTargetBitrate()
+		}
+		for _, pair := range p.Nacks {
+			d.w.enqueueNACK(d, pair, bps)
+		}
+	}
 }
 
 // readRTCP reads compound RTCP packets with read, into one buffer, until it fails, and gives

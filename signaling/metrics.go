@@ -14,6 +14,7 @@ type metrics struct {
 	packets      prometheus.Counter
 	ownSRTP      prometheus.Counter
 	ownSRTPIn    prometheus.Counter
+	ownSRTCPIn   prometheus.Counter
 	bytes        prometheus.Counter
 	nacks        prometheus.Counter
 	resent       prometheus.Counter
@@ -41,6 +42,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			"RTP packets forwarded (or resent) that the server encrypted itself instead of passing them down pion's write path."),
 		ownSRTPIn: counter("own_srtp_read_packets_total",
 			"RTP packets from publishers that the server decrypted itself instead of reading them through pion."),
+		ownSRTCPIn: counter("own_srtcp_read_packets_total",
+			"SRTCP packets from subscribers that the server decrypted itself instead of reading them through pion."),
 		bytes:    counter("forwarded_bytes_total", "RTP payload bytes forwarded to subscribers."),
 		nacks:    counter("nacks_total", "Packets NACKed by subscribers."),
 		resent:   counter("resent_packets_total", "RTP packets resent to subscribers that NACKed them."),
@@ -55,7 +58,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.packets, m.ownSRTP, m.ownSRTPIn, m.bytes,
+	for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.packets, m.ownSRTP, m.ownSRTPIn, m.ownSRTCPIn, m.bytes,
 		m.nacks, m.resent, m.plis, m.dropped, m.switches, m.full, m.join} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

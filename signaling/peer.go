@@ -78,6 +78,7 @@ func newPeer(p *participant, name string, c *conn, answerAsServer bool) *peer {
 	if name == PCSub {
 		pe.bwe = transportcc.NewEstimator(transportcc.EstimatorOptions{Initial: initialBitrate,
 			Min: 30_000, Max: 20_000_000})
+		own.rtcp.bwe, own.rtcp.met = pe.bwe, p.room.s.m
 	} else {
 		in.twcc = arrivals
 		p.goMedia(func() { in.feedback(pc, pe.done) })
@@ -272,6 +273,9 @@ func (pe *peer) close() {
 	close(pe.done)
 	if pe.in != nil {
 		pe.in.disarm()
+	}
+	if pe.out != nil {
+		pe.out.rtcp.disarm()
 	}
 	if pe.pc != nil {
 		_ = pe.pc.GracefulClose()

@@ -297,6 +297,10 @@ func TestSimulcastAdaptation(t *testing.T) {
 	if testutil.ToFloat64(e.srv.m.resent) == 0 {
 		t.Errorf("nothing resent to the weak link, which lost %d packets", pol.dropped.Load())
 	}
+	// The subscribers' feedback and NACKs came through the server's own RTCP input (rtcpin.go).
+	if testutil.ToFloat64(e.srv.m.ownSRTCPIn) == 0 {
+		t.Error("no subscriber RTCP read by the server itself")
+	}
 	if wback > 0 || wjumps > 0 {
 		t.Errorf("the weak link's stream went back %d times and jumped %d times", wback, wjumps)
 	}

@@ -98,7 +98,7 @@ func (in *srtpIn) arm(pc *webrtc.PeerConnection) bool {
 		return false
 	}
 	if addr != in.addr {
-		in.m.setInput(in.addr, addr, in)
+		moveInput(in.m, &in.m.inputs, in.addr, addr, in)
 		in.addr = addr
 	}
 	return true
@@ -128,7 +128,7 @@ func (in *srtpIn) addrFor(pc *webrtc.PeerConnection) netip.AddrPort {
 func (in *srtpIn) disarm() {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.m.setInput(in.addr, netip.AddrPort{}, in)
+	moveInput(in.m, &in.m.inputs, in.addr, netip.AddrPort{}, in)
 	in.addr, in.closed = netip.AddrPort{}, true
 }
 
@@ -245,16 +245,17 @@ func (in *srtpIn) feedback(pc *webrtc.PeerConnection, done <-chan struct{}) {
 	}
 }
 
-// setInput moves in from the address old to new in the inputs the sockets' reader looks up
-// (a zero address: none). Several connections may come from one address (a gateway with one
-// socket for all its calls): each reads the SSRCs of its own tracks. The map and its lists are
+// moveInput moves in from the address old to new in the inputs the sockets' reader looks up
+// (a zero address: none): the publishers' RTP inputs, or the subscribers' RTCP inputs. Several
+// connections may come from one address (a gateway with one socket for all its calls): each
+// reads the SSRCs of its own tracks, or what opens with its keys. The map and its lists are
 // replaced, never changed, so that the reader reads them without a lock.
-func (m *media) setInput(old, new netip.AddrPort, in *srtpIn) {
+func moveInput[T comparable](m *media, inputs *atomic.Pointer[map[netip.AddrPort][]T], old, new netip.AddrPort, in T) {
 	m.imu.Lock()
 	defer m.imu.Unlock()
-	changeShared(&m.inputs, func(next map[netip.AddrPort][]*srtpIn) {
+	changeShared(inputs, func(next map[netip.AddrPort][]T) {
 		if old.IsValid() {
-			if keep := slices.DeleteFunc(slices.Clone(next[old]), func(x *srtpIn) bool { return x == in }); len(keep) > 0 {
+			if keep := slices.DeleteFunc(slices.Clone(next[old]), func(x T) bool { return x == in }); len(keep) > 0 {
 				next[old] = keep
 			} else {
 				delete(next, old)
@@ -270,9 +271,12 @@ func (m *media) setInput(old, new netip.AddrPort, in *srtpIn) {
 // an armed publisher connection's address, of a track it reads, is taken (srtpIn.read). The
 // writers it queues packets to are woken with wk, at the end of the socket's run of packets.
 func (m *media) intercept(b []byte, from netip.AddrPort, wk *wakes) bool {
-	// RTP (RFC 7983: first byte 128–191), not RTCP (payload types 192–223, RFC 5761).
-	if len(b) < 12 || b[0]&0xc0 != 0x80 || b[1] >= 192 && b[1] <= 223 {
+	// RTP or RTCP (RFC 7983: first byte 128–191); RTCP's payload types are 192–223 (RFC 5761).
+	if len(b) < 12 || b[0]&0xc0 != 0x80 {
 		return false
+	}
+	if b[1] >= 192 && b[1] <= 223 {
+		return m.interceptRTCP(b, from)
 	}
 	ins := m.inputs.Load()
 	if ins == nil || len(*ins) == 0 {

@@ -46,8 +46,8 @@ func TestInputsByAddress(t *testing.T) {
 		return c
 	}
 	one, two := mk("key-one-00000000", 1, 5), mk("key-two-00000000", 2, 5)
-	m.setInput(netip.AddrPort{}, a, one.in)
-	m.setInput(netip.AddrPort{}, a, two.in)
+	moveInput(m, &m.inputs, netip.AddrPort{}, a, one.in)
+	moveInput(m, &m.inputs, netip.AddrPort{}, a, two.in)
 	sealed := func(c *conn, ssrc uint32) []byte {
 		c.seq++
 		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: c.seq, SSRC: ssrc},
@@ -77,11 +77,11 @@ func TestInputsByAddress(t *testing.T) {
 	if m.intercept(rtcpPkt, a, nil) || m.intercept([]byte{0x16, 0xfe, 0xfd}, a, nil) {
 		t.Fatal("RTCP or DTLS taken")
 	}
-	m.setInput(a, b, two.in)
+	moveInput(m, &m.inputs, a, b, two.in)
 	if !taken(one, 1, a) || taken(two, 2, a) || !taken(two, 2, b) {
 		t.Fatal("after a move")
 	}
-	m.setInput(a, netip.AddrPort{}, one.in)
+	moveInput(m, &m.inputs, a, netip.AddrPort{}, one.in)
 	if taken(one, 1, a) || len(*m.inputs.Load()) != 1 {
 		t.Fatalf("after a drop: %v", *m.inputs.Load())
 	}

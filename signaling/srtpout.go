@@ -47,6 +47,8 @@ type srtpOut struct {
 	path atomic.Pointer[srtpPath]
 
 	mu sync.Mutex // serialises arm
+
+	rtcp rtcpIn // the subscriber's RTCP, read by the server on the own path (rtcpin.go)
 }
 
 // The paths of a connection's RTP.
@@ -107,7 +109,22 @@ func (o *srtpOut) arm(pc *webrtc.PeerConnection, m *media) bool {
 		}
 		o.path.Store(path)
 	}
+	o.rtcp.arm(m, path.addr, o.rtcpReceiver)
 	return true
+}
+
+// rtcpReceiver returns the SRTCP receiver of the subscriber's keys; nil for a profile other
+// than AEAD-AES-GCM (pion reads that connection's RTCP).
+func (o *srtpOut) rtcpReceiver() *srtpgcm.RTCPReceiver {
+	k, err := o.capture.Keys()
+	if err != nil {
+		return nil
+	}
+	rx, err := srtpgcm.NewRTCPReceiver(k.Profile, k.RemoteKey, k.RemoteSalt)
+	if err != nil {
+		return nil
+	}
+	return rx
 }
 
 func (o *srtpOut) pathFor(pc *webrtc.PeerConnection, m *media) *srtpPath {

@@ -32,8 +32,10 @@ const saltLen = 12
 
 // Key derivation labels (RFC 3711 §4.3.1).
 const (
-	labelEncryption = 0x00
-	labelSalt       = 0x02
+	labelEncryption     = 0x00
+	labelSalt           = 0x02
+	labelRTCPEncryption = 0x03
+	labelRTCPSalt       = 0x05
 )
 
 // ErrProfile means a profile that is not one of the AEAD-AES-GCM ones.
@@ -88,14 +90,15 @@ const maxIndex = 1<<48 - 1
 // srtp.ProtectionProfileAeadAes128Gcm or srtp.ProtectionProfileAeadAes256Gcm.
 func New(profile srtp.ProtectionProfile, masterKey, masterSalt []byte) (*Sender, error) {
 	s := &Sender{streams: map[uint32]*Stream{}}
-	if err := s.derive(profile, masterKey, masterSalt); err != nil {
+	if err := s.derive(profile, masterKey, masterSalt, labelEncryption, labelSalt); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// derive derives the SRTP session's AEAD and salt from the master key and salt of profile.
-func (k *sessionKeys) derive(profile srtp.ProtectionProfile, masterKey, masterSalt []byte) error {
+// derive derives the session's AEAD and salt from the master key and salt of profile, with
+// the labels of SRTP's or SRTCP's.
+func (k *sessionKeys) derive(profile srtp.ProtectionProfile, masterKey, masterSalt []byte, labelKey, labelSalt byte) error {
 	var keyLen int
 	switch profile {
 	case srtp.ProtectionProfileAeadAes128Gcm:
@@ -113,7 +116,7 @@ func (k *sessionKeys) derive(profile srtp.ProtectionProfile, masterKey, masterSa
 	if err != nil {
 		return err
 	}
-	block, err := aes.NewCipher(kdfOut(kdf, masterSalt, labelEncryption, keyLen))
+	block, err := aes.NewCipher(kdfOut(kdf, masterSalt, labelKey, keyLen))
 	if err != nil {
 		return err
 	}

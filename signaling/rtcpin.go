@@ -1,0 +1,140 @@
+package signaling
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/chuting/chuting/srtpgcm"
+	"github.com/chuting/chuting/transportcc"
+	"github.com/pion/rtcp"
+)
+
+// rtcpIn is a subscriber connection's own RTCP input: once the connection is up on the
+// server's own path (srtpout.go) with an AEAD-AES-GCM profile, the socket's reader (the
+// intercept, as for publishers' RTP) takes the SRTCP packets from its remote address, opens
+// them and hands each RTCP packet to what it concerns: transport-wide feedback to the
+// connection's estimator, NACKs, PLIs and FIRs to the tracks they name. Through pion, each
+// passed its UDP mux, ICE candidate, DTLS/SRTP mux, SRTCP session and a read stream per SSRC
+// (a goroutine hand-off at each) to the track's readRTCP (docs/perf.md). What the input does
+// not take (before the connection is up, other profiles, a packet that does not open) still
+// goes to pion and readRTCP, which stay.
+type rtcpIn struct {
+	bwe    *transportcc.Estimator // the connection's
+	met    *metrics
+	tracks atomic.Pointer[map[uint32]*downTrack]
+	tmu    sync.Mutex // serialises changes to tracks
+
+	mu     sync.Mutex // serialises the reads and arm
+	m      *media     // set by the first arm
+	rx     *srtpgcm.RTCPReceiver
+	buf    [mtu]byte
+	addr   netip.AddrPort // where it reads from, registered with the sockets' reader
+	closed bool
+}
+
+// addTrack makes d's RTCP the input's, under its SSRC on the connection.
+func (in *rtcpIn) addTrack(ssrc uint32, d *downTrack) {
+	in.tmu.Lock()
+	defer in.tmu.Unlock()
+	changeShared(&in.tracks, func(m map[uint32]*downTrack) { m[ssrc] = d })
+}
+
+// removeTrack forgets d.
+func (in *rtcpIn) removeTrack(ssrc uint32, d *downTrack) {
+	in.tmu.Lock()
+	defer in.tmu.Unlock()
+	changeShared(&in.tracks, func(m map[uint32]*downTrack) {
+		if m[ssrc] == d {
+			delete(m, ssrc)
+		}
+	})
+}
+
+// arm makes the input read from addr (a zero address: none), with the receiver made from the
+// subscriber's keys once (nil: a profile the input does not open, so pion keeps the RTCP).
+func (in *rtcpIn) arm(m *media, addr netip.AddrPort, rx func() *srtpgcm.RTCPReceiver) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.closed {
+		return
+	}
+	in.m = m
+	if in.rx == nil && addr.IsValid() {
+		if in.rx = rx(); in.rx == nil {
+			addr = netip.AddrPort{}
+		}
+	}
+	if addr != in.addr {
+		moveInput(m, &m.rtcpInputs, in.addr, addr, in)
+		in.addr = addr
+	}
+}
+
+// disarm stops the input for good (the connection is closing).
+func (in *rtcpIn) disarm() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.m != nil {
+		moveInput(in.m, &in.m.rtcpInputs, in.addr, netip.AddrPort{}, in)
+	}
+	in.addr, in.closed = netip.AddrPort{}, true
+}
+
+// read takes the SRTCP packet b if it opens, and handles the RTCP in it; false leaves b to
+// pion (or to another connection from the same address). The handling (which may write a
+// keyframe request to a publisher through pion) is done without the lock.
+func (in *rtcpIn) read(b []byte) bool {
+	in.mu.Lock()
+	if in.rx == nil || len(b) > len(in.buf)+srtpgcm.TagLen+4 {
+		in.mu.Unlock()
+		return false
+	}
+	out, err := in.rx.Open(in.buf[:0], b)
+	if err != nil {
+		in.mu.Unlock()
+		return false
+	}
+	pkts, err := rtcp.Unmarshal(out) // the packets handled below copy what they keep
+	in.mu.Unlock()
+	if err != nil {
+		return true // the peer's to get right; the next may be good
+	}
+	tracks := in.tracks.Load()
+	for _, p := range pkts {
+		switch p := p.(type) {
+		case *rtcp.TransportLayerCC:
+			if in.bwe != nil {
+				in.bwe.Feedback(p)
+			}
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest, *rtcp.TransportLayerNack:
+			if tracks == nil {
+				continue
+			}
+			for _, ssrc := range p.DestinationSSRC() {
+				if d := (*tracks)[ssrc]; d != nil {
+					d.handleRTCP(p)
+				}
+			}
+		}
+	}
+	return true
+}
+
+// interceptRTCP is the sockets' reader's look at an RTCP packet: one from a subscriber
+// connection's address that its input opens is taken.
+func (m *media) interceptRTCP(b []byte, from netip.AddrPort) bool {
+	ins := m.rtcpInputs.Load()
+	if ins == nil || len(*ins) == 0 {
+		return false
+	}
+	for _, in := range (*ins)[netip.AddrPortFrom(from.Addr().Unmap(), from.Port())] {
+		if in.read(b) {
+			if in.met != nil {
+				in.met.ownSRTCPIn.Inc()
+			}
+			return true
+		}
+	}
+	return false
+}

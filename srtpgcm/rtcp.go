@@ -1,0 +1,83 @@
+package srtpgcm
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/pion/srtp/v3"
+)
+
+// rtcpHeaderLen is the part of an RTCP packet SRTCP leaves in the clear: the first header
+// and the sender's SSRC.
+const rtcpHeaderLen = 8
+
+// ErrUnencrypted means an SRTCP packet whose E flag is not set: authenticated only, which the
+// RTCPReceiver does not take (browsers and pion encrypt).
+var ErrUnencrypted = errors.New("srtpgcm: SRTCP packet not encrypted")
+
+// RTCPReceiver opens the SRTCP packets of a peer's senders, received under one master key
+// and salt, with the AEAD-AES-GCM profiles (RFC 7714 §9). It is not safe for concurrent use.
+type RTCPReceiver struct {
+	sessionKeys
+	aad     [rtcpHeaderLen + 4]byte // scratch, as iv
+	senders map[uint32]*replays     // each sender SSRC's SRTCP indexes
+}
+
+// NewRTCPReceiver returns an SRTCP receiver for the master key and salt of profile, which must
+// be srtp.ProtectionProfileAeadAes128Gcm or srtp.ProtectionProfileAeadAes256Gcm.
+func NewRTCPReceiver(profile srtp.ProtectionProfile, masterKey, masterSalt []byte) (*RTCPReceiver, error) {
+	r := &RTCPReceiver{senders: map[uint32]*replays{}}
+	if err := r.derive(profile, masterKey, masterSalt, labelRTCPEncryption, labelRTCPSalt); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Open authenticates and decrypts the SRTCP packet b (the RTCP header and sender SSRC, the
+// encrypted rest, the tag, then the E flag and the SRTCP index; no MKI) and appends the RTCP
+// packet, header and all, to dst, whose free capacity must not overlap b. A packet whose
+// index arrived before, or lies more than ReplayWindow behind the sender's highest, is
+// refused; a packet refused changes nothing.
+func (r *RTCPReceiver) Open(dst, b []byte) ([]byte, error) {
+	if len(b) < rtcpHeaderLen+TagLen+4 {
+		return nil, ErrAuth
+	}
+	word := binary.BigEndian.Uint32(b[len(b)-4:])
+	if word&(1<<31) == 0 {
+		return nil, ErrUnencrypted
+	}
+	index := uint64(word &^ (1 << 31))
+	ssrc := binary.BigEndian.Uint32(b[4:8])
+	w := r.senders[ssrc]
+	if w != nil && !w.fresh(index) {
+		return nil, ErrReplayed
+	}
+	copy(r.aad[:rtcpHeaderLen], b)
+	binary.BigEndian.PutUint32(r.aad[rtcpHeaderLen:], word)
+	// The IV (RFC 7714 §9.1): two zero bytes, the SSRC, two zero bytes, a zero bit and the
+	// 31-bit index, XORed with the salt.
+	iv := &r.iv
+	*iv = [saltLen]byte{}
+	binary.BigEndian.PutUint32(iv[2:], ssrc)
+	binary.BigEndian.PutUint32(iv[8:], uint32(index))
+	for i := range iv {
+		iv[i] ^= r.salt[i]
+	}
+	out, err := r.aead.Open(append(dst, b[:rtcpHeaderLen]...), iv[:], b[rtcpHeaderLen:len(b)-4], r.aad[:])
+	if err != nil {
+		return nil, ErrAuth
+	}
+	if w == nil { // kept once a packet of it authenticated, so that forged SSRCs add none
+		if len(r.senders) >= maxRTCPSenders {
+			clear(r.senders)
+		}
+		w = &replays{}
+		r.senders[ssrc] = w
+	}
+	w.take(index)
+	return out, nil
+}
+
+// maxRTCPSenders bounds the sender SSRCs an RTCPReceiver keeps windows for (a subscriber's
+// connection has one or two).
+const maxRTCPSenders = 64
