@@ -166,6 +166,9 @@ type Result struct {
 	// OwnSRTCPReadPPS are the subscribers' SRTCP packets per second the server decrypted
 	// itself rather than reading them through pion (signaling/rtcpin.go).
 	OwnSRTCPReadPPS float64 `json:"own_srtcp_read_pps"`
+	// OwnSRTCPSentPPS are the SRTCP packets per second to publishers (transport-wide feedback,
+	// NACKs and receiver reports in one compound every 100 ms) the server encrypted itself.
+	OwnSRTCPSentPPS float64 `json:"own_srtcp_sent_pps"`
 	// UDPRcvbufErrors are datagrams the kernel dropped for a full socket receive buffer
 	// (machine-wide; on loopback, the run's).
 	UDPRcvbufErrors int64 `json:"udp_rcvbuf_errors"`
@@ -385,7 +388,7 @@ func (r *runner) run(ctx context.Context, world *World, pid int) (*Result, error
 		"chuting_room_nacks_total", "chuting_room_plis_total",
 		"chuting_udp_packets_total", "chuting_udp_datagrams_total", "chuting_udp_segmented_packets_total",
 		"chuting_room_own_srtp_packets_total", "chuting_room_own_srtp_read_packets_total",
-		"chuting_room_own_srtcp_read_packets_total"}
+		"chuting_room_own_srtcp_read_packets_total", "chuting_room_own_srtcp_packets_total"}
 	m0, err := r.api.metrics(ctx, names...)
 	if err != nil {
 		return nil, fmt.Errorf("server metrics: %w", err)
@@ -462,6 +465,7 @@ func (r *runner) run(ctx context.Context, world *World, pid int) (*Result, error
 	}
 	res.OwnSRTPReadPPS = (m1[names[8]] - m0[names[8]]) / window.Seconds()
 	res.OwnSRTCPReadPPS = (m1[names[9]] - m0[names[9]]) / window.Seconds()
+	res.OwnSRTCPSentPPS = (m1[names[10]] - m0[names[10]]) / window.Seconds()
 	res.Dropped = m1[names[1]] - m0[names[1]]
 	res.NACKs = m1[names[2]] - m0[names[2]]
 	res.PLIs = m1[names[3]] - m0[names[3]]

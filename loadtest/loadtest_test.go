@@ -89,6 +89,8 @@ func TestShortRun(t *testing.T) {
 			r.OwnSRTPReadPPS, r.ForwardedPPS)
 	case r.OwnSRTCPReadPPS < 3*10: // three subscribers' transport-wide feedback, 10 a second each
 		t.Errorf("the server decrypted %.1f of its subscribers' RTCP packets/s itself", r.OwnSRTCPReadPPS)
+	case r.OwnSRTCPSentPPS < 3*8: // the feedback to three publishers, 10 a second each (receiver reports: 1)
+		t.Errorf("the server encrypted %.1f RTCP packets/s to its publishers itself", r.OwnSRTCPSentPPS)
 	}
 	// Loss is measured on a machine that other tests share: only gross loss fails.
 	if r.Total.Loss > 5 {

@@ -160,6 +160,7 @@ func WriteTable(w io.Writer, r *Result, tracks bool) {
 	row("encrypted by the server", "%.0f %% of forwarded packets (the rest through pion's write path)", 100*r.OwnSRTP)
 	row("decrypted by the server", "%.0f publishers' packets/s (the rest read through pion)", r.OwnSRTPReadPPS)
 	row("RTCP decrypted by the server", "%.0f subscribers' packets/s (the rest read through pion)", r.OwnSRTCPReadPPS)
+	row("RTCP encrypted by the server", "%.0f packets/s to publishers (the rest written through pion)", r.OwnSRTCPSentPPS)
 	if r.ServerCPU > 0 || r.ServerPeakRSS > 0 {
 		row("server CPU", "%.2f s = %.2f cores; %.2f µs per forwarded packet", r.ServerCPU, r.ServerCores, r.CPUPerPacket)
 		row("server peak RSS", "%.1f MB (idle %.1f MB): %.2f MB per participant, %.2f above idle",

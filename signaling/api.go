@@ -163,9 +163,11 @@ func newInterceptors(m *webrtc.MediaEngine, arrivals *byConn[*transportcc.Interc
 	// The codecs (newMediaEngine) carry the nack feedback.
 	//
 	// Transport-wide congestion-control feedback to publishers, without pion's goroutine
-	// switch per packet received (transportcc); the SRTP input records its packets' arrivals.
-	if err := transportcc.ConfigureWith(m, r, transportcc.Factory{Interval: transportcc.Interval,
-		OnNew: arrivals.put}); err != nil {
+	// switch per packet received (transportcc); the SRTP input records its packets' arrivals,
+	// and sends the feedback with its NACKs and receiver reports (srtpIn.feedback), so the
+	// interceptors run no loop of their own (a ticker per connection, also on subscribers'
+	// connections, which receive no media).
+	if err := transportcc.ConfigureWith(m, r, transportcc.Factory{OnNew: arrivals.put}); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -15,6 +15,7 @@ type metrics struct {
 	ownSRTP      prometheus.Counter
 	ownSRTPIn    prometheus.Counter
 	ownSRTCPIn   prometheus.Counter
+	ownSRTCPOut  prometheus.Counter
 	bytes        prometheus.Counter
 	nacks        prometheus.Counter
 	resent       prometheus.Counter
@@ -44,6 +45,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			"RTP packets from publishers that the server decrypted itself instead of reading them through pion."),
 		ownSRTCPIn: counter("own_srtcp_read_packets_total",
 			"SRTCP packets from subscribers that the server decrypted itself instead of reading them through pion."),
+		ownSRTCPOut: counter("own_srtcp_packets_total",
+			"SRTCP packets to publishers (feedback, NACKs, receiver reports) that the server encrypted itself instead of writing them through pion."),
 		bytes:    counter("forwarded_bytes_total", "RTP payload bytes forwarded to subscribers."),
 		nacks:    counter("nacks_total", "Packets NACKed by subscribers."),
 		resent:   counter("resent_packets_total", "RTP packets resent to subscribers that NACKed them."),
@@ -58,7 +61,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.packets, m.ownSRTP, m.ownSRTPIn, m.ownSRTCPIn, m.bytes,
+	for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.packets, m.ownSRTP, m.ownSRTPIn, m.ownSRTCPIn, m.ownSRTCPOut, m.bytes,
 		m.nacks, m.resent, m.plis, m.dropped, m.switches, m.full, m.join} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

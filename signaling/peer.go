@@ -80,7 +80,7 @@ func newPeer(p *participant, name string, c *conn, answerAsServer bool) *peer {
 			Min: 30_000, Max: 20_000_000})
 		own.rtcp.bwe, own.rtcp.met = pe.bwe, p.room.s.m
 	} else {
-		in.twcc = arrivals
+		in.twcc, in.met = arrivals, p.room.s.m
 		p.goMedia(func() { in.feedback(pc, pe.done) })
 	}
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {

@@ -61,8 +61,8 @@ func TestTenParticipants(t *testing.T) {
 			testutil.ToFloat64(m.bytes), testutil.ToFloat64(m.plis))
 	}
 	mfs, err := e.reg.Gather()
-	if err != nil || len(mfs) != 19 {
-		t.Errorf("registry holds %d metric families (%v), want 19", len(mfs), err)
+	if err != nil || len(mfs) != 20 {
+		t.Errorf("registry holds %d metric families (%v), want 20", len(mfs), err)
 	}
 	// The media left through the batched socket: the packets of a frame to one subscriber
 	// in one datagram the kernel segments.

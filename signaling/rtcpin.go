@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -82,8 +83,10 @@ func (in *rtcpIn) disarm() {
 }
 
 // read takes the SRTCP packet b if it opens, and handles the RTCP in it; false leaves b to
-// pion (or to another connection from the same address). The handling (which may write a
-// keyframe request to a publisher through pion) is done without the lock.
+// pion (or to another connection from the same address). Transport-wide feedback, most of
+// what a subscriber sends, is read where it lies (transportcc.Estimator.FeedbackPacket);
+// NACKs, PLIs and FIRs are parsed by pion and handled without the lock (a PLI is written to
+// the publisher through pion); the rest (receiver reports, SDES, BYE) is of no use here.
 func (in *rtcpIn) read(b []byte) bool {
 	in.mu.Lock()
 	if in.rx == nil || len(b) > len(in.buf)+srtpgcm.TagLen+4 {
@@ -95,26 +98,39 @@ func (in *rtcpIn) read(b []byte) bool {
 		in.mu.Unlock()
 		return false
 	}
-	pkts, err := rtcp.Unmarshal(out) // the packets handled below copy what they keep
+	var pkts []rtcp.Packet
+	for len(out) >= 4 && out[0]>>6 == 2 {
+		n := 4 * (int(binary.BigEndian.Uint16(out[2:4])) + 1)
+		if n > len(out) {
+			break // the peer's to get right; the next may be good
+		}
+		pkt := out[:n]
+		out = out[n:]
+		typ, format := rtcp.PacketType(pkt[1]), pkt[0]&0x1f
+		switch {
+		case typ == rtcp.TypeTransportSpecificFeedback && format == rtcp.FormatTCC:
+			if in.bwe != nil {
+				in.bwe.FeedbackPacket(pkt)
+			}
+		case typ == rtcp.TypeTransportSpecificFeedback && format == rtcp.FormatTLN,
+			typ == rtcp.TypePayloadSpecificFeedback && (format == rtcp.FormatPLI || format == rtcp.FormatFIR):
+			if ps, err := rtcp.Unmarshal(pkt); err == nil { // copies what it keeps
+				pkts = append(pkts, ps...)
+			}
+		}
+	}
 	in.mu.Unlock()
-	if err != nil {
-		return true // the peer's to get right; the next may be good
+	if len(pkts) == 0 {
+		return true
 	}
 	tracks := in.tracks.Load()
+	if tracks == nil {
+		return true
+	}
 	for _, p := range pkts {
-		switch p := p.(type) {
-		case *rtcp.TransportLayerCC:
-			if in.bwe != nil {
-				in.bwe.Feedback(p)
-			}
-		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest, *rtcp.TransportLayerNack:
-			if tracks == nil {
-				continue
-			}
-			for _, ssrc := range p.DestinationSSRC() {
-				if d := (*tracks)[ssrc]; d != nil {
-					d.handleRTCP(p)
-				}
+		for _, ssrc := range p.DestinationSSRC() {
+			if d := (*tracks)[ssrc]; d != nil {
+				d.handleRTCP(p)
 			}
 		}
 	}

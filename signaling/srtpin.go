@@ -3,6 +3,7 @@ package signaling
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"slices"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/chuting/chuting/dtlssrtp"
 	"github.com/chuting/chuting/srtpgcm"
 	"github.com/chuting/chuting/transportcc"
+	"github.com/chuting/chuting/udpbatch"
 	"github.com/pion/rtcp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
@@ -34,14 +36,20 @@ import (
 type srtpIn struct {
 	capture dtlssrtp.Capture
 	twcc    *transportcc.Interceptor // the connection's arrival record; nil if none
-	ssrc    uint32                   // the sender SSRC of the server's RTCP
+	met     *metrics
+	ssrc    uint32 // the sender SSRC of the server's RTCP
 	m       *media
 
 	// The decryption, made at the first arm that has keys: srtpgcm's for the AEAD-AES-GCM
 	// profiles (what browsers and the server prefer), pion's context for the others.
-	mu      sync.Mutex // serialises arm, and the use of rx and ctx
-	rx      *srtpgcm.Receiver
-	ctx     *srtp.Context
+	mu  sync.Mutex // serialises arm, and the use of rx, ctx and rtcpOut
+	rx  *srtpgcm.Receiver
+	ctx *srtp.Context
+	// The server's RTCP to the publisher, sealed by the input itself (AEAD-AES-GCM) once it
+	// reads the connection, and queued on conn for addr (writeRTCP).
+	rtcpOut *srtpgcm.RTCPSender
+	rtcpBuf [mtu]byte
+	conn    *udpbatch.Conn
 	addr    netip.AddrPort
 	decided bool            // the connection came up: addr is where the input reads, or none
 	closed  bool            // disarmed for good
@@ -88,7 +96,7 @@ func (in *srtpIn) arm(pc *webrtc.PeerConnection) bool {
 	if in.closed || !in.decided && pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
 		return true
 	}
-	addr := in.addrFor(pc)
+	conn, addr := in.addrFor(pc)
 	switch {
 	case !in.decided:
 		in.decided = true
@@ -101,28 +109,69 @@ func (in *srtpIn) arm(pc *webrtc.PeerConnection) bool {
 		moveInput(in.m, &in.m.inputs, in.addr, addr, in)
 		in.addr = addr
 	}
+	in.conn = conn
 	return true
 }
 
-func (in *srtpIn) addrFor(pc *webrtc.PeerConnection) netip.AddrPort {
+// addrFor returns the server's socket and the remote address of the ICE pair pc uses, if the
+// input can read it, with the decryption made at the first call that has keys.
+func (in *srtpIn) addrFor(pc *webrtc.PeerConnection) (*udpbatch.Conn, netip.AddrPort) {
 	conn, remote := in.m.udpPair(pc)
 	if conn == nil {
-		return netip.AddrPort{}
+		return nil, netip.AddrPort{}
 	}
 	if in.rx == nil && in.ctx == nil {
 		k, err := in.capture.Keys()
 		if err != nil {
-			return netip.AddrPort{}
+			return nil, netip.AddrPort{}
 		}
 		if in.rx, err = srtpgcm.NewReceiver(k.Profile, k.RemoteKey, k.RemoteSalt); err == nil {
-			return remote
+			// pion's context sealed the connection's RTCP until now, its indexes from 1.
+			in.rtcpOut, _ = srtpgcm.NewRTCPSender(k.Profile, k.LocalKey, k.LocalSalt, rtcpFirstIndex)
+			return conn, remote
 		}
 		if in.ctx, err = k.Remote(srtp.SRTPReplayProtection(srtpgcm.ReplayWindow)); err != nil {
-			return netip.AddrPort{}
+			return nil, netip.AddrPort{}
 		}
 	}
-	return remote
+	return conn, remote
 }
+
+// rtcpFirstIndex is where the SRTCP indexes of the server's own RTCP to a publisher start:
+// pion's context counted its own for the same sender SSRCs from 1 until the input took over,
+// and no index may be sealed twice for an SSRC (one context would need 2^30 packets, 3 years
+// of feedback at 10 a second, to reach the other's).
+const rtcpFirstIndex = 1 << 30
+
+// writeRTCP sends pkts to the publisher: sealed with the input's own SRTCP and queued on the
+// server's socket once the input reads the connection (AEAD-AES-GCM); else through pion. An
+// error is the packets lost (with the connection, or too large); the next ones follow.
+func (in *srtpIn) writeRTCP(pc *webrtc.PeerConnection, pkts []rtcp.Packet) error {
+	in.mu.Lock()
+	if in.rtcpOut == nil || !in.addr.IsValid() || in.conn == nil {
+		in.mu.Unlock()
+		return pc.WriteRTCP(pkts)
+	}
+	defer in.mu.Unlock()
+	raw, err := rtcp.Marshal(pkts)
+	if err != nil {
+		return err
+	}
+	if len(raw)+srtpgcm.TagLen+4 > cap(in.rtcpBuf) {
+		return errRTCPSize
+	}
+	sealed, err := in.rtcpOut.Seal(append(in.rtcpBuf[:0], raw...))
+	if err != nil {
+		return err
+	}
+	if _, err = in.conn.WriteToAddrPort(sealed, in.addr); err == nil && in.met != nil {
+		in.met.ownSRTCPOut.Inc()
+	}
+	return err
+}
+
+// errRTCPSize is a compound larger than the server sends (its feedback is a few hundred bytes).
+var errRTCPSize = errors.New("RTCP compound too large")
 
 // disarm leaves everything to pion again (the connection is closing).
 func (in *srtpIn) disarm() {
@@ -205,8 +254,10 @@ func (in *srtpIn) decrypt(u *upTrack, b []byte, p *packet) ([]byte, bool) {
 	return out, true
 }
 
-// feedback sends the publisher the NACKs of what did not arrive, every nackInterval, and the
-// receiver reports on its streams, every second, until done.
+// feedback sends the publisher, in one compound every nackInterval until done, the
+// transport-wide feedback of what arrived since (the connection's transportcc interceptor runs
+// no loop of its own), the NACKs of what did not arrive, and every second the receiver
+// reports on its streams.
 func (in *srtpIn) feedback(pc *webrtc.PeerConnection, done <-chan struct{}) {
 	t := time.NewTicker(nackInterval)
 	defer t.Stop()
@@ -217,18 +268,9 @@ func (in *srtpIn) feedback(pc *webrtc.PeerConnection, done <-chan struct{}) {
 			return
 		case now = <-t.C:
 		}
-		tracks := in.tracks.Load()
-		if tracks == nil {
-			continue
-		}
 		var pkts []rtcp.Packet
-		for ssrc, u := range *tracks {
-			if seqs := u.stats.nacks(); len(seqs) > 0 {
-				pkts = append(pkts, &rtcp.TransportLayerNack{SenderSSRC: in.ssrc, MediaSSRC: ssrc,
-					Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)})
-			}
-		}
-		if n%int(time.Second/nackInterval) == 0 {
+		tracks := in.tracks.Load()
+		if tracks != nil && n%int(time.Second/nackInterval) == 0 {
 			rr := &rtcp.ReceiverReport{SSRC: in.ssrc}
 			for _, u := range *tracks {
 				if r, ok := u.stats.report(now); ok && len(rr.Reports) < 31 {
@@ -239,8 +281,19 @@ func (in *srtpIn) feedback(pc *webrtc.PeerConnection, done <-chan struct{}) {
 				pkts = append(pkts, rr)
 			}
 		}
+		if in.twcc != nil {
+			pkts = append(pkts, in.twcc.Feedback()...)
+		}
+		if tracks != nil {
+			for ssrc, u := range *tracks {
+				if seqs := u.stats.nacks(); len(seqs) > 0 {
+					pkts = append(pkts, &rtcp.TransportLayerNack{SenderSSRC: in.ssrc, MediaSSRC: ssrc,
+						Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)})
+				}
+			}
+		}
 		if len(pkts) > 0 {
-			_ = pc.WriteRTCP(pkts) // lost with the connection; the next ones follow
+			_ = in.writeRTCP(pc, pkts) // lost with the connection; the next ones follow
 		}
 	}
 }

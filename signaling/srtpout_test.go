@@ -144,7 +144,9 @@ func TestOwnSRTP(t *testing.T) {
 // TestOwnSRTPInput checks the server's own reading of a publisher (srtpin.go): the packets of
 // its tracks are decrypted by the server and reach a subscriber, and the publisher gets the
 // server's receiver reports on each of its streams, with the highest sequence number it sent,
-// no loss, and the time of its last sender report (which the server read).
+// no loss, and the time of its last sender report (which the server read), in SRTCP the server
+// sealed itself. (This client sends no transport-wide sequence numbers: the load tool's
+// publishers do, and its test checks that their feedback leaves the same way.)
 func TestOwnSRTPInput(t *testing.T) {
 	e := MustEnv(t, nil)
 	judge := join(t, e, "judge", e.token(t, e.judge.ID, "王法官", RoleJudge))
@@ -206,6 +208,9 @@ func TestOwnSRTPInput(t *testing.T) {
 		}
 		return len(reports) == 2
 	})
+	if n := testutil.ToFloat64(e.srv.m.ownSRTCPOut); n < 2 {
+		t.Fatalf("%v SRTCP packets sealed by the server, want the reports", n)
+	}
 	// The publisher stops; the next reports give the last sequence numbers it sent.
 	judge.stopOnce.Do(func() { close(judge.stop) })
 	time.Sleep(100 * time.Millisecond)

@@ -54,16 +54,7 @@ func (r *RTCPReceiver) Open(dst, b []byte) ([]byte, error) {
 	}
 	copy(r.aad[:rtcpHeaderLen], b)
 	binary.BigEndian.PutUint32(r.aad[rtcpHeaderLen:], word)
-	// The IV (RFC 7714 §9.1): two zero bytes, the SSRC, two zero bytes, a zero bit and the
-	// 31-bit index, XORed with the salt.
-	iv := &r.iv
-	*iv = [saltLen]byte{}
-	binary.BigEndian.PutUint32(iv[2:], ssrc)
-	binary.BigEndian.PutUint32(iv[8:], uint32(index))
-	for i := range iv {
-		iv[i] ^= r.salt[i]
-	}
-	out, err := r.aead.Open(append(dst, b[:rtcpHeaderLen]...), iv[:], b[rtcpHeaderLen:len(b)-4], r.aad[:])
+	out, err := r.aead.Open(append(dst, b[:rtcpHeaderLen]...), r.rtcpNonce(ssrc, uint32(index)), b[rtcpHeaderLen:len(b)-4], r.aad[:])
 	if err != nil {
 		return nil, ErrAuth
 	}
@@ -81,3 +72,67 @@ func (r *RTCPReceiver) Open(dst, b []byte) ([]byte, error) {
 // maxRTCPSenders bounds the sender SSRCs an RTCPReceiver keeps windows for (a subscriber's
 // connection has one or two).
 const maxRTCPSenders = 64
+
+// RTCPSender seals the SRTCP packets sent under one master key and salt, with the
+// AEAD-AES-GCM profiles (RFC 7714 §9), encrypted. It is not safe for concurrent use.
+type RTCPSender struct {
+	sessionKeys
+	aad   [rtcpHeaderLen + 4]byte
+	index map[uint32]uint32 // each sender SSRC's last SRTCP index
+	first uint32
+}
+
+// NewRTCPSender returns an SRTCP sender for the master key and salt of profile, whose indexes
+// start after first: another context that sealed SRTCP under the same keys (pion's, before
+// the server took its connection's RTCP over) counted its own from 1, and an index must not
+// be used twice for one SSRC.
+func NewRTCPSender(profile srtp.ProtectionProfile, masterKey, masterSalt []byte, first uint32) (*RTCPSender, error) {
+	s := &RTCPSender{index: map[uint32]uint32{}, first: first}
+	if err := s.derive(profile, masterKey, masterSalt, labelRTCPEncryption, labelRTCPSalt); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ErrRTCP means an RTCP packet too short to carry its sender's SSRC.
+var ErrRTCP = errors.New("srtpgcm: not an RTCP packet")
+
+// Seal protects in place the RTCP packet (or compound) b, of the sender whose SSRC its first
+// header gives, and returns it with the tag and the E flag and SRTCP index appended: b must
+// have TagLen+4 bytes of room.
+func (s *RTCPSender) Seal(b []byte) ([]byte, error) {
+	if len(b) < rtcpHeaderLen {
+		return nil, ErrRTCP
+	}
+	if cap(b)-len(b) < TagLen+4 {
+		return nil, ErrRoom
+	}
+	ssrc := binary.BigEndian.Uint32(b[4:8])
+	index, ok := s.index[ssrc]
+	if !ok {
+		index = s.first
+	}
+	if index >= 1<<31-1 {
+		return nil, ErrExhausted
+	}
+	index++
+	s.index[ssrc] = index
+	word := index | 1<<31
+	copy(s.aad[:rtcpHeaderLen], b)
+	binary.BigEndian.PutUint32(s.aad[rtcpHeaderLen:], word)
+	out := s.aead.Seal(b[:rtcpHeaderLen], s.rtcpNonce(ssrc, index), b[rtcpHeaderLen:], s.aad[:])
+	return binary.BigEndian.AppendUint32(out, word), nil
+}
+
+// rtcpNonce returns the IV of an SRTCP packet (RFC 7714 §9.1): two zero bytes, the SSRC, two
+// zero bytes, a zero bit and the 31-bit index, XORed with the salt.
+func (k *sessionKeys) rtcpNonce(ssrc, index uint32) []byte {
+	iv := &k.iv
+	*iv = [saltLen]byte{}
+	binary.BigEndian.PutUint32(iv[2:], ssrc)
+	binary.BigEndian.PutUint32(iv[8:], index)
+	for i := range iv {
+		iv[i] ^= k.salt[i]
+	}
+	return iv[:]
+}

@@ -96,3 +96,62 @@ func TestOpenRTCPMatchesPion(t *testing.T) {
 		})
 	}
 }
+
+// TestSealRTCP: what an RTCPSender seals, pion's receiving context and an RTCPReceiver open,
+// for two senders interleaved, with indexes after the first given (pion's context, which
+// sealed 1 to 3 for SSRC 1111, then took ours); and Seal refuses a buffer without room.
+func TestSealRTCP(t *testing.T) {
+	for _, p := range profiles {
+		t.Run(p.name, func(t *testing.T) {
+			key, salt := keys(t, p.keyLen)
+			pionTx, err := srtp.CreateContext(key, salt, p.profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rx, err := srtp.CreateContext(key, salt, p.profile, srtp.SRTCPReplayProtection(64))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ours, err := NewRTCPReceiver(p.profile, key, salt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for n := range 3 { // pion seals first
+				sealed, err := pionTx.EncryptRTCP(nil, compound(t, 1111, n), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := rx.DecryptRTCP(nil, sealed, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := NewRTCPSender(p.profile, key, salt, 1<<30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for n := range 100 {
+				for _, ssrc := range []uint32{1111, 2222} {
+					plain := compound(t, ssrc, n)
+					sealed, err := s.Seal(append(make([]byte, 0, len(plain)+TagLen+4), plain...))
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := rx.DecryptRTCP(nil, sealed, nil)
+					if err != nil || !bytes.Equal(got, plain) {
+						t.Fatalf("ssrc %d packet %d: pion opened %v", ssrc, n, err)
+					}
+					if got, err = ours.Open(nil, sealed); err != nil || !bytes.Equal(got, plain) {
+						t.Fatalf("ssrc %d packet %d: opened %v", ssrc, n, err)
+					}
+				}
+			}
+			if s.index[1111] != 1<<30+100 {
+				t.Fatalf("index %d", s.index[1111])
+			}
+			plain := compound(t, 1111, 0)
+			if _, err := s.Seal(plain[:len(plain):len(plain)]); !errors.Is(err, ErrRoom) {
+				t.Fatalf("no room: %v", err)
+			}
+		})
+	}
+}

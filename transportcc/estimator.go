@@ -1,6 +1,7 @@
 package transportcc
 
 import (
+	"encoding/binary"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -112,6 +113,13 @@ func (e *Estimator) Feedback(fb *rtcp.TransportLayerCC) {
 	e.onFeedback(fb, time.Since(e.start))
 }
 
+// FeedbackPacket updates the estimate with the transport-wide feedback packet b (one RTCP
+// packet, as received) received now, read where it lies, without allocating (pion's
+// rtcp.Unmarshal allocates each chunk and delta); false for a packet that is not one.
+func (e *Estimator) FeedbackPacket(b []byte) bool {
+	return e.onFeedbackPacket(b, time.Since(e.start))
+}
+
 // GetTargetBitrate returns the estimate in bits/s.
 func (e *Estimator) GetTargetBitrate() int { return int(e.target.Load()) }
 
@@ -124,29 +132,156 @@ type ack struct {
 
 // onFeedback reads one feedback report, received at now.
 func (e *Estimator) onFeedback(fb *rtcp.TransportLayerCC, now time.Duration) {
+	deltas, chunks := fb.RecvDeltas, fb.PacketChunks
+	var vector []uint16 // what is left of a status vector chunk
+	var run, runSymbol uint16
+	e.apply(fb.ReferenceTime, fb.BaseSequenceNumber, fb.PacketStatusCount, now, func() (uint16, int64, bool) {
+		for run == 0 && len(vector) == 0 {
+			if len(chunks) == 0 {
+				return 0, 0, false
+			}
+			switch c := chunks[0].(type) {
+			case *rtcp.RunLengthChunk:
+				run, runSymbol = c.RunLength, c.PacketStatusSymbol
+			case *rtcp.StatusVectorChunk:
+				vector = c.SymbolList
+			}
+			chunks = chunks[1:]
+		}
+		var symbol uint16
+		if run > 0 {
+			symbol, run = runSymbol, run-1
+		} else {
+			symbol, vector = vector[0], vector[1:]
+		}
+		if symbol != rtcp.TypeTCCPacketReceivedSmallDelta && symbol != rtcp.TypeTCCPacketReceivedLargeDelta {
+			return symbol, 0, true
+		}
+		if len(deltas) == 0 {
+			return 0, 0, false // malformed: fewer deltas than received packets
+		}
+		d := deltas[0].Delta
+		deltas = deltas[1:]
+		return symbol, d, true
+	})
+}
+
+// The transport-wide feedback packet's layout (draft-holmer-rmcat-transport-wide-cc-
+// extensions-01 §3.1): the RTCP header and the two SSRCs, the base sequence number, the status
+// count, the reference time and the feedback count, then the chunks of 16 bits, then a receive
+// delta of 8 bits (a small delta) or 16 bits (a large one, signed) for each packet received,
+// in 250 µs units.
+const (
+	fbHeaderLen = 20
+	deltaUnit   = 250 // µs
+)
+
+// onFeedbackPacket reads the feedback packet b, received at now.
+func (e *Estimator) onFeedbackPacket(b []byte, now time.Duration) bool {
+	if len(b) < fbHeaderLen || b[0]>>6 != 2 || b[0]&0x1f != rtcp.FormatTCC || rtcp.PacketType(b[1]) != rtcp.TypeTransportSpecificFeedback {
+		return false
+	}
+	n := 4 * (int(binary.BigEndian.Uint16(b[2:4])) + 1)
+	if n < fbHeaderLen || n > len(b) {
+		return false
+	}
+	b = b[:n]
+	base, count := binary.BigEndian.Uint16(b[12:14]), binary.BigEndian.Uint16(b[14:16])
+	ref := uint32(b[16])<<16 | uint32(b[17])<<8 | uint32(b[18])
+	// The chunks cover count statuses; the deltas follow them.
+	off, covered := fbHeaderLen, 0
+	for covered < int(count) {
+		if off+2 > len(b) {
+			return false
+		}
+		c := binary.BigEndian.Uint16(b[off:])
+		switch {
+		case c&0x8000 == 0:
+			covered += int(c & 0x1fff)
+		case c&0x4000 == 0:
+			covered += 14
+		default:
+			covered += 7
+		}
+		off += 2
+	}
+	chunks, deltas := b[fbHeaderLen:off], b[off:]
+	var vector, vectorLeft uint16 // the chunk being read: its symbols left, of width 1 or 2
+	var two bool
+	var run, runSymbol uint16
+	e.apply(ref, base, count, now, func() (uint16, int64, bool) {
+		for run == 0 && vectorLeft == 0 {
+			if len(chunks) < 2 {
+				return 0, 0, false
+			}
+			c := binary.BigEndian.Uint16(chunks)
+			chunks = chunks[2:]
+			switch {
+			case c&0x8000 == 0:
+				run, runSymbol = c&0x1fff, c>>13&3
+			case c&0x4000 == 0:
+				vector, vectorLeft, two = c<<2, 14, false
+			default:
+				vector, vectorLeft, two = c<<2, 7, true
+			}
+		}
+		var symbol uint16
+		switch {
+		case run > 0:
+			symbol, run = runSymbol, run-1
+		case two:
+			symbol, vector, vectorLeft = vector>>14, vector<<2, vectorLeft-1
+		default:
+			symbol, vector, vectorLeft = vector>>15, vector<<1, vectorLeft-1
+		}
+		switch symbol {
+		case rtcp.TypeTCCPacketReceivedSmallDelta:
+			if len(deltas) < 1 {
+				return 0, 0, false
+			}
+			d := int64(deltas[0]) * deltaUnit
+			deltas = deltas[1:]
+			return symbol, d, true
+		case rtcp.TypeTCCPacketReceivedLargeDelta:
+			if len(deltas) < 2 {
+				return 0, 0, false
+			}
+			d := int64(int16(binary.BigEndian.Uint16(deltas))) * deltaUnit
+			deltas = deltas[2:]
+			return symbol, d, true
+		}
+		return symbol, 0, true
+	})
+	return true
+}
+
+// apply updates the estimate with a feedback report received at now: reference time ref (24
+// bits of 64 ms), the status of count packets from base, which next gives in order (the
+// symbol, and the receive delta in µs of a packet received; false when the report ends early).
+func (e *Estimator) apply(ref32 uint32, base, count uint16, now time.Duration, next func() (uint16, int64, bool)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	// The reference time is 24 bits of 64 ms: take the wrap nearest the last one.
-	ref := int64(fb.ReferenceTime & 0xffffff)
+	ref := int64(ref32 & 0xffffff)
 	if e.refSet {
 		ref = e.ref + (ref-e.ref+1<<23)&0xffffff - 1<<23
 	}
-	if fb.PacketStatusCount > 0 {
+	if count > 0 {
 		e.ref, e.refSet = ref, true
 	}
 	arrival := time.Duration(ref) * 64 * time.Millisecond
 
-	seq, left, deltas := fb.BaseSequenceNumber, fb.PacketStatusCount, fb.RecvDeltas
+	seq := base
 	var received, lost, bytes int
 	var lastArrival time.Duration
-	status := func(symbol uint16) {
+	for range count {
+		symbol, delta, ok := next()
+		if !ok {
+			break
+		}
 		switch symbol {
 		case rtcp.TypeTCCPacketReceivedSmallDelta, rtcp.TypeTCCPacketReceivedLargeDelta:
-			if len(deltas) == 0 {
-				return // malformed: fewer deltas than received packets
-			}
-			arrival += time.Duration(deltas[0].Delta) * time.Microsecond
-			deltas = deltas[1:]
+			arrival += time.Duration(delta) * time.Microsecond
 			if p, ok := e.lookup(seq, true); ok {
 				if received == 0 || arrival > lastArrival {
 					lastArrival = arrival
@@ -161,25 +296,6 @@ func (e *Estimator) onFeedback(fb *rtcp.TransportLayerCC, now time.Duration) {
 			}
 		}
 		seq++
-		left--
-	}
-	for _, c := range fb.PacketChunks {
-		if left == 0 {
-			break
-		}
-		switch c := c.(type) {
-		case *rtcp.RunLengthChunk:
-			for range min(c.RunLength, left) {
-				status(c.PacketStatusSymbol)
-			}
-		case *rtcp.StatusVectorChunk:
-			for _, s := range c.SymbolList {
-				if left == 0 {
-					break
-				}
-				status(s)
-			}
-		}
 	}
 	if received > 0 {
 		e.arrivals[e.nArrivals%len(e.arrivals)] = arrivalSample{at: lastArrival, bytes: bytes}

@@ -2,6 +2,7 @@ package transportcc
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -34,11 +35,13 @@ func (p *path) send(t time.Duration, size int) (time.Duration, bool) {
 }
 
 // sim sends media through a path to a receiver that returns transport-wide feedback every
-// 100 ms (built by pion's recorder, marshalled and parsed as on the wire), at the estimator's
-// target but never above appRate, as an encoder following the estimate does.
+// 100 ms (built by pion's recorder, marshalled and read as on the wire, in place), at the
+// estimator's target but never above appRate, as an encoder following the estimate does. A
+// twin estimator gets the same packets and the feedback as pion parses it: the two must stay
+// the same, state for state.
 type sim struct {
 	t       *testing.T
-	e       *Estimator
+	e, twin *Estimator
 	p       *path
 	rec     *twcc.Recorder
 	appRate float64
@@ -57,8 +60,10 @@ type delivery struct {
 
 func newSim(t *testing.T, p *path, appRate float64) *sim {
 	p.rng = rand.New(rand.NewPCG(1, 2))
-	return &sim{t: t, p: p, appRate: appRate, rec: twcc.NewRecorder(1),
-		e: NewEstimator(EstimatorOptions{Initial: 1_000_000, Min: 30_000, Max: 20_000_000})}
+	opts := EstimatorOptions{Initial: 1_000_000, Min: 30_000, Max: 20_000_000}
+	s := &sim{t: t, p: p, appRate: appRate, rec: twcc.NewRecorder(1), e: NewEstimator(opts), twin: NewEstimator(opts)}
+	s.twin.start = s.e.start
+	return s
 }
 
 // run simulates d more: 1,200-byte packets paced at the rate, in 1 ms steps.
@@ -71,6 +76,7 @@ func (s *sim) run(d time.Duration) {
 		for s.credit >= size {
 			s.credit -= size
 			s.e.onSent(s.seq, size, s.now)
+			s.twin.onSent(s.seq, size, s.now)
 			if at, ok := s.p.send(s.now, size); ok {
 				s.rec.Record(5, s.seq, int64(at/time.Microsecond))
 			}
@@ -88,12 +94,17 @@ func (s *sim) run(d time.Duration) {
 			s.trace = append(s.trace, float64(s.e.GetTargetBitrate()))
 		}
 		for len(s.inbox) > 0 && s.inbox[0].at <= s.now {
-			pkts, err := rtcp.Unmarshal(s.inbox[0].fb)
-			if err != nil {
-				s.t.Fatal(err)
+			fb := s.inbox[0].fb
+			pkts, err := rtcp.Unmarshal(fb)
+			if err != nil || len(pkts) != 1 {
+				s.t.Fatal(len(pkts), err)
 			}
-			for _, p := range pkts {
-				s.e.onFeedback(p.(*rtcp.TransportLayerCC), s.now)
+			if !s.e.onFeedbackPacket(fb, s.now) {
+				s.t.Fatalf("feedback not read: %x", fb)
+			}
+			s.twin.onFeedback(pkts[0].(*rtcp.TransportLayerCC), s.now)
+			if !reflect.DeepEqual(s.e, s.twin) {
+				s.t.Fatalf("at %v the feedback read in place and pion's parse of it differ: %x", s.now, fb)
 			}
 			s.inbox = s.inbox[1:]
 		}
@@ -238,4 +249,50 @@ func TestEstimatorAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { e.onFeedback(fb, time.Second) }); n != 0 {
 		t.Errorf("a feedback: %v allocations", n)
 	}
+}
+
+// FuzzFeedbackPacket reads arbitrary bytes as a feedback packet: no panic, and where pion
+// parses them as one transport-wide feedback packet, the estimate read in place is the one
+// read from pion's parse.
+func FuzzFeedbackPacket(f *testing.F) {
+	rec := twcc.NewRecorder(1)
+	for i := range 300 {
+		if i%7 != 3 { // some lost
+			rec.Record(5, uint16(i), int64(i*1000+(i%13)*9000)) // some far apart: large deltas
+		}
+		if i%50 == 49 {
+			for _, p := range rec.BuildFeedbackPacket() {
+				b, err := p.Marshal()
+				if err != nil {
+					f.Fatal(err)
+				}
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		opts := EstimatorOptions{Initial: 1_000_000, Min: 30_000, Max: 20_000_000}
+		raw, parsed := NewEstimator(opts), NewEstimator(opts)
+		parsed.start = raw.start
+		for seq := range uint16(400) {
+			raw.onSent(seq, 1200, time.Duration(seq)*time.Millisecond)
+			parsed.onSent(seq, 1200, time.Duration(seq)*time.Millisecond)
+		}
+		ok := raw.onFeedbackPacket(b, time.Second)
+		pkts, err := rtcp.Unmarshal(b)
+		if err != nil || len(pkts) != 1 {
+			return
+		}
+		fb, isCC := pkts[0].(*rtcp.TransportLayerCC)
+		if !isCC {
+			return
+		}
+		if !ok {
+			t.Fatalf("pion parses feedback the estimator does not read: %x", b)
+		}
+		parsed.onFeedback(fb, time.Second)
+		if !reflect.DeepEqual(raw, parsed) {
+			t.Fatalf("read in place and from pion's parse differ: %x", b)
+		}
+	})
 }

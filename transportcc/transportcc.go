@@ -20,6 +20,7 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/rtcp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -48,7 +49,9 @@ func ConfigureWith(m *webrtc.MediaEngine, r *interceptor.Registry, f Factory) er
 
 // Factory makes an Interceptor per peer connection.
 type Factory struct {
-	Interval time.Duration // how often feedback is sent
+	// How often feedback is sent; 0: never by the interceptor, whose owner builds it at its
+	// own pace (Feedback) and sends it with what else it sends the peer.
+	Interval time.Duration
 	// OnNew, if set, is given each interceptor with its peer connection's ID, for a reader
 	// that takes packets past pion's interceptors and records them with Arrived.
 	OnNew func(id string, i *Interceptor)
@@ -88,9 +91,22 @@ func (i *Interceptor) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPW
 	default:
 	}
 	i.rec = twcc.NewRecorder(rand.Uint32())
-	i.wg.Add(1)
-	go i.loop(w)
+	if i.interval > 0 {
+		i.wg.Add(1)
+		go i.loop(w)
+	}
 	return w
+}
+
+// Feedback returns the feedback of what arrived since it was last built (none before the
+// RTCP writer is bound, or if nothing arrived), for an interceptor made with no interval.
+func (i *Interceptor) Feedback() []rtcp.Packet {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.rec == nil {
+		return nil
+	}
+	return i.rec.BuildFeedbackPacket()
 }
 
 // loop sends the feedback of what arrived, every interval, until Close.

@@ -261,6 +261,40 @@ func TestCloseBeforeBind(t *testing.T) {
 	}
 }
 
+// TestFeedbackOnDemand: an interceptor made with no interval sends nothing itself; its owner
+// builds the feedback of what arrived (Arrived, as the server's SRTP input records) when it
+// sends, and each packet is reported once.
+func TestFeedbackOnDemand(t *testing.T) {
+	ic, err := Factory{}.NewInterceptor("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := ic.(*Interceptor)
+	defer func() { _ = i.Close() }()
+	if got := i.Feedback(); got != nil {
+		t.Fatalf("feedback before the writer was bound: %v", got)
+	}
+	out := &feedbacks{}
+	i.BindRTCPWriter(out)
+	for seq := range uint16(10) {
+		i.Arrived(0x1234, packet(t, seq, 5, false, 0), 5)
+	}
+	time.Sleep(30 * time.Millisecond)
+	if len(out.pkts) != 0 {
+		t.Fatalf("the interceptor sent %d feedback packets itself", len(out.pkts))
+	}
+	if _, err := out.Write(i.Feedback(), nil); err != nil {
+		t.Fatal(err)
+	}
+	first, got := out.statuses()
+	if first != 0 || len(got) != 10 || slices.Contains(got, false) {
+		t.Fatalf("feedback reports from %d %v, want 0-9 received", first, got)
+	}
+	if again := i.Feedback(); len(again) != 0 {
+		t.Fatalf("the same arrivals reported again: %v", again)
+	}
+}
+
 // endless is an RTP reader that returns the same packet forever.
 type endless []byte
 
