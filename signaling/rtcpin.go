@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -96,7 +97,10 @@ func (in *rtcpIn) read(b []byte) bool {
 	out, err := in.rx.Open(in.buf[:0], b)
 	if err != nil {
 		in.mu.Unlock()
-		return false
+		// A replay is the subscriber's packet again: dropped here, since pion's SRTCP window
+		// stopped when the input took over and would take it. Anything else that does not
+		// open may be another connection's from the same address, or pion's.
+		return errors.Is(err, srtpgcm.ErrReplayed)
 	}
 	var pkts []rtcp.Packet
 	for len(out) >= 4 && out[0]>>6 == 2 {
@@ -127,6 +131,8 @@ func (in *rtcpIn) read(b []byte) bool {
 	if tracks == nil {
 		return true
 	}
+	// In the socket's reader: a PLI or FIR becomes a keyframe request written to the publisher
+	// through pion here, at most one per track every keyframeInterval (upTrack.requestKeyframe).
 	for _, p := range pkts {
 		for _, ssrc := range p.DestinationSSRC() {
 			if d := (*tracks)[ssrc]; d != nil {

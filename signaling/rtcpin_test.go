@@ -12,9 +12,9 @@ import (
 )
 
 // TestRTCPInput: a subscriber connection's SRTCP from its address is opened by the server and
-// each packet goes to the track it names (a NACK to that track's writer, a PLI to its
-// publisher); what comes from elsewhere, under other keys, again, or after the connection
-// closed, is left to pion.
+// each packet goes to the track it names (a NACK to that track's writer, a PLI or FIR to its
+// publisher); a replay is dropped; what comes from elsewhere, under other keys, or after the
+// connection closed, is left to pion.
 func TestRTCPInput(t *testing.T) {
 	met, _ := newMetrics(nil)
 	key, salt := []byte("0123456789abcdef"), []byte("0123456789ab")
@@ -84,8 +84,14 @@ func TestRTCPInput(t *testing.T) {
 	if d8.up.lastPLI.Load() == 0 || d7.up.lastPLI.Load() != 0 {
 		t.Fatal("the PLI did not reach track 8's publisher alone")
 	}
-	if taken(nack, addr) {
-		t.Fatal("a replay taken")
+	// A replay is taken (pion's SRTCP window stopped when the input took over: it would
+	// take it) and not acted on.
+	if !taken(nack, addr) || d7.w.n != 2 {
+		t.Fatalf("a replay not dropped, or acted on (%d NACK pairs queued)", d7.w.n)
+	}
+	if !taken(seal(tx, &rtcp.FullIntraRequest{SenderSSRC: 99, FIR: []rtcp.FIREntry{{SSRC: 7}}}), addr) ||
+		d7.up.lastPLI.Load() == 0 {
+		t.Fatal("the subscriber's FIR did not reach track 7's publisher")
 	}
 	if taken(seal(tx, rr), netip.MustParseAddrPort("192.0.2.7:4001")) {
 		t.Fatal("RTCP from another address taken")

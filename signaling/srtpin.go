@@ -42,14 +42,15 @@ type srtpIn struct {
 
 	// The decryption, made at the first arm that has keys: srtpgcm's for the AEAD-AES-GCM
 	// profiles (what browsers and the server prefer), pion's context for the others.
-	mu  sync.Mutex // serialises arm, and the use of rx, ctx and rtcpOut
+	mu  sync.Mutex // serialises arm, and the use of rx and ctx; guards rtcpOut, conn and addr
 	rx  *srtpgcm.Receiver
 	ctx *srtp.Context
 	// The server's RTCP to the publisher, sealed by the input itself (AEAD-AES-GCM) once it
-	// reads the connection, and queued on conn for addr (writeRTCP).
+	// reads the connection, and queued on conn for addr (writeRTCP), under rtcpMu.
 	rtcpOut *srtpgcm.RTCPSender
-	rtcpBuf [mtu]byte
 	conn    *udpbatch.Conn
+	rtcpMu  sync.Mutex
+	rtcpBuf [maxRTCPCompound + srtpgcm.TagLen + 4]byte
 	addr    netip.AddrPort
 	decided bool            // the connection came up: addr is where the input reads, or none
 	closed  bool            // disarmed for good
@@ -144,34 +145,69 @@ func (in *srtpIn) addrFor(pc *webrtc.PeerConnection) (*udpbatch.Conn, netip.Addr
 const rtcpFirstIndex = 1 << 30
 
 // writeRTCP sends pkts to the publisher: sealed with the input's own SRTCP and queued on the
-// server's socket once the input reads the connection (AEAD-AES-GCM); else through pion. An
-// error is the packets lost (with the connection, or too large); the next ones follow.
+// server's socket once the input reads the connection (AEAD-AES-GCM), in compounds of at
+// most maxRTCPCompound bytes; else through pion. An error is packets lost (with the
+// connection, or one too large); the next ones follow. The socket may make the write wait for
+// room in its batch: it is done without in.mu, which the socket's reader takes per packet.
 func (in *srtpIn) writeRTCP(pc *webrtc.PeerConnection, pkts []rtcp.Packet) error {
 	in.mu.Lock()
-	if in.rtcpOut == nil || !in.addr.IsValid() || in.conn == nil {
-		in.mu.Unlock()
+	out, conn, addr := in.rtcpOut, in.conn, in.addr
+	in.mu.Unlock()
+	if out == nil || conn == nil || !addr.IsValid() {
 		return pc.WriteRTCP(pkts)
 	}
-	defer in.mu.Unlock()
-	raw, err := rtcp.Marshal(pkts)
-	if err != nil {
-		return err
+	in.rtcpMu.Lock()
+	defer in.rtcpMu.Unlock()
+	var first error
+	fail := func(err error) {
+		if first == nil {
+			first = err
+		}
 	}
-	if len(raw)+srtpgcm.TagLen+4 > cap(in.rtcpBuf) {
-		return errRTCPSize
+	buf := in.rtcpBuf[:0]
+	send := func() {
+		if len(buf) == 0 {
+			return
+		}
+		sealed, err := out.Seal(buf)
+		buf = in.rtcpBuf[:0]
+		if err != nil {
+			fail(err)
+			return
+		}
+		if _, err := conn.WriteToAddrPort(sealed, addr); err != nil {
+			fail(err)
+			return
+		}
+		if in.met != nil {
+			in.met.ownSRTCPOut.Inc()
+		}
 	}
-	sealed, err := in.rtcpOut.Seal(append(in.rtcpBuf[:0], raw...))
-	if err != nil {
-		return err
+	for _, p := range pkts {
+		raw, err := p.Marshal()
+		switch {
+		case err != nil:
+			fail(err)
+			continue
+		case len(raw) > maxRTCPCompound:
+			fail(errRTCPSize)
+			continue
+		case len(buf)+len(raw) > maxRTCPCompound:
+			send()
+		}
+		buf = append(buf, raw...)
 	}
-	if _, err = in.conn.WriteToAddrPort(sealed, in.addr); err == nil && in.met != nil {
-		in.met.ownSRTCPOut.Inc()
-	}
-	return err
+	send()
+	return first
 }
 
-// errRTCPSize is a compound larger than the server sends (its feedback is a few hundred bytes).
-var errRTCPSize = errors.New("RTCP compound too large")
+// maxRTCPCompound is the largest compound the input seals: with the tag and index, and the
+// UDP and IP headers, it fits any path's MTU.
+const maxRTCPCompound = 1200
+
+// errRTCPSize is an RTCP packet larger than maxRTCPCompound (the server's are a few hundred
+// bytes).
+var errRTCPSize = errors.New("RTCP packet too large")
 
 // disarm leaves everything to pion again (the connection is closing).
 func (in *srtpIn) disarm() {
@@ -196,9 +232,13 @@ func (in *srtpIn) read(b []byte, wk *wakes) bool {
 	}
 	p := packets.Get().(*packet)
 	in.mu.Lock()
-	out, ok := in.decrypt(u, b, p)
+	out, err := in.decrypt(u, b, p)
 	in.mu.Unlock()
-	if !ok || len(out) == 0 || &out[0] != &p.buf[0] {
+	if errors.Is(err, srtpgcm.ErrReplayed) {
+		packets.Put(p)
+		return true // the publisher's, replayed: dropped, not left to pion's stale window
+	}
+	if err != nil || len(out) == 0 || &out[0] != &p.buf[0] {
 		packets.Put(p)
 		return false
 	}
@@ -213,37 +253,40 @@ func (in *srtpIn) read(b []byte, wk *wakes) bool {
 // decrypt decrypts b, of u, into p (its buffer and header); in.mu is held. pion read the
 // track's first packets with its own context: until a packet decrypts here, each takes its
 // rollover counter from what arrived so far (the track's statistics count the wraps since the
-// first packet, as pion's context does).
-func (in *srtpIn) decrypt(u *upTrack, b []byte, p *packet) ([]byte, bool) {
+// first packet, as pion's context does). srtpgcm.ErrReplayed is a packet that authenticates
+// but came before.
+func (in *srtpIn) decrypt(u *upTrack, b []byte, p *packet) ([]byte, error) {
 	seq := binary.BigEndian.Uint16(b[2:4])
 	if in.rx != nil {
 		st := in.rx.Stream(u.ssrc)
 		if !st.Started() {
 			if !u.stats.begun() {
-				return nil, false
+				return nil, errNotBegun
 			}
 			st.SetROC(u.stats.rocFor(seq))
 		}
 		hl, err := p.hdr.Unmarshal(b)
-		if err != nil || len(b)-srtpgcm.TagLen > len(p.buf) {
-			return nil, false
+		if err != nil {
+			return nil, err
 		}
-		out, err := st.Open(append(p.buf[:0], b[:hl]...), b[:hl], b[hl:], seq)
-		return out, err == nil
+		if len(b)-srtpgcm.TagLen > len(p.buf) {
+			return nil, errRTPSize
+		}
+		return st.Open(append(p.buf[:0], b[:hl]...), b[:hl], b[hl:], seq)
 	}
 	if in.ctx == nil {
-		return nil, false
+		return nil, errNotBegun
 	}
 	seeded := in.seeded[u.ssrc]
 	if !seeded {
 		if !u.stats.begun() {
-			return nil, false
+			return nil, errNotBegun
 		}
 		in.ctx.SetROC(u.ssrc, u.stats.rocFor(seq))
 	}
 	out, err := in.ctx.DecryptRTP(p.buf[:0], b, &p.hdr)
 	if err != nil {
-		return nil, false
+		return nil, err
 	}
 	if !seeded {
 		if in.seeded == nil {
@@ -251,8 +294,14 @@ func (in *srtpIn) decrypt(u *upTrack, b []byte, p *packet) ([]byte, bool) {
 		}
 		in.seeded[u.ssrc] = true
 	}
-	return out, true
+	return out, nil
 }
+
+// Packets the input leaves to pion.
+var (
+	errNotBegun = errors.New("track not begun through pion, or no keys")
+	errRTPSize  = errors.New("RTP packet larger than the server reads")
+)
 
 // feedback sends the publisher, in one compound every nackInterval until done, the
 // transport-wide feedback of what arrived since (the connection's transportcc interceptor runs

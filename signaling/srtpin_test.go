@@ -1,12 +1,17 @@
 package signaling
 
 import (
+	"encoding/binary"
+	"errors"
+	"net"
 	"net/netip"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/chuting/chuting/srtpgcm"
+	"github.com/chuting/chuting/udpbatch"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
@@ -157,7 +162,77 @@ func testInputSeedsRollover(t *testing.T, in *srtpIn, key, salt []byte) {
 	if got := testutil.ToFloat64(met.ownSRTPIn); got != 2 {
 		t.Fatalf("%v packets decrypted by the input, want 2", got)
 	}
-	if in.read(sealed[5], nil) {
-		t.Fatal("a replayed packet taken")
+	// A replay is not forwarded: on srtpgcm's input it is taken and dropped (pion's window,
+	// stale since the input took over, would take it); pion's context leaves it to pion.
+	if taken := in.read(sealed[5], nil); taken != (in.rx != nil) || testutil.ToFloat64(met.ownSRTPIn) != 2 {
+		t.Fatalf("a replayed packet: taken %v, %v forwarded", taken, testutil.ToFloat64(met.ownSRTPIn))
+	}
+}
+
+// TestWriteRTCP: the input's own RTCP to a publisher is sealed with SRTCP indexes above those
+// pion's context used for the same sender SSRCs (from 1) and opens with the publisher's keys;
+// what does not fit one compound goes in several; a packet too large for any is refused and
+// the others still leave.
+func TestWriteRTCP(t *testing.T) {
+	met, _ := newMetrics(nil)
+	key, salt := []byte("0123456789abcdef"), []byte("0123456789ab")
+	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	tx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := udpbatch.New(tx, 64, time.Millisecond)
+	defer conn.Close()
+	in := newSRTPIn(&media{})
+	in.met, in.conn, in.addr = met, conn, rx.LocalAddr().(*net.UDPAddr).AddrPort()
+	if in.rtcpOut, err = srtpgcm.NewRTCPSender(srtp.ProtectionProfileAeadAes128Gcm, key, salt, rtcpFirstIndex); err != nil {
+		t.Fatal(err)
+	}
+	var pkts []rtcp.Packet
+	for ssrc := range uint32(40) { // 40 NACKs of 36 bytes: two compounds
+		pkts = append(pkts, &rtcp.TransportLayerNack{SenderSSRC: in.ssrc, MediaSSRC: ssrc + 1,
+			Nacks: []rtcp.NackPair{{PacketID: 1}, {PacketID: 100}, {PacketID: 200}, {PacketID: 300}, {PacketID: 400}}})
+	}
+	huge := &rtcp.RawPacket{}
+	*huge = append(rtcp.RawPacket{0x80, 204, 0x01, 0x2c}, make([]byte, 1200)...) // an APP packet of 1,204 bytes
+	pkts = append(pkts, huge, &rtcp.ReceiverReport{SSRC: in.ssrc})
+	if err := in.writeRTCP(nil, pkts); !errors.Is(err, errRTCPSize) {
+		t.Fatalf("a packet larger than a compound: %v", err)
+	}
+	open, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []rtcp.Packet
+	buf := make([]byte, 1500)
+	for datagrams := 0; len(got) < 41; datagrams++ {
+		_ = rx.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := rx.Read(buf)
+		if err != nil {
+			t.Fatalf("after %d packets in %d compounds: %v", len(got), datagrams, err)
+		}
+		if n > maxRTCPCompound+srtpgcm.TagLen+4 {
+			t.Fatalf("a compound of %d bytes", n)
+		}
+		// pion's context counted from 1: in a connection's life it stays far below 2^30.
+		if index := binary.BigEndian.Uint32(buf[n-4:n]) &^ (1 << 31); index <= 1<<30 {
+			t.Fatalf("SRTCP index %d, want above 2^30", index)
+		}
+		plain, err := open.DecryptRTCP(nil, buf[:n], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, err := rtcp.Unmarshal(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ps...)
+	}
+	if _, ok := got[40].(*rtcp.ReceiverReport); !ok || testutil.ToFloat64(met.ownSRTCPOut) != 2 {
+		t.Fatalf("last packet %T, %v compounds sealed (want the report last, 2)", got[40], testutil.ToFloat64(met.ownSRTCPOut))
 	}
 }

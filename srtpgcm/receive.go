@@ -12,8 +12,10 @@ const ReplayWindow = 64
 
 // Errors of Open: the packet is refused, and the stream's state is as it was.
 var (
-	// ErrReplayed: a packet of that index was opened already, or it is more than
-	// ReplayWindow behind the highest (or before the stream's first roll).
+	// ErrReplayed: the packet authenticates, but a packet of its index was opened already, or
+	// it is more than ReplayWindow behind the highest. It is the peer's, replayed: the caller
+	// drops it rather than hand it on. (ErrBehind: a packet guessed to be in the roll before
+	// the stream's first, refused unopened.)
 	ErrReplayed = errors.New("srtpgcm: replayed or too late")
 	// ErrAuth: the packet does not authenticate under the keys and its guessed index.
 	ErrAuth = errors.New("srtpgcm: authentication failed")
@@ -113,19 +115,22 @@ func (in *Inbound) Open(dst, hdr, body []byte, seq uint16) ([]byte, error) {
 	index := uint64(in.roc)<<16 | uint64(seq)
 	if in.started {
 		// A sequence number guessed to be in the roll before the first (more than half the
-		// sequence space behind while the counter is 0) is refused as too late; pion's
-		// context would take it under counter 0.
+		// sequence space behind while the counter is 0) is refused as too late, unopened;
+		// pion's context would take it under counter 0.
 		var ok bool
-		if index, ok = guess(in.highest, seq); !ok || !in.fresh(index) {
-			return nil, ErrReplayed
+		if index, ok = guess(in.highest, seq); !ok {
+			return nil, ErrBehind
 		}
 	}
 	if index > maxIndex {
-		return nil, ErrReplayed // the key's indexes are spent (RFC 3711 §9.2)
+		return nil, ErrExhausted // the key's indexes are spent (RFC 3711 §9.2)
 	}
 	out, err := in.r.aead.Open(dst, in.r.nonce(in.ssrc, index), body, hdr)
 	if err != nil {
 		return nil, ErrAuth
+	}
+	if in.started && !in.fresh(index) {
+		return nil, ErrReplayed
 	}
 	in.take(index)
 	return out, nil

@@ -35,9 +35,10 @@ func NewRTCPReceiver(profile srtp.ProtectionProfile, masterKey, masterSalt []byt
 
 // Open authenticates and decrypts the SRTCP packet b (the RTCP header and sender SSRC, the
 // encrypted rest, the tag, then the E flag and the SRTCP index; no MKI) and appends the RTCP
-// packet, header and all, to dst, whose free capacity must not overlap b. A packet whose
-// index arrived before, or lies more than ReplayWindow behind the sender's highest, is
-// refused; a packet refused changes nothing.
+// packet, header and all, to dst, whose free capacity must not overlap b. A packet that
+// authenticates but whose index arrived before, or lies more than ReplayWindow behind the
+// sender's highest, is refused with ErrReplayed (it is this receiver's peer's, replayed: the
+// caller drops it rather than hand it to another reader); a packet refused changes nothing.
 func (r *RTCPReceiver) Open(dst, b []byte) ([]byte, error) {
 	if len(b) < rtcpHeaderLen+TagLen+4 {
 		return nil, ErrAuth
@@ -48,19 +49,22 @@ func (r *RTCPReceiver) Open(dst, b []byte) ([]byte, error) {
 	}
 	index := uint64(word &^ (1 << 31))
 	ssrc := binary.BigEndian.Uint32(b[4:8])
-	w := r.senders[ssrc]
-	if w != nil && !w.fresh(index) {
-		return nil, ErrReplayed
-	}
 	copy(r.aad[:rtcpHeaderLen], b)
 	binary.BigEndian.PutUint32(r.aad[rtcpHeaderLen:], word)
 	out, err := r.aead.Open(append(dst, b[:rtcpHeaderLen]...), r.rtcpNonce(ssrc, uint32(index)), b[rtcpHeaderLen:len(b)-4], r.aad[:])
 	if err != nil {
 		return nil, ErrAuth
 	}
+	w := r.senders[ssrc]
+	if w != nil && !w.fresh(index) {
+		return nil, ErrReplayed
+	}
 	if w == nil { // kept once a packet of it authenticated, so that forged SSRCs add none
 		if len(r.senders) >= maxRTCPSenders {
-			clear(r.senders)
+			for k := range r.senders { // one out, the others' windows kept
+				delete(r.senders, k)
+				break
+			}
 		}
 		w = &replays{}
 		r.senders[ssrc] = w

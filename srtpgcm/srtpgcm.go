@@ -11,7 +11,8 @@
 // so that it never seals two packets under one (Seal). A Receiver opens what a peer sealed,
 // with each SSRC's rollover counter guessed as RFC 3711 does and a replay window (Open).
 //
-// SRTCP is not here: it stays pion's.
+// SRTCP (rtcp.go) has an RTCPSender and an RTCPReceiver, for its encrypted form (RFC 7714 §9);
+// it has no rollover to guess (each packet carries its index).
 package srtpgcm
 
 import (

@@ -206,6 +206,9 @@ func (e *Estimator) onFeedbackPacket(b []byte, now time.Duration) bool {
 		off += 2
 	}
 	chunks, deltas := b[fbHeaderLen:off], b[off:]
+	if deltaBytes(chunks, count) > len(deltas) {
+		return false // malformed: it changes nothing (pion's parse refuses it too)
+	}
 	var vector, vectorLeft uint16 // the chunk being read: its symbols left, of width 1 or 2
 	var two bool
 	var run, runSymbol uint16
@@ -253,6 +256,36 @@ func (e *Estimator) onFeedbackPacket(b []byte, now time.Duration) bool {
 		return symbol, 0, true
 	})
 	return true
+}
+
+// deltaBytes returns the bytes of receive deltas that the first count statuses of chunks
+// call for: one per small delta, two per large one.
+func deltaBytes(chunks []byte, count uint16) int {
+	n, left := 0, int(count)
+	for ; len(chunks) >= 2 && left > 0; chunks = chunks[2:] {
+		c := binary.BigEndian.Uint16(chunks)
+		switch {
+		case c&0x8000 == 0:
+			run := min(int(c&0x1fff), left)
+			left -= run
+			if symbol := c >> 13 & 3; symbol == rtcp.TypeTCCPacketReceivedSmallDelta || symbol == rtcp.TypeTCCPacketReceivedLargeDelta {
+				n += run * int(symbol)
+			}
+		case c&0x4000 == 0:
+			for i := 13; i >= 0 && left > 0; i-- {
+				n += int(c >> i & 1)
+				left--
+			}
+		default:
+			for i := 12; i >= 0 && left > 0; i -= 2 {
+				if symbol := c >> i & 3; symbol == rtcp.TypeTCCPacketReceivedSmallDelta || symbol == rtcp.TypeTCCPacketReceivedLargeDelta {
+					n += int(symbol)
+				}
+				left--
+			}
+		}
+	}
+	return n
 }
 
 // apply updates the estimate with a feedback report received at now: reference time ref (24

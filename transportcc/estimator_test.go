@@ -251,9 +251,9 @@ func TestEstimatorAllocs(t *testing.T) {
 	}
 }
 
-// FuzzFeedbackPacket reads arbitrary bytes as a feedback packet: no panic, and where pion
-// parses them as one transport-wide feedback packet, the estimate read in place is the one
-// read from pion's parse.
+// FuzzFeedbackPacket reads arbitrary bytes as a feedback packet: no panic; a packet refused
+// changes nothing; and where pion parses them as one transport-wide feedback packet, the
+// estimate read in place is the one read from pion's parse.
 func FuzzFeedbackPacket(f *testing.F) {
 	rec := twcc.NewRecorder(1)
 	for i := range 300 {
@@ -279,6 +279,9 @@ func FuzzFeedbackPacket(f *testing.F) {
 			parsed.onSent(seq, 1200, time.Duration(seq)*time.Millisecond)
 		}
 		ok := raw.onFeedbackPacket(b, time.Second)
+		if !ok && !reflect.DeepEqual(raw, parsed) {
+			t.Fatalf("a packet refused changed the estimate: %x", b)
+		}
 		pkts, err := rtcp.Unmarshal(b)
 		if err != nil || len(pkts) != 1 {
 			return
