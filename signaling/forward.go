@@ -94,6 +94,8 @@ type upTrack struct {
 	// readMu serialises read: the track is read through pion (run) until the server's SRTP
 	// input takes it (srtpin.go), and a packet pion holds may still come after that.
 	readMu sync.Mutex
+	// The input's SRTP stream for the track (srtpIn.decrypt, under the input's lock).
+	opener *srtpgcm.Inbound
 
 	lastPLI    atomic.Int64 // UnixNano of the last keyframe request
 	keyPending atomic.Bool  // a request came within keyframeInterval: sent when it ends
@@ -150,6 +152,39 @@ func changeShared[K comparable, V any](s *atomic.Pointer[map[K]V], f func(map[K]
 	}
 	f(next)
 	s.Store(&next)
+}
+
+// bySSRC is a connection's tracks by SSRC, which the socket's reader looks up per packet
+// without a lock; changes copy the map (changeShared), one at a time.
+type bySSRC[V comparable] struct {
+	mu sync.Mutex
+	p  atomic.Pointer[map[uint32]V]
+}
+
+// load returns the map (nil before the first set), not to be changed.
+func (t *bySSRC[V]) load() map[uint32]V {
+	if m := t.p.Load(); m != nil {
+		return *m
+	}
+	return nil
+}
+
+// set makes v ssrc's.
+func (t *bySSRC[V]) set(ssrc uint32, v V) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	changeShared(&t.p, func(m map[uint32]V) { m[ssrc] = v })
+}
+
+// remove forgets ssrc if it is v's.
+func (t *bySSRC[V]) remove(ssrc uint32, v V) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	changeShared(&t.p, func(m map[uint32]V) {
+		if m[ssrc] == v {
+			delete(m, ssrc)
+		}
+	})
 }
 
 // keyframeInterval is the least time between two keyframe requests to one publisher, so that
@@ -403,7 +438,7 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType),
 				nack: hasNACK(c.RTCPFeedback), twcc: twcc, stream: ctx.WriteStream()})
 			if d.out != nil {
-				d.out.rtcp.addTrack(uint32(ctx.SSRC()), d)
+				d.out.rtcp.tracks.set(uint32(ctx.SSRC()), d)
 			}
 			if d.sub.subUp.Load() {
 				d.layer().requestKeyframe()
@@ -418,7 +453,7 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 func (d *downTrack) Unbind(ctx webrtc.TrackLocalContext) error {
 	d.bound.Store(nil)
 	if d.out != nil {
-		d.out.rtcp.removeTrack(uint32(ctx.SSRC()), d)
+		d.out.rtcp.tracks.remove(uint32(ctx.SSRC()), d)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 
 	"github.com/chuting/chuting/srtpgcm"
 	"github.com/chuting/chuting/transportcc"
@@ -24,8 +23,7 @@ import (
 type rtcpIn struct {
 	bwe    *transportcc.Estimator // the connection's
 	met    *metrics
-	tracks atomic.Pointer[map[uint32]*downTrack]
-	tmu    sync.Mutex // serialises changes to tracks
+	tracks bySSRC[*downTrack]
 
 	mu     sync.Mutex // serialises the reads and arm
 	m      *media     // set by the first arm
@@ -33,24 +31,6 @@ type rtcpIn struct {
 	buf    [mtu]byte
 	addr   netip.AddrPort // where it reads from, registered with the sockets' reader
 	closed bool
-}
-
-// addTrack makes d's RTCP the input's, under its SSRC on the connection.
-func (in *rtcpIn) addTrack(ssrc uint32, d *downTrack) {
-	in.tmu.Lock()
-	defer in.tmu.Unlock()
-	changeShared(&in.tracks, func(m map[uint32]*downTrack) { m[ssrc] = d })
-}
-
-// removeTrack forgets d.
-func (in *rtcpIn) removeTrack(ssrc uint32, d *downTrack) {
-	in.tmu.Lock()
-	defer in.tmu.Unlock()
-	changeShared(&in.tracks, func(m map[uint32]*downTrack) {
-		if m[ssrc] == d {
-			delete(m, ssrc)
-		}
-	})
 }
 
 // arm makes the input read from addr (a zero address: none), with the receiver made from the
@@ -127,15 +107,12 @@ func (in *rtcpIn) read(b []byte) bool {
 	if len(pkts) == 0 {
 		return true
 	}
-	tracks := in.tracks.Load()
-	if tracks == nil {
-		return true
-	}
+	tracks := in.tracks.load()
 	// In the socket's reader: a PLI or FIR becomes a keyframe request written to the publisher
 	// through pion here, at most one per track every keyframeInterval (upTrack.requestKeyframe).
 	for _, p := range pkts {
 		for _, ssrc := range p.DestinationSSRC() {
-			if d := (*tracks)[ssrc]; d != nil {
+			if d := tracks[ssrc]; d != nil {
 				d.handleRTCP(p)
 			}
 		}
@@ -146,11 +123,7 @@ func (in *rtcpIn) read(b []byte) bool {
 // interceptRTCP is the sockets' reader's look at an RTCP packet: one from a subscriber
 // connection's address that its input opens is taken.
 func (m *media) interceptRTCP(b []byte, from netip.AddrPort) bool {
-	ins := m.rtcpInputs.Load()
-	if ins == nil || len(*ins) == 0 {
-		return false
-	}
-	for _, in := range (*ins)[netip.AddrPortFrom(from.Addr().Unmap(), from.Port())] {
+	for _, in := range inputsFrom(&m.rtcpInputs, from) {
 		if in.read(b) {
 			if in.met != nil {
 				in.met.ownSRTCPIn.Inc()

@@ -44,7 +44,7 @@ func TestRTCPInput(t *testing.T) {
 	track := func(ssrc uint32) *downTrack {
 		up := &upTrack{ssrc: ssrc + 1000, kind: webrtc.RTPCodecTypeVideo, m: met, pc: pc}
 		d := &downTrack{up: up, w: newWriter(16, met)}
-		in.addTrack(ssrc, d)
+		in.tracks.set(ssrc, d)
 		return d
 	}
 	d7, d8 := track(7), track(8)

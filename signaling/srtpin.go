@@ -56,8 +56,7 @@ type srtpIn struct {
 	closed  bool            // disarmed for good
 	seeded  map[uint32]bool // the SSRCs whose rollover counter ctx took from pion's reading
 
-	tmu    sync.Mutex // serialises changes to tracks
-	tracks atomic.Pointer[map[uint32]*upTrack]
+	tracks bySSRC[*upTrack]
 }
 
 func newSRTPIn(m *media) *srtpIn {
@@ -68,22 +67,10 @@ func newSRTPIn(m *media) *srtpIn {
 
 // add makes u's packets the input's to read, once the connection is armed; u reports on its
 // stream from now on.
-func (in *srtpIn) add(u *upTrack) {
-	in.tmu.Lock()
-	defer in.tmu.Unlock()
-	changeShared(&in.tracks, func(m map[uint32]*upTrack) { m[u.ssrc] = u })
-}
+func (in *srtpIn) add(u *upTrack) { in.tracks.set(u.ssrc, u) }
 
 // remove forgets u.
-func (in *srtpIn) remove(u *upTrack) {
-	in.tmu.Lock()
-	defer in.tmu.Unlock()
-	changeShared(&in.tracks, func(m map[uint32]*upTrack) {
-		if m[u.ssrc] == u {
-			delete(m, u.ssrc)
-		}
-	})
-}
+func (in *srtpIn) remove(u *upTrack) { in.tracks.remove(u.ssrc, u) }
 
 // arm decides, when pc comes up, whether the input reads what comes from the remote address
 // of the ICE pair pc uses (over one of the server's UDP sockets, the keys known) or leaves it
@@ -222,11 +209,7 @@ func (in *srtpIn) disarm() {
 // pion (or another connection from the same address): also a packet that does not decrypt,
 // which pion's context then refuses in turn, or takes if it was the one that could.
 func (in *srtpIn) read(b []byte, wk *wakes) bool {
-	tracks := in.tracks.Load()
-	if tracks == nil {
-		return false
-	}
-	u := (*tracks)[binary.BigEndian.Uint32(b[8:12])]
+	u := in.tracks.load()[binary.BigEndian.Uint32(b[8:12])]
 	if u == nil {
 		return false
 	}
@@ -258,7 +241,11 @@ func (in *srtpIn) read(b []byte, wk *wakes) bool {
 func (in *srtpIn) decrypt(u *upTrack, b []byte, p *packet) ([]byte, error) {
 	seq := binary.BigEndian.Uint16(b[2:4])
 	if in.rx != nil {
-		st := in.rx.Stream(u.ssrc)
+		st := u.opener
+		if st == nil { // found once rather than per packet
+			st = in.rx.Stream(u.ssrc)
+			u.opener = st
+		}
 		if !st.Started() {
 			if !u.stats.begun() {
 				return nil, errNotBegun
@@ -318,10 +305,10 @@ func (in *srtpIn) feedback(pc *webrtc.PeerConnection, done <-chan struct{}) {
 		case now = <-t.C:
 		}
 		var pkts []rtcp.Packet
-		tracks := in.tracks.Load()
-		if tracks != nil && n%int(time.Second/nackInterval) == 0 {
+		tracks := in.tracks.load()
+		if n%int(time.Second/nackInterval) == 0 {
 			rr := &rtcp.ReceiverReport{SSRC: in.ssrc}
-			for _, u := range *tracks {
+			for _, u := range tracks {
 				if r, ok := u.stats.report(now); ok && len(rr.Reports) < 31 {
 					rr.Reports = append(rr.Reports, r)
 				}
@@ -333,12 +320,10 @@ func (in *srtpIn) feedback(pc *webrtc.PeerConnection, done <-chan struct{}) {
 		if in.twcc != nil {
 			pkts = append(pkts, in.twcc.Feedback()...)
 		}
-		if tracks != nil {
-			for ssrc, u := range *tracks {
-				if seqs := u.stats.nacks(); len(seqs) > 0 {
-					pkts = append(pkts, &rtcp.TransportLayerNack{SenderSSRC: in.ssrc, MediaSSRC: ssrc,
-						Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)})
-				}
+		for ssrc, u := range tracks {
+			if seqs := u.stats.nacks(); len(seqs) > 0 {
+				pkts = append(pkts, &rtcp.TransportLayerNack{SenderSSRC: in.ssrc, MediaSSRC: ssrc,
+					Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)})
 			}
 		}
 		if len(pkts) > 0 {
@@ -380,14 +365,19 @@ func (m *media) intercept(b []byte, from netip.AddrPort, wk *wakes) bool {
 	if b[1] >= 192 && b[1] <= 223 {
 		return m.interceptRTCP(b, from)
 	}
-	ins := m.inputs.Load()
-	if ins == nil || len(*ins) == 0 {
-		return false
-	}
-	for _, in := range (*ins)[netip.AddrPortFrom(from.Addr().Unmap(), from.Port())] {
+	for _, in := range inputsFrom(&m.inputs, from) {
 		if in.read(b, wk) {
 			return true
 		}
 	}
 	return false
+}
+
+// inputsFrom returns the inputs (moveInput) that read from the address from.
+func inputsFrom[T any](inputs *atomic.Pointer[map[netip.AddrPort][]T], from netip.AddrPort) []T {
+	ins := inputs.Load()
+	if ins == nil || len(*ins) == 0 {
+		return nil
+	}
+	return (*ins)[netip.AddrPortFrom(from.Addr().Unmap(), from.Port())]
 }

@@ -51,7 +51,7 @@ func (r *RTCPReceiver) Open(dst, b []byte) ([]byte, error) {
 	ssrc := binary.BigEndian.Uint32(b[4:8])
 	copy(r.aad[:rtcpHeaderLen], b)
 	binary.BigEndian.PutUint32(r.aad[rtcpHeaderLen:], word)
-	out, err := r.aead.Open(append(dst, b[:rtcpHeaderLen]...), r.rtcpNonce(ssrc, uint32(index)), b[rtcpHeaderLen:len(b)-4], r.aad[:])
+	out, err := r.aead.Open(append(dst, b[:rtcpHeaderLen]...), r.nonce(ssrc, index), b[rtcpHeaderLen:len(b)-4], r.aad[:])
 	if err != nil {
 		return nil, ErrAuth
 	}
@@ -124,19 +124,6 @@ func (s *RTCPSender) Seal(b []byte) ([]byte, error) {
 	word := index | 1<<31
 	copy(s.aad[:rtcpHeaderLen], b)
 	binary.BigEndian.PutUint32(s.aad[rtcpHeaderLen:], word)
-	out := s.aead.Seal(b[:rtcpHeaderLen], s.rtcpNonce(ssrc, index), b[rtcpHeaderLen:], s.aad[:])
+	out := s.aead.Seal(b[:rtcpHeaderLen], s.nonce(ssrc, uint64(index)), b[rtcpHeaderLen:], s.aad[:])
 	return binary.BigEndian.AppendUint32(out, word), nil
-}
-
-// rtcpNonce returns the IV of an SRTCP packet (RFC 7714 §9.1): two zero bytes, the SSRC, two
-// zero bytes, a zero bit and the 31-bit index, XORed with the salt.
-func (k *sessionKeys) rtcpNonce(ssrc, index uint32) []byte {
-	iv := &k.iv
-	*iv = [saltLen]byte{}
-	binary.BigEndian.PutUint32(iv[2:], ssrc)
-	binary.BigEndian.PutUint32(iv[8:], index)
-	for i := range iv {
-		iv[i] ^= k.salt[i]
-	}
-	return iv[:]
 }

@@ -128,8 +128,9 @@ func (k *sessionKeys) derive(profile srtp.ProtectionProfile, masterKey, masterSa
 	return nil
 }
 
-// nonce returns the IV of the packet of ssrc and index (RFC 7714 §8.1): two zero bytes, the
-// SSRC, the rollover counter and the sequence number, XORed with the salt.
+// nonce returns the IV of the packet of ssrc and index, XORed with the salt: two zero bytes,
+// the SSRC and the 48-bit index: for SRTP the rollover counter and the sequence number
+// (RFC 7714 §8.1), for SRTCP two zero bytes, a zero bit and the 31-bit SRTCP index (§9.1).
 func (k *sessionKeys) nonce(ssrc uint32, index uint64) []byte {
 	iv, salt := &k.iv, &k.salt
 	iv[0], iv[1] = 0, 0

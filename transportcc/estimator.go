@@ -188,104 +188,88 @@ func (e *Estimator) onFeedbackPacket(b []byte, now time.Duration) bool {
 	b = b[:n]
 	base, count := binary.BigEndian.Uint16(b[12:14]), binary.BigEndian.Uint16(b[14:16])
 	ref := uint32(b[16])<<16 | uint32(b[17])<<8 | uint32(b[18])
-	// The chunks cover count statuses; the deltas follow them.
-	off, covered := fbHeaderLen, 0
-	for covered < int(count) {
-		if off+2 > len(b) {
+	// A first pass over the count statuses finds where the chunks end and the deltas begin,
+	// and how many bytes of deltas they call for: a packet cut short changes nothing (pion's
+	// parse refuses it too).
+	first, need := statuses{chunks: b[fbHeaderLen:]}, 0
+	for range count {
+		symbol, ok := first.next()
+		if !ok {
 			return false
 		}
-		c := binary.BigEndian.Uint16(b[off:])
-		switch {
-		case c&0x8000 == 0:
-			covered += int(c & 0x1fff)
-		case c&0x4000 == 0:
-			covered += 14
-		default:
-			covered += 7
-		}
-		off += 2
+		need += deltaLen(symbol)
 	}
-	chunks, deltas := b[fbHeaderLen:off], b[off:]
-	if deltaBytes(chunks, count) > len(deltas) {
-		return false // malformed: it changes nothing (pion's parse refuses it too)
+	deltas := b[fbHeaderLen+first.read:]
+	if need > len(deltas) {
+		return false
 	}
-	var vector, vectorLeft uint16 // the chunk being read: its symbols left, of width 1 or 2
-	var two bool
-	var run, runSymbol uint16
+	st := statuses{chunks: b[fbHeaderLen:]}
 	e.apply(ref, base, count, now, func() (uint16, int64, bool) {
-		for run == 0 && vectorLeft == 0 {
-			if len(chunks) < 2 {
-				return 0, 0, false
-			}
-			c := binary.BigEndian.Uint16(chunks)
-			chunks = chunks[2:]
-			switch {
-			case c&0x8000 == 0:
-				run, runSymbol = c&0x1fff, c>>13&3
-			case c&0x4000 == 0:
-				vector, vectorLeft, two = c<<2, 14, false
-			default:
-				vector, vectorLeft, two = c<<2, 7, true
-			}
+		symbol, _ := st.next()
+		var d int64
+		switch deltaLen(symbol) {
+		case 1:
+			d = int64(deltas[0]) * deltaUnit
+		case 2:
+			d = int64(int16(binary.BigEndian.Uint16(deltas))) * deltaUnit
 		}
-		var symbol uint16
-		switch {
-		case run > 0:
-			symbol, run = runSymbol, run-1
-		case two:
-			symbol, vector, vectorLeft = vector>>14, vector<<2, vectorLeft-1
-		default:
-			symbol, vector, vectorLeft = vector>>15, vector<<1, vectorLeft-1
-		}
-		switch symbol {
-		case rtcp.TypeTCCPacketReceivedSmallDelta:
-			if len(deltas) < 1 {
-				return 0, 0, false
-			}
-			d := int64(deltas[0]) * deltaUnit
-			deltas = deltas[1:]
-			return symbol, d, true
-		case rtcp.TypeTCCPacketReceivedLargeDelta:
-			if len(deltas) < 2 {
-				return 0, 0, false
-			}
-			d := int64(int16(binary.BigEndian.Uint16(deltas))) * deltaUnit
-			deltas = deltas[2:]
-			return symbol, d, true
-		}
-		return symbol, 0, true
+		deltas = deltas[deltaLen(symbol):]
+		return symbol, d, true
 	})
 	return true
 }
 
-// deltaBytes returns the bytes of receive deltas that the first count statuses of chunks
-// call for: one per small delta, two per large one.
-func deltaBytes(chunks []byte, count uint16) int {
-	n, left := 0, int(count)
-	for ; len(chunks) >= 2 && left > 0; chunks = chunks[2:] {
-		c := binary.BigEndian.Uint16(chunks)
+// deltaLen is the bytes of receive delta a status symbol calls for: one for a packet received
+// with a small delta, two with a large one, none for one not received.
+func deltaLen(symbol uint16) int {
+	switch symbol {
+	case rtcp.TypeTCCPacketReceivedSmallDelta:
+		return 1
+	case rtcp.TypeTCCPacketReceivedLargeDelta:
+		return 2
+	}
+	return 0
+}
+
+// statuses reads a feedback packet's status chunks one status symbol at a time: run-length
+// chunks, and status vectors of 14 one-bit or 7 two-bit symbols.
+type statuses struct {
+	chunks     []byte
+	read       int    // bytes of chunks read
+	run        uint16 // symbols left of the run-length chunk being read
+	runSymbol  uint16
+	vector     uint16 // the status vector being read, its next symbol in the top bits
+	vectorLeft uint16
+	two        bool // the vector's symbols are two bits
+}
+
+// next returns the next status symbol; false when the chunks end.
+func (s *statuses) next() (uint16, bool) {
+	for s.run == 0 && s.vectorLeft == 0 {
+		if len(s.chunks) < s.read+2 {
+			return 0, false
+		}
+		c := binary.BigEndian.Uint16(s.chunks[s.read:])
+		s.read += 2
 		switch {
 		case c&0x8000 == 0:
-			run := min(int(c&0x1fff), left)
-			left -= run
-			if symbol := c >> 13 & 3; symbol == rtcp.TypeTCCPacketReceivedSmallDelta || symbol == rtcp.TypeTCCPacketReceivedLargeDelta {
-				n += run * int(symbol)
-			}
+			s.run, s.runSymbol = c&0x1fff, c>>13&3
 		case c&0x4000 == 0:
-			for i := 13; i >= 0 && left > 0; i-- {
-				n += int(c >> i & 1)
-				left--
-			}
+			s.vector, s.vectorLeft, s.two = c<<2, 14, false
 		default:
-			for i := 12; i >= 0 && left > 0; i -= 2 {
-				if symbol := c >> i & 3; symbol == rtcp.TypeTCCPacketReceivedSmallDelta || symbol == rtcp.TypeTCCPacketReceivedLargeDelta {
-					n += int(symbol)
-				}
-				left--
-			}
+			s.vector, s.vectorLeft, s.two = c<<2, 7, true
 		}
 	}
-	return n
+	var symbol uint16
+	switch {
+	case s.run > 0:
+		symbol, s.run = s.runSymbol, s.run-1
+	case s.two:
+		symbol, s.vector, s.vectorLeft = s.vector>>14, s.vector<<2, s.vectorLeft-1
+	default:
+		symbol, s.vector, s.vectorLeft = s.vector>>15, s.vector<<1, s.vectorLeft-1
+	}
+	return symbol, true
 }
 
 // apply updates the estimate with a feedback report received at now: reference time ref (24
