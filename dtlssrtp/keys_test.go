@@ -12,13 +12,12 @@ import (
 	"github.com/pion/srtp/v3"
 )
 
-// shake runs a DTLS handshake between two loopback sockets, the server keyed through
-// capture, and returns both ends.
-
 // dtlsSRTPLabel is the exporter label of DTLS-SRTP (RFC 5764 section 4.2), which pion/dtls's
 // own exporter is asked for here.
 const dtlsSRTPLabel = "EXTRACTOR-dtls_srtp"
 
+// shake runs a DTLS handshake between two loopback sockets, the server keyed through
+// capture, and returns both ends.
 func shake(t *testing.T, capture *Capture, suite dtls.CipherSuiteID,
 	profile dtls.SRTPProtectionProfile, ems dtls.ExtendedMasterSecretType) (client, server *dtls.Conn) {
 	t.Helper()

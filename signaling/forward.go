@@ -808,8 +808,10 @@ type seqState struct {
 }
 
 // sequence returns the sequence number sn is shown to d's subscriber as; false drops the
-// packet: one shown already (a duplicate), or a late one from before the last jump closed up
-// or simulcast switch (its number may have gone to another packet).
+// packet: a repeat of the highest shown (a duplicate as networks make them), or a late one
+// from before the last jump closed up or simulcast switch (its number may have gone to
+// another packet). An older duplicate is not known here: on the own path srtpgcm refuses to
+// seal its index again (ErrSealed), so it is not sent.
 func (d *downTrack) sequence(sn uint16) (uint16, bool) {
 	st := &d.seq
 	sn += st.off

@@ -180,11 +180,13 @@ func (f *fanout) stop() {
 // writers to a marshalled header (pion's path) or encrypted by the writers onto a socket
 // (srtpout.go), allocates nothing.
 func TestForwardAllocs(t *testing.T) {
-	t.Run("pion", func(t *testing.T) { testForwardAllocs(t, newFanout(t, 0, 0, 0, 0, 0, 0, 0, 0, 0)) })
-	t.Run("own", func(t *testing.T) { testForwardAllocs(t, newOwnFanout(t, 9)) })
+	// The quietest round measures 0 on pion's path and about 8 on the own path (the socket's
+	// batches and the test's waiting); an allocation on every tenth packet would be 25.
+	t.Run("pion", func(t *testing.T) { testForwardAllocs(t, newFanout(t, 0, 0, 0, 0, 0, 0, 0, 0, 0), 4) })
+	t.Run("own", func(t *testing.T) { testForwardAllocs(t, newOwnFanout(t, 9), 20) })
 }
 
-func testForwardAllocs(t *testing.T, f *fanout) {
+func testForwardAllocs(t *testing.T, f *fanout, limit uint64) {
 	runtime.GC()                                     // then none, so that no collection empties the pool while we count
 	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // (a collection drops what sync.Pool holds)
 	// Warm the pool, fill the writers' NACK histories, and then make as many packets as the
@@ -202,8 +204,8 @@ func testForwardAllocs(t *testing.T, f *fanout) {
 	// Rounds of 250 packets (the writers' queues hold them), each counted from before its first
 	// packet is sent until every subscriber was sent its last, so that the writers' part is
 	// counted too. A packet's allocation would show in every round, 250 times at least; the
-	// quietest round counts, and may hold a few that are not a packet's: the test's own waiting
-	// (drain), and on the own path the socket's batches (x/net's sendmmsg pool, once per batch).
+	// quietest round counts, and may hold a few that are not a packet's (limit): the test's own
+	// waiting (drain), and on the own path the socket's batches.
 	least := uint64(math.MaxUint64)
 	var ms runtime.MemStats
 	for range 8 {
@@ -224,8 +226,8 @@ func testForwardAllocs(t *testing.T, f *fanout) {
 	if raceEnabled {
 		t.Skip("the race detector's sync.Pool drops items on purpose: run without -race to check")
 	}
-	if least >= 100 { // one per packet would be 250 at least (per write, 250 per subscriber)
-		t.Fatalf("forwarding 250 packets allocates %d times", least)
+	if least > limit { // one per packet would be 250 at least (per write, 250 per subscriber)
+		t.Fatalf("forwarding 250 packets allocates %d times, want at most %d", least, limit)
 	}
 }
 
@@ -476,8 +478,10 @@ func TestSequence(t *testing.T) {
 	d.seq.switched = true                  // a simulcast switch (rewrite): closed up like a jump
 	check(60, 110+gapLimit, true)          // its first packet
 	check(55, 0, false)                    // late, from before the switch
-	for sn := uint16(61); sn != 60; sn++ { // round the sequence space
-		check(sn, sn+50+gapLimit, true)
+	for sn := uint16(61); sn != 60; sn++ { // round the sequence space, 50 lost
+		if sn != 50 {
+			check(sn, sn+50+gapLimit, true)
+		}
 	}
 	check(50, 100+gapLimit, true) // late, after the numbers went round: passed
 }

@@ -115,7 +115,7 @@ func (in *srtpIn) addrFor(pc *webrtc.PeerConnection) (*udpbatch.Conn, netip.Addr
 		}
 		if in.rx, err = srtpgcm.NewReceiver(k.Profile, k.RemoteKey, k.RemoteSalt); err == nil {
 			// pion's context sealed the connection's RTCP until now, its indexes from 1.
-			in.rtcpOut, _ = srtpgcm.NewRTCPSender(k.Profile, k.LocalKey, k.LocalSalt, rtcpFirstIndex)
+			in.rtcpOut, _ = rtcpSender(k)
 			return conn, remote
 		}
 		if in.ctx, err = k.Remote(srtp.SRTPReplayProtection(srtpgcm.ReplayWindow)); err != nil {
@@ -130,6 +130,11 @@ func (in *srtpIn) addrFor(pc *webrtc.PeerConnection) (*udpbatch.Conn, netip.Addr
 // and no index may be sealed twice for an SSRC (one context would need 2^30 packets, 3 years
 // of feedback at 10 a second, to reach the other's).
 const rtcpFirstIndex = 1 << 30
+
+// rtcpSender returns the SRTCP sealing of the server's RTCP to a publisher, with k's keys.
+func rtcpSender(k dtlssrtp.Keys) (*srtpgcm.RTCPSender, error) {
+	return srtpgcm.NewRTCPSender(k.Profile, k.LocalKey, k.LocalSalt, rtcpFirstIndex)
+}
 
 // writeRTCP sends pkts to the publisher: sealed with the input's own SRTCP and queued on the
 // server's socket once the input reads the connection (AEAD-AES-GCM), in compounds of at

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chuting/chuting/dtlssrtp"
 	"github.com/chuting/chuting/srtpgcm"
 	"github.com/chuting/chuting/udpbatch"
 	"github.com/pion/rtcp"
@@ -189,7 +190,7 @@ func TestWriteRTCP(t *testing.T) {
 	defer conn.Close()
 	in := newSRTPIn(&media{})
 	in.met, in.conn, in.addr = met, conn, rx.LocalAddr().(*net.UDPAddr).AddrPort()
-	if in.rtcpOut, err = srtpgcm.NewRTCPSender(srtp.ProtectionProfileAeadAes128Gcm, key, salt, rtcpFirstIndex); err != nil {
+	if in.rtcpOut, err = rtcpSender(dtlssrtp.Keys{Profile: srtp.ProtectionProfileAeadAes128Gcm, LocalKey: key, LocalSalt: salt}); err != nil {
 		t.Fatal(err)
 	}
 	var pkts []rtcp.Packet

@@ -400,6 +400,9 @@ func TestRefusesSegments(t *testing.T) {
 // row, when a packet it leaves comes, and when the socket has nothing more to read, not
 // before; and a read waiting when the socket closes fails with net.ErrClosed.
 func TestInterceptRuns(t *testing.T) {
+	if !rawReads { // elsewhere runDone follows each packet taken (read_other.go)
+		t.Skip("runs of packets are known where the reader reads with its own recvfrom (Linux)")
+	}
 	for _, tc := range []struct{ name, network, listen, to string }{
 		{"ipv4", "udp4", "127.0.0.1:0", "127.0.0.1"},
 		{"ipv6", "udp", "[::]:0", "::1"},
