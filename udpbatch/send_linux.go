@@ -100,7 +100,7 @@ func (c *Conn) initSender() {
 // of it whatever the socket's mode. The price: a raw call is not preempted, so the goroutines
 // waiting for this processor, and a collection's stop of the world, may wait for one batch's
 // send (tens to a few hundred microseconds).
-func (c *Conn) writeBatch(msgs []ipv4.Message, to []*peer) (int, error) {
+func (c *Conn) writeBatch(msgs []ipv4.Message, to []*Peer) (int, error) {
 	s := c.s
 	if s == nil {
 		return c.bw.WriteBatch(msgs, 0)

@@ -18,6 +18,6 @@ type sender struct{}
 func (c *Conn) initSender() {}
 
 // writeBatch sends msgs through x/net, which sends them one by one here.
-func (c *Conn) writeBatch(msgs []ipv4.Message, _ []*peer) (int, error) {
+func (c *Conn) writeBatch(msgs []ipv4.Message, _ []*Peer) (int, error) {
 	return c.bw.WriteBatch(msgs, 0)
 }

@@ -27,7 +27,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -66,7 +65,9 @@ type Conn struct {
 	quit chan struct{}
 	done chan struct{}
 
-	peers map[netip.AddrPort]*peer // the flusher's: the addresses written to
+	pmu   sync.Mutex
+	peers map[netip.AddrPort]*Peer // the addresses written to
+	gen   uint64                   // the flusher's: the number of the batch it groups
 
 	intercept func(b []byte, from netip.AddrPort) bool // sees reads first; set before them
 	runDone   func()                                   // called when a run of packets taken ends
@@ -89,22 +90,25 @@ type Stats struct {
 
 type packet struct {
 	buf  []byte
-	addr netip.AddrPort
+	to   *Peer
+	next int32 // the flusher's: the next packet of the batch to the same peer (-1: none)
 }
 
 // batch is a set of packets and the scratch space to send them; its buffers are reused.
 type batch struct {
-	pkts []packet
-	n    int
-	msgs []ipv4.Message
-	to   []*peer // each message's address
-	iov  [][]byte
-	oob  []byte
+	pkts    []packet
+	n       int
+	grouped []packet // the packets grouped by peer, each peer's in the order written
+	peers   []*Peer  // the peers of the batch, in the order of their first packet
+	msgs    []ipv4.Message
+	to      []*Peer // each message's address
+	iov     [][]byte
+	oob     []byte
 }
 
 func newBatch(size int) *batch {
-	b := &batch{pkts: make([]packet, size), msgs: make([]ipv4.Message, 0, size), to: make([]*peer, 0, size),
-		iov: make([][]byte, size), oob: make([]byte, size*segmentCmsgSpace)}
+	b := &batch{pkts: make([]packet, size), grouped: make([]packet, 0, size), msgs: make([]ipv4.Message, 0, size),
+		to: make([]*Peer, 0, size), iov: make([][]byte, size), oob: make([]byte, size*segmentCmsgSpace)}
 	for i := range b.pkts {
 		b.pkts[i].buf = make([]byte, 0, BufferSize)
 	}
@@ -117,7 +121,7 @@ func New(conn *net.UDPConn, size int, interval time.Duration) *Conn {
 	c := &Conn{UDPConn: conn, bw: ipv4.NewPacketConn(conn), size: size, interval: interval,
 		filled: newBatch(size), spare: newBatch(size),
 		kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
-		peers: map[netip.AddrPort]*peer{}}
+		peers: map[netip.AddrPort]*Peer{}}
 	c.room.L = &c.mu
 	c.gso = segmentationSupported(conn)
 	c.initReader()
@@ -147,10 +151,15 @@ func (c *Conn) WriteTo(b []byte, addr net.Addr) (int, error) {
 // WriteToAddrPort queues a copy of b for addr. It waits only when a full batch is waiting to
 // be sent behind another being sent.
 func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	return c.copyTo(b, c.Peer(addr))
+}
+
+// copyTo queues a copy of b for to.
+func (c *Conn) copyTo(b []byte, to *Peer) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	p, err := c.slot(addr)
+	p, err := c.slot(to)
 	if err != nil {
 		return 0, err
 	}
@@ -163,17 +172,23 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 const BufferSize = 2048
 
 // Give queues b for addr as WriteToAddrPort does, without copying it: the Conn takes b, and
-// gives in exchange an empty buffer of capacity BufferSize or more, which it is done with (sent). The caller
-// must not touch b afterwards. b of a smaller capacity is copied, and given back.
+// gives in exchange an empty buffer of capacity BufferSize or more, which it is done with
+// (sent). The caller must not touch b afterwards. b of a smaller capacity is copied, and
+// given back.
 func (c *Conn) Give(b []byte, addr netip.AddrPort) ([]byte, error) {
+	return c.GiveTo(b, c.Peer(addr))
+}
+
+// GiveTo is Give to a peer taken with Peer.
+func (c *Conn) GiveTo(b []byte, to *Peer) ([]byte, error) {
 	if cap(b) < BufferSize {
-		_, err := c.WriteToAddrPort(b, addr)
+		_, err := c.copyTo(b, to)
 		return b[:0], err
 	}
 	if len(b) == 0 {
 		return b, nil
 	}
-	p, err := c.slot(addr)
+	p, err := c.slot(to)
 	if err != nil {
 		return b[:0], err
 	}
@@ -183,10 +198,9 @@ func (c *Conn) Give(b []byte, addr netip.AddrPort) ([]byte, error) {
 	return spare, nil
 }
 
-// slot returns the next packet of the batch being filled, for addr, with c.mu held: the
-// caller fills its buffer, then calls filledSlot.
-func (c *Conn) slot(addr netip.AddrPort) (*packet, error) {
-	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+// slot returns the next packet of the batch being filled, for to, with c.mu held: the caller
+// fills its buffer, then calls filledSlot.
+func (c *Conn) slot(to *Peer) (*packet, error) {
 	c.mu.Lock()
 	for !c.closed && c.filled.n == c.size {
 		c.room.Wait()
@@ -196,7 +210,7 @@ func (c *Conn) slot(addr netip.AddrPort) (*packet, error) {
 		return nil, net.ErrClosed
 	}
 	p := &c.filled.pkts[c.filled.n]
-	p.addr = addr
+	p.to = to
 	return p, nil
 }
 
@@ -350,12 +364,11 @@ func (c *Conn) flush() bool {
 // send writes the batch: the packets grouped by address in the order written, each run of
 // one size (and a shorter last one) to an address as one segmented datagram.
 func (c *Conn) send(b *batch) {
-	pkts := b.pkts[:b.n]
-	slices.SortStableFunc(pkts, func(x, y packet) int { return x.addr.Compare(y.addr) })
+	pkts := c.group(b)
 	now := time.Now()
 	b.msgs, b.to = b.msgs[:0], b.to[:0]
 	for i := 0; i < len(pkts); {
-		to := c.peer(pkts[i].addr)
+		to := pkts[i].to
 		j := i + 1
 		if c.gso && now.After(to.plainUntil) {
 			j = runEnd(pkts, i)
@@ -432,6 +445,34 @@ func countPackets(msgs []ipv4.Message) int {
 	return n
 }
 
+// group returns b's packets grouped by peer, the peers in the order of their first packet
+// and each one's packets in the order written: a list per peer through the batch, linked as
+// the packets are walked once (the peers know where their list ends), rather than a sort.
+func (c *Conn) group(b *batch) []packet {
+	c.gen++
+	pkts := b.pkts[:b.n]
+	b.peers = b.peers[:0]
+	for i := range pkts {
+		to := pkts[i].to
+		pkts[i].next = -1
+		if to.gen != c.gen {
+			to.gen, to.first = c.gen, int32(i)
+			b.peers = append(b.peers, to)
+		} else {
+			pkts[to.last].next = int32(i)
+		}
+		to.last = int32(i)
+	}
+	b.grouped = b.grouped[:0]
+	for _, to := range b.peers {
+		for i := to.first; i >= 0; i = pkts[i].next {
+			b.grouped = append(b.grouped, pkts[i])
+		}
+	}
+	clear(b.peers)
+	return b.grouped
+}
+
 // runEnd returns the end of the run that starts at pkts[i]: the packets after it to the same
 // address of the same size, and one shorter one to end it, within the kernel's limits and
 // maxSegmentLen.
@@ -442,7 +483,7 @@ func runEnd(pkts []packet, i int) int {
 	if size > maxSegmentLen {
 		return j
 	}
-	for j < len(pkts) && j-i < maxSegments && pkts[j].addr == pkts[i].addr {
+	for j < len(pkts) && j-i < maxSegments && pkts[j].to == pkts[i].to {
 		n := len(pkts[j].buf)
 		if n > size || total+n > maxGSOBytes {
 			break
@@ -456,23 +497,33 @@ func runEnd(pkts []packet, i int) int {
 	return j
 }
 
-// peer is an address written to, as the flusher knows it.
-type peer struct {
-	addr       *net.UDPAddr // for x/net's sendmmsg and single writes, made once
-	raw        rawAddr      // for the own sendmmsg (Linux), made once
-	plainUntil time.Time    // no segmented datagram to it before, after a refusal
+// Peer is an address the Conn writes to. A writer that sends to one address takes its Peer
+// once and gives packets to it (GiveTo), so that the Conn looks no address up per packet.
+type Peer struct {
+	addr *net.UDPAddr // for x/net's sendmmsg and single writes, made once
+	raw  rawAddr      // for the own sendmmsg (Linux), made once
+
+	// The flusher's: no segmented datagram to it before plainUntil, after a refusal; and the
+	// first and last of its packets in the batch numbered gen (group).
+	plainUntil  time.Time
+	gen         uint64
+	first, last int32
 }
 
-// peer returns what the flusher knows of ap. The set is dropped when it grows large, so that
-// departed peers do not accumulate.
-func (c *Conn) peer(ap netip.AddrPort) *peer {
+// Peer returns the Peer of ap (IPv4-mapped addresses taken as IPv4). The Conn's set of peers
+// is dropped when it grows large, so that departed peers do not accumulate; a Peer taken
+// before stays good.
+func (c *Conn) Peer(ap netip.AddrPort) *Peer {
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
 	if p, ok := c.peers[ap]; ok {
 		return p
 	}
 	if len(c.peers) >= 4096 {
 		clear(c.peers)
 	}
-	p := &peer{addr: net.UDPAddrFromAddrPort(ap), raw: c.rawAddr(ap)}
+	p := &Peer{addr: net.UDPAddrFromAddrPort(ap), raw: c.rawAddr(ap)}
 	c.peers[ap] = p
 	return p
 }

@@ -3,11 +3,13 @@ package udpbatch
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -274,12 +276,11 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestRunEnd(t *testing.T) {
-	a := netip.MustParseAddrPort("127.0.0.1:1000")
-	b := netip.MustParseAddrPort("127.0.0.1:1001")
-	pk := func(addr netip.AddrPort, sizes ...int) []packet {
+	a, b := new(Peer), new(Peer)
+	pk := func(to *Peer, sizes ...int) []packet {
 		var out []packet
 		for _, s := range sizes {
-			out = append(out, packet{buf: make([]byte, s), addr: addr})
+			out = append(out, packet{buf: make([]byte, s), to: to})
 		}
 		return out
 	}
@@ -568,5 +569,36 @@ func TestCloseWhileTaking(t *testing.T) {
 	}
 	if err := <-read; !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("read: %v", err)
+	}
+}
+
+// TestGroup checks that a batch is grouped by peer, peers in the order of their first packet
+// and each one's packets in the order written, batch after batch (a peer's place in the last
+// batch must not leak into the next).
+func TestGroup(t *testing.T) {
+	c := &Conn{}
+	a, b, d := new(Peer), new(Peer), new(Peer)
+	name := map[*Peer]string{a: "a", b: "b", d: "d"}
+	bt := newBatch(8)
+	for _, tc := range []struct {
+		to   []*Peer
+		want string
+	}{
+		{[]*Peer{a, b, a, d, b, a}, "a0 a2 a5 b1 b4 d3"},
+		{[]*Peer{b, a, b}, "b0 b2 a1"},
+		{[]*Peer{d}, "d0"},
+		{[]*Peer{a, a, b, b, b, a, d, a}, "a0 a1 a5 a7 b2 b3 b4 d6"},
+	} {
+		bt.n = len(tc.to)
+		for i, to := range tc.to {
+			bt.pkts[i].to, bt.pkts[i].buf = to, []byte{byte(i)}
+		}
+		var got []string
+		for _, p := range c.group(bt) {
+			got = append(got, fmt.Sprintf("%s%d", name[p.to], p.buf[0]))
+		}
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("%v grouped as %s, want %s", tc.to, g, tc.want)
+		}
 	}
 }
