@@ -925,7 +925,7 @@ func (w *writer) send(d *downTrack, b *binding, ext []byte, again uint64) (uint6
 		if path.gcm != nil {
 			st = b.sealer(path.gcm)
 		}
-		if index, w.sealed, err = path.write(st, &w.hdr, w.payload, w.sealed, &w.sealHdr, again); err != nil {
+		if index, w.sealed, err = path.write(st, &w.hdr, b.twcc, w.payload, w.sealed, &w.sealHdr, again); err != nil {
 			return 0, err
 		}
 		w.m.ownSRTP.Inc()

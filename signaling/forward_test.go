@@ -147,7 +147,7 @@ func newOwnFanout(tb testing.TB, k int) *fanout {
 			tb.Fatal(err)
 		}
 		d.out = &srtpOut{}
-		d.out.path.Store(&srtpPath{gcm: gcm, conn: f.conn, addr: addr})
+		d.out.path.Store(&srtpPath{gcm: gcm, conn: f.conn, addr: addr, peer: f.conn.Peer(addr)})
 		d.out.mode.Store(ownPath) // as arm decides when the connection comes up
 	}
 	return f

@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -293,5 +295,66 @@ func TestPionPathWhereTheServerIsNotDTLSServer(t *testing.T) {
 	}
 	if testutil.ToFloat64(m.packets) == 0 {
 		t.Fatal("nothing forwarded")
+	}
+}
+
+// TestMarshalHeader checks the writers' header marshalling byte for byte against pion's, for
+// the headers they send (CSRCs, the transport-wide sequence number in every length the
+// one-byte form allows, padding, marker) and for those it leaves to pion's (two-byte form,
+// more extensions); and that a short buffer is refused.
+func TestMarshalHeader(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	var own, pions int
+	for i := range 2000 {
+		h := rtp.Header{Version: 2, Padding: rng.IntN(4) == 0, Marker: rng.IntN(2) == 0,
+			PayloadType: uint8(rng.IntN(128)), SequenceNumber: uint16(rng.Uint32()),
+			Timestamp: rng.Uint32(), SSRC: rng.Uint32()}
+		for range rng.IntN(4) {
+			h.CSRC = append(h.CSRC, rng.Uint32())
+		}
+		id := uint8(1 + rng.IntN(14))
+		switch rng.IntN(4) {
+		case 0: // no extension
+		case 1: // two-byte form: pion's
+			h.Extension, h.ExtensionProfile = true, rtp.ExtensionProfileTwoByte
+			must(t, h.SetExtension(id, []byte{1, 2}))
+		case 2: // two extensions: pion's
+			must(t, h.SetExtension(id, []byte{1, 2}))
+			must(t, h.SetExtension(id%14+1, []byte{3}))
+		default:
+			ext := make([]byte, 1+rng.IntN(16))
+			for j := range ext {
+				ext[j] = byte(rng.Uint32())
+			}
+			must(t, h.SetExtension(id, ext))
+		}
+		if !h.Extension || len(h.Extensions) == 1 && h.ExtensionProfile == rtp.ExtensionProfileOneByte {
+			own++
+		} else {
+			pions++
+		}
+		want, err := h.Marshal()
+		must(t, err)
+		buf := make([]byte, 100)
+		for j := range buf {
+			buf[j] = 0xee // what the pad must overwrite
+		}
+		n, err := marshalHeader(buf, &h, id)
+		if err != nil || !bytes.Equal(buf[:n], want) {
+			t.Fatalf("header %d %+v: %x, %v; pion's %x", i, h, buf[:n], err, want)
+		}
+		if _, err := marshalHeader(buf[:len(want)-1], &h, id); err == nil {
+			t.Fatalf("header %d: a buffer one byte short taken", i)
+		}
+	}
+	if own < 400 || pions < 400 {
+		t.Fatalf("%d headers written by the writers' marshalling and %d by pion's", own, pions)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
