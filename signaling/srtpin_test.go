@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -235,5 +236,44 @@ func TestWriteRTCP(t *testing.T) {
 	}
 	if _, ok := got[40].(*rtcp.ReceiverReport); !ok || testutil.ToFloat64(met.ownSRTCPOut) != 2 {
 		t.Fatalf("last packet %T, %v compounds sealed (want the report last, 2)", got[40], testutil.ToFloat64(met.ownSRTCPOut))
+	}
+}
+
+// TestInPhase starts three loops 13 ms apart and checks that they tick at the same instants,
+// a whole number of intervals after the epoch, and keep to them tick after tick (loops on
+// tickers of their own would tick 13 ms apart, and each as late as it started).
+func TestInPhase(t *testing.T) {
+	const interval = 40 * time.Millisecond
+	epoch := time.Now()
+	done := make(chan struct{})
+	var mu sync.Mutex
+	ticks := make([][]time.Duration, 3)
+	var wg sync.WaitGroup
+	for i := range ticks {
+		time.Sleep(13 * time.Millisecond)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inPhase(epoch, interval, done, func(now time.Time) {
+				mu.Lock()
+				defer mu.Unlock()
+				ticks[i] = append(ticks[i], now.Sub(epoch))
+			})
+		}()
+	}
+	time.Sleep(10 * interval)
+	close(done)
+	wg.Wait()
+	for i, ts := range ticks {
+		if len(ts) < 7 {
+			t.Fatalf("loop %d ticked %d times in 10 intervals", i, len(ts))
+		}
+		for _, at := range ts {
+			// The tick is late by the timer's latency only: well under the 13 ms between the
+			// loops' starts, on a busy machine too.
+			if late := at % interval; late > 8*time.Millisecond {
+				t.Errorf("loop %d ticked %v after an instant in phase (ticks %v)", i, late, ts)
+			}
+		}
 	}
 }
