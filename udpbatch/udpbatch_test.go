@@ -602,3 +602,44 @@ func TestGroup(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchTiming checks when batches leave: a batch that is not full an interval after its
+// first packet (not before: packets written within it leave together), a full one at once,
+// and after a full one, the next batch again an interval after its first packet.
+func TestBatchTiming(t *testing.T) {
+	const interval = 150 * time.Millisecond
+	tx := listen(t, "udp4", "127.0.0.1:0")
+	c := New(tx, 4, interval)
+	defer c.Close()
+	rx := listen(t, "udp4", "127.0.0.1:0")
+	to := rx.LocalAddr()
+	write := func(seqs ...uint32) time.Time {
+		t.Helper()
+		for _, seq := range seqs {
+			if _, err := c.WriteTo(numbered(seq, 200), to); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return time.Now()
+	}
+	// arrives returns how long after since the packets seqs came, in order.
+	arrives := func(since time.Time, seqs ...uint32) time.Duration {
+		t.Helper()
+		if got := receive(t, rx, len(seqs)); !slices.Equal(got, seqs) {
+			t.Fatalf("got %v, want %v", got, seqs)
+		}
+		return time.Since(since)
+	}
+	for round := range 2 {
+		start := write(1)
+		time.Sleep(interval / 3)
+		write(2)
+		if took := arrives(start, 1, 2); took < interval*9/10 {
+			t.Fatalf("round %d: a batch of 2 left %v after its first packet, before the interval %v", round, took, interval)
+		}
+		// A full batch leaves without waiting for the interval.
+		if took := arrives(write(3, 4, 5, 6), 3, 4, 5, 6); took > interval/2 {
+			t.Fatalf("round %d: a full batch left after %v", round, took)
+		}
+	}
+}
