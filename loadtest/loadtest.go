@@ -173,6 +173,10 @@ type Result struct {
 	// (machine-wide; on loopback, the run's).
 	UDPRcvbufErrors int64 `json:"udp_rcvbuf_errors"`
 
+	// ServerProcs is the processors (GOMAXPROCS) the server ran on at the window's start and
+	// end (it sizes them to its load: --adapt-procs).
+	ServerProcs [2]int `json:"server_procs"`
+
 	ServerCPU         float64 `json:"server_cpu_s"` // user+system, s
 	ServerCores       float64 `json:"server_cores"` // ServerCPU / Window
 	CPUPerPacket      float64 `json:"server_cpu_us_per_packet"`
@@ -388,7 +392,8 @@ func (r *runner) run(ctx context.Context, world *World, pid int) (*Result, error
 		"chuting_room_nacks_total", "chuting_room_plis_total",
 		"chuting_udp_packets_total", "chuting_udp_datagrams_total", "chuting_udp_segmented_packets_total",
 		"chuting_room_own_srtp_packets_total", "chuting_room_own_srtp_read_packets_total",
-		"chuting_room_own_srtcp_read_packets_total", "chuting_room_own_srtcp_packets_total"}
+		"chuting_room_own_srtcp_read_packets_total", "chuting_room_own_srtcp_packets_total",
+		"go_sched_gomaxprocs_threads"}
 	m0, err := r.api.metrics(ctx, names...)
 	if err != nil {
 		return nil, fmt.Errorf("server metrics: %w", err)
@@ -466,6 +471,7 @@ func (r *runner) run(ctx context.Context, world *World, pid int) (*Result, error
 	res.OwnSRTPReadPPS = (m1[names[8]] - m0[names[8]]) / window.Seconds()
 	res.OwnSRTCPReadPPS = (m1[names[9]] - m0[names[9]]) / window.Seconds()
 	res.OwnSRTCPSentPPS = (m1[names[10]] - m0[names[10]]) / window.Seconds()
+	res.ServerProcs = [2]int{int(m0[names[11]]), int(m1[names[11]])}
 	res.Dropped = m1[names[1]] - m0[names[1]]
 	res.NACKs = m1[names[2]] - m0[names[2]]
 	res.PLIs = m1[names[3]] - m0[names[3]]

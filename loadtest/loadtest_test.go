@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,8 @@ func TestShortRun(t *testing.T) {
 		t.Errorf("the server decrypted %.1f of its subscribers' RTCP packets/s itself", r.OwnSRTCPReadPPS)
 	case r.OwnSRTCPSentPPS < 3*8: // the feedback to three publishers, 10 a second each (receiver reports: 1)
 		t.Errorf("the server encrypted %.1f RTCP packets/s to its publishers itself", r.OwnSRTCPSentPPS)
+	case r.ServerProcs[0] < 1 || r.ServerProcs[1] < 1 || r.ServerProcs[1] > runtime.NumCPU():
+		t.Errorf("the server ran on %v processors, on a machine of %d CPUs", r.ServerProcs, runtime.NumCPU())
 	}
 	// Loss is measured on a machine that other tests share: only gross loss fails.
 	if r.Total.Loss > 5 {

@@ -162,7 +162,8 @@ func WriteTable(w io.Writer, r *Result, tracks bool) {
 	row("RTCP decrypted by the server", "%.0f subscribers' packets/s (the rest read through pion)", r.OwnSRTCPReadPPS)
 	row("RTCP encrypted by the server", "%.0f packets/s to publishers (the rest written through pion)", r.OwnSRTCPSentPPS)
 	if r.ServerCPU > 0 || r.ServerPeakRSS > 0 {
-		row("server CPU", "%.2f s = %.2f cores; %.2f µs per forwarded packet", r.ServerCPU, r.ServerCores, r.CPUPerPacket)
+		row("server CPU", "%.2f s = %.2f cores; %.2f µs per forwarded packet; on %d processors (%d at the start)",
+			r.ServerCPU, r.ServerCores, r.CPUPerPacket, r.ServerProcs[1], r.ServerProcs[0])
 		row("server peak RSS", "%.1f MB (idle %.1f MB): %.2f MB per participant, %.2f above idle",
 			float64(r.ServerPeakRSS)/(1<<20), float64(r.ServerIdleRSS)/(1<<20), r.RSSPerParticipant, r.RSSAboveIdle)
 	} else {

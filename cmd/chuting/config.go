@@ -43,6 +43,7 @@ type Config struct {
 	TURNUDP            string        // host:port of the embedded TURN relay over UDP; "" = off
 	TURNTCP            string        // host:port of the embedded TURN relay over TCP; "" = off
 	AllowedOrigins     string        // comma-separated origins allowed to open the room WebSocket besides the server's own
+	AdaptProcs         bool          // run on as few processors (GOMAXPROCS) as the load needs (package procs)
 }
 
 // storeFlags registers the flags that locate the store; every subcommand that opens the
@@ -81,6 +82,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.TURNUDP, "turn-udp", "", "host:port of the embedded TURN relay over UDP, e.g. 0.0.0.0:3478 (empty: off)")
 	fs.StringVar(&c.TURNTCP, "turn-tcp", "", "host:port of the embedded TURN relay over TCP, e.g. 0.0.0.0:3478 (empty: off)")
 	fs.StringVar(&c.AllowedOrigins, "allowed-origins", "", "comma-separated origins (https://court.example) allowed to open the hearing room WebSocket besides this server's own")
+	fs.BoolVar(&c.AdaptProcs, "adapt-procs", true, "run on as few CPU cores as the load needs, up to all (false: all; a GOMAXPROCS in the environment also turns it off)")
 }
 
 // EnvName returns the environment variable that sets the flag named name.

@@ -24,6 +24,7 @@ import (
 	"github.com/chuting/chuting/demo"
 	chutinghttp "github.com/chuting/chuting/http"
 	"github.com/chuting/chuting/notify"
+	"github.com/chuting/chuting/procs"
 	"github.com/chuting/chuting/scheduler"
 	"github.com/chuting/chuting/signaling"
 	"github.com/chuting/chuting/web"
@@ -309,6 +310,17 @@ func setGCPercent(getenv func(string) string) {
 	}
 }
 
+// procs returns the controller of the processors the server runs on, unless --adapt-procs is
+// off or the environment sets GOMAXPROCS (the operator's choice stands).
+func (m *Main) procs(getenv func(string) string) *procs.Controller {
+	if !m.Config.AdaptProcs || getenv("GOMAXPROCS") != "" {
+		return nil
+	}
+	return procs.New(procs.Options{Changed: func(from, to int, use float64) {
+		m.Logger.Info("processors", "from", from, "to", to, "cores_used", fmt.Sprintf("%.2f", use))
+	}})
+}
+
 func runServe(ctx context.Context, args []string, io *stdio, getenv func(string) string) error {
 	setGCPercent(getenv)
 	m := NewMain(io.out, io.err)
@@ -320,6 +332,9 @@ func runServe(ctx context.Context, args []string, io *stdio, getenv func(string)
 	}
 	if err := m.Run(ctx); err != nil {
 		return err
+	}
+	if pc := m.procs(getenv); pc != nil {
+		go pc.Run(ctx) // back on all processors when ctx ends
 	}
 	var served error
 	select {

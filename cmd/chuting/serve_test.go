@@ -174,3 +174,28 @@ func TestGCPercent(t *testing.T) {
 		t.Errorf("with GOGC set the target was changed to %d", got)
 	}
 }
+
+// TestAdaptProcs checks when the server sizes its processors to its load: by default, not
+// with --adapt-procs=false (or its environment variable), nor when GOMAXPROCS is set.
+func TestAdaptProcs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{"default", nil, nil, true},
+		{"flag off", []string{"--adapt-procs=false"}, nil, false},
+		{"variable off", nil, map[string]string{EnvName("adapt-procs"): "false"}, false},
+		{"GOMAXPROCS set", nil, map[string]string{"GOMAXPROCS": "2"}, false},
+	} {
+		m := NewMain(io.Discard, io.Discard)
+		getenv := func(k string) string { return tc.env[k] }
+		if err := m.ParseFlags(tc.args, getenv); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := m.procs(getenv) != nil; got != tc.want {
+			t.Errorf("%s: adapting %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
