@@ -25,13 +25,13 @@ type Options struct {
 	// Interval is how often the use is read: 1 s.
 	Interval time.Duration
 	// Up: one processor more when the use over an interval exceeds Up times the processors:
-	// 0.5, so that bursts (keyframes, joins) find room.
+	// 0.55, so that bursts (keyframes, joins) find room.
 	Up float64
 	// Down: one processor fewer when the mean use over the last DownAfter intervals is under
-	// Down times one fewer: 0.55 and 5 (the mean, so that a busy second, a keyframe or a
+	// Down times one fewer: 0.6 and 5 (the mean, so that a busy second, a keyframe or a
 	// join, does not start the wait again). Down over Up leaves room for the use to fall when
-	// the hand-offs between cores stop (by about an eighth at 10 rooms × 5), so that the
-	// count does not go back up at once.
+	// the hand-offs between cores stop (by about an eighth at 10 rooms × 5: 0.6 of a core on
+	// two processors is 0.52 on one), so that the count does not go back up at once.
 	Down      float64
 	DownAfter int
 	// CPU returns the process's CPU time so far (user and system): getrusage's where there is
@@ -59,10 +59,10 @@ func New(o Options) *Controller {
 		o.Interval = time.Second
 	}
 	if o.Up <= 0 {
-		o.Up = 0.5
+		o.Up = 0.55
 	}
 	if o.Down <= 0 {
-		o.Down = 0.55
+		o.Down = 0.6
 	}
 	if o.DownAfter <= 0 {
 		o.DownAfter = 5

@@ -13,7 +13,7 @@ import (
 // wait again, a busier mean does), a heavier one back up at once, and it stays within 1 and
 // Max.
 func TestStep(t *testing.T) {
-	c := New(Options{Max: 3, CPU: func() time.Duration { return 0 }, Set: func(int) {}})
+	c := New(Options{Max: 3, Up: 0.5, Down: 0.55, CPU: func() time.Duration { return 0 }, Set: func(int) {}})
 	steps := []struct {
 		use  float64
 		want int
