@@ -22,7 +22,8 @@ type Options struct {
 	// Max is the most processors to run on: runtime.GOMAXPROCS(0) when Start is called (the
 	// machine's CPUs, or the cgroup's limit, or the GOMAXPROCS environment variable).
 	Max int
-	// Interval is how often the use is read: 1 s.
+	// Interval is how often the use is read: 1 s (over a quarter of a second the rooms'
+	// keyframes alone passed Up, and the server went to two processors at 10 rooms × 5).
 	Interval time.Duration
 	// Up: one processor more when the use over an interval exceeds Up times the processors:
 	// 0.55, so that bursts (keyframes, joins) find room.
@@ -34,6 +35,11 @@ type Options struct {
 	// two processors is 0.52 on one), so that the count does not go back up at once.
 	Down      float64
 	DownAfter int
+	// Hold is how many intervals after a step up no step down is taken (30); and a step
+	// down is not taken while the mean of the last quarter of the DownAfter intervals is over
+	// the mark either: a load that grows (hearings opening one after another) passes the mark
+	// with the mean of all still under it, and would be stepped down into overload.
+	Hold int
 	// CPU returns the process's CPU time so far (user and system): getrusage's where there is
 	// one.
 	CPU func() time.Duration
@@ -45,9 +51,10 @@ type Options struct {
 
 // Controller decides how many processors to run on from the CPU use it is given.
 type Controller struct {
-	o    Options
-	n    int       // the processors now
-	uses []float64 // the use over the intervals since the last change, the last DownAfter
+	o       Options
+	n       int       // the processors now
+	uses    []float64 // the use over the intervals since the last change, the last DownAfter
+	sinceUp int       // intervals since the last step up
 }
 
 // New returns a Controller with o's settings (defaults filled in), on Max processors.
@@ -67,13 +74,16 @@ func New(o Options) *Controller {
 	if o.DownAfter <= 0 {
 		o.DownAfter = 5
 	}
+	if o.Hold <= 0 {
+		o.Hold = 30
+	}
 	if o.CPU == nil {
 		o.CPU = processCPU // nil where it cannot be read
 	}
 	if o.Set == nil {
 		o.Set = func(n int) { runtime.GOMAXPROCS(n) }
 	}
-	return &Controller{o: o, n: o.Max}
+	return &Controller{o: o, n: o.Max, sinceUp: o.Hold}
 }
 
 // Procs returns the processors the Controller runs the process on.
@@ -83,24 +93,30 @@ func (c *Controller) Procs() int { return c.n }
 func (c *Controller) Step(use float64) int {
 	if use > c.o.Up*float64(c.n) && c.n < c.o.Max {
 		c.n++
-		c.uses = c.uses[:0]
+		c.uses, c.sinceUp = c.uses[:0], 0
 		return c.n
 	}
+	c.sinceUp++
 	if len(c.uses) == c.o.DownAfter {
 		c.uses = append(c.uses[:0], c.uses[1:]...)
 	}
 	c.uses = append(c.uses, use)
-	if c.n > 1 && len(c.uses) == c.o.DownAfter {
-		var sum float64
-		for _, u := range c.uses {
-			sum += u
-		}
-		if sum/float64(len(c.uses)) < c.o.Down*float64(c.n-1) {
-			c.n--
-			c.uses = c.uses[:0]
-		}
+	mark := c.o.Down * float64(c.n-1)
+	if c.n > 1 && len(c.uses) == c.o.DownAfter && c.sinceUp >= c.o.Hold &&
+		mean(c.uses) < mark && mean(c.uses[len(c.uses)-max(1, len(c.uses)/4):]) < mark {
+		c.n--
+		c.uses = c.uses[:0]
 	}
 	return c.n
+}
+
+// mean returns the mean of uses.
+func mean(uses []float64) float64 {
+	var sum float64
+	for _, u := range uses {
+		sum += u
+	}
+	return sum / float64(len(uses))
 }
 
 // Run reads the process's CPU use every interval and sets the processors Step decides, until

@@ -10,26 +10,27 @@ import (
 
 // TestStep walks the Controller through loads: a light one takes it down one processor once
 // the mean of DownAfter intervals is low enough (a busy second among them does not start the
-// wait again, a busier mean does), a heavier one back up at once, and it stays within 1 and
-// Max.
+// wait again, a busier mean does) and the last one too (not while the load grows), and not
+// within Hold intervals of a step up; a heavier one back up at once; within 1 and Max.
 func TestStep(t *testing.T) {
-	c := New(Options{Max: 3, Up: 0.5, Down: 0.55, CPU: func() time.Duration { return 0 }, Set: func(int) {}})
+	c := New(Options{Max: 3, Up: 0.5, Down: 0.55, DownAfter: 5, Hold: 8, CPU: func() time.Duration { return 0 }, Set: func(int) {}})
 	steps := []struct {
 		use  float64
 		want int
 	}{
 		{0.9, 3}, {0.9, 3}, {0.9, 3}, {0.9, 3},
-		{1.4, 2},                                                   // the fifth: a mean of 1.0, under 0.55 × 2, a busy second among them or not
+		{1.4, 3},                                                   // a mean of 1.0, under 0.55 × 2, but the last over: a load that grows
+		{0.9, 2},                                                   // 1.0 and the last under: one fewer
 		{0.6, 2}, {0.6, 2}, {0.6, 2}, {0.6, 2}, {0.6, 2}, {0.6, 2}, // ≥ 0.55 × 1: stays
 		{0.9, 2}, {0.3, 2}, // the last five's mean 0.6
-		{0.4, 2},                     // 0.56
-		{0.4, 1},                     // 0.52: one fewer
-		{0.45, 1},                    // under 0.5 × 1
-		{0.55, 2},                    // over: one more at once
-		{1.05, 3},                    // and again
-		{1.6, 3},                     // never more than Max
-		{0.5, 3}, {0.5, 3}, {0.5, 3}, // the uses before the last change do not count:
-		{0.5, 2}, // the fifth since, 1.6 among them: a mean of 0.72
+		{0.4, 2},                                                   // 0.56
+		{0.4, 1},                                                   // 0.52: one fewer
+		{0.45, 1},                                                  // under 0.5 × 1
+		{0.7, 2},                                                   // over 0.5 × 1: one more at once
+		{1.5, 3},                                                   // over 0.5 × 2: and again
+		{1.6, 3},                                                   // never more than Max
+		{0.5, 3}, {0.5, 3}, {0.5, 3}, {0.5, 3}, {0.5, 3}, {0.5, 3}, // light, but within Hold of the step up
+		{0.5, 2}, // the eighth since
 	}
 	for i, s := range steps {
 		if got := c.Step(s.use); got != s.want {
