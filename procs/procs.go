@@ -19,7 +19,7 @@ import (
 
 // Options are a Controller's settings; the zero value of each field takes its default.
 type Options struct {
-	// Max is the most processors to run on: runtime.GOMAXPROCS(0) when Start is called (the
+	// Max is the most processors to run on: runtime.GOMAXPROCS(0) when New is called (the
 	// machine's CPUs, or the cgroup's limit, or the GOMAXPROCS environment variable).
 	Max int
 	// Interval is how often the use is read: 1 s (over a quarter of a second the rooms'
