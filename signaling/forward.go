@@ -919,21 +919,25 @@ func (w *writer) send(d *downTrack, b *binding, ext []byte, again uint64) (uint6
 		return 0, errNotUp
 	}
 	var index uint64
+	var size int // the RTP packet's, as the estimator counts it
 	if path != nil {
 		var err error
 		var st *srtpgcm.Stream
 		if path.gcm != nil {
 			st = b.sealer(path.gcm)
 		}
-		if index, w.sealed, err = path.write(st, &w.hdr, b.twcc, w.payload, w.sealed, &w.sealHdr, again); err != nil {
+		if index, size, w.sealed, err = path.write(st, &w.hdr, b.twcc, w.payload, w.sealed, &w.sealHdr, again); err != nil {
 			return 0, err
 		}
 		w.m.ownSRTP.Inc()
-	} else if _, err := b.stream.WriteRTP(&w.hdr, w.payload); err != nil {
-		return 0, err
+	} else {
+		if _, err := b.stream.WriteRTP(&w.hdr, w.payload); err != nil {
+			return 0, err
+		}
+		size = w.hdr.MarshalSize() + len(w.payload)
 	}
 	if d.bwe != nil && len(ext) == 2 {
-		d.bwe.Sent(binary.BigEndian.Uint16(ext), w.hdr.MarshalSize()+len(w.payload))
+		d.bwe.Sent(binary.BigEndian.Uint16(ext), size)
 	}
 	return index, nil
 }

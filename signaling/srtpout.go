@@ -178,11 +178,12 @@ func (m *media) udpPair(pc *webrtc.PeerConnection) (*udpbatch.Conn, netip.AddrPo
 // gives another back (spare). st is hdr.SSRC's stream when the path seals with srtpgcm; twcc
 // the ID of the transport-wide sequence number's extension, if hdr carries one. again is the
 // index a packet sent again was first sealed with by srtpgcm (0 for a new packet); index is
-// the one it is sealed with now (0 with pion's context, which keeps its own).
-func (p *srtpPath) write(st *srtpgcm.Stream, hdr *rtp.Header, twcc uint8, payload []byte, buf []byte, scratch *rtp.Header, again uint64) (index uint64, spare []byte, err error) {
+// the one it is sealed with now (0 with pion's context, which keeps its own); size is the RTP
+// packet's before the sealing.
+func (p *srtpPath) write(st *srtpgcm.Stream, hdr *rtp.Header, twcc uint8, payload []byte, buf []byte, scratch *rtp.Header, again uint64) (index uint64, size int, spare []byte, err error) {
 	hl, err := marshalHeader(buf[:cap(buf)], hdr, twcc)
 	if err != nil {
-		return 0, buf, err
+		return 0, 0, buf, err
 	}
 	var sealed []byte
 	switch {
@@ -196,10 +197,10 @@ func (p *srtpPath) write(st *srtpgcm.Stream, hdr *rtp.Header, twcc uint8, payloa
 		sealed, err = p.ctx.EncryptRTP(buf[:0], buf[:n], scratch)
 	}
 	if err != nil {
-		return 0, buf, err
+		return 0, 0, buf, err
 	}
 	spare, err = p.conn.GiveTo(sealed, p.peer)
-	return index, spare, err
+	return index, hl + len(payload), spare, err
 }
 
 // marshalHeader writes hdr into buf as pion's Header.MarshalTo does and returns its length.

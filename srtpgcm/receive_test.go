@@ -13,10 +13,7 @@ import (
 func sealer(t *testing.T, profile srtp.ProtectionProfile, keyLen int) (*srtp.Context, *Receiver) {
 	t.Helper()
 	key, salt := keys(t, keyLen)
-	tx, err := srtp.CreateContext(key, salt, profile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx := pionContext(t, key, salt, profile)
 	r, err := NewReceiver(profile, key, salt)
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +154,7 @@ func TestSetROC(t *testing.T) {
 
 func BenchmarkOpen(b *testing.B) {
 	key, salt := make([]byte, 16), make([]byte, saltLen)
-	tx, _ := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
+	tx := pionContext(b, key, salt, srtp.ProtectionProfileAeadAes128Gcm)
 	const n = 1 << 12
 	pkts := make([][]byte, n)
 	for i := range pkts {
@@ -191,7 +188,7 @@ func BenchmarkOpen(b *testing.B) {
 		var h rtp.Header
 		for i := range b.N {
 			if i%n == 0 {
-				rx, _ = srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm, srtp.SRTPReplayProtection(64))
+				rx = pionContext(b, key, salt, srtp.ProtectionProfileAeadAes128Gcm, srtp.SRTPReplayProtection(64))
 			}
 			if _, err := rx.DecryptRTP(dst[:0], pkts[i%n], &h); err != nil {
 				b.Fatal(err)

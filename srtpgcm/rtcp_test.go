@@ -39,10 +39,7 @@ func TestOpenRTCPMatchesPion(t *testing.T) {
 	for _, p := range profiles {
 		t.Run(p.name, func(t *testing.T) {
 			key, salt := keys(t, p.keyLen)
-			tx, err := srtp.CreateContext(key, salt, p.profile)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tx := pionContext(t, key, salt, p.profile)
 			r, err := NewRTCPReceiver(p.profile, key, salt)
 			if err != nil {
 				t.Fatal(err)
@@ -104,14 +101,8 @@ func TestSealRTCP(t *testing.T) {
 	for _, p := range profiles {
 		t.Run(p.name, func(t *testing.T) {
 			key, salt := keys(t, p.keyLen)
-			pionTx, err := srtp.CreateContext(key, salt, p.profile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rx, err := srtp.CreateContext(key, salt, p.profile, srtp.SRTCPReplayProtection(64))
-			if err != nil {
-				t.Fatal(err)
-			}
+			pionTx := pionContext(t, key, salt, p.profile)
+			rx := pionContext(t, key, salt, p.profile, srtp.SRTCPReplayProtection(64))
 			ours, err := NewRTCPReceiver(p.profile, key, salt)
 			if err != nil {
 				t.Fatal(err)

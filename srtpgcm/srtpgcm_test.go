@@ -19,6 +19,17 @@ var profiles = []struct {
 	{"AEAD_AES_256_GCM", srtp.ProtectionProfileAeadAes256Gcm, 32},
 }
 
+// pionContext returns pion's SRTP context of the keys, to seal or open what srtpgcm opens or
+// seals.
+func pionContext(t testing.TB, key, salt []byte, profile srtp.ProtectionProfile, opts ...srtp.ContextOption) *srtp.Context {
+	t.Helper()
+	ctx, err := srtp.CreateContext(key, salt, profile, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
 func keys(t *testing.T, keyLen int) (key, salt []byte) {
 	t.Helper()
 	key, salt = make([]byte, keyLen), make([]byte, saltLen)
@@ -66,10 +77,7 @@ func TestMatchesPion(t *testing.T) {
 	for _, p := range profiles {
 		t.Run(p.name, func(t *testing.T) {
 			key, salt := keys(t, p.keyLen)
-			ctx, err := srtp.CreateContext(key, salt, p.profile)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ctx := pionContext(t, key, salt, p.profile)
 			s, err := New(p.profile, key, salt)
 			if err != nil {
 				t.Fatal(err)
@@ -108,10 +116,7 @@ func TestResendsDecrypt(t *testing.T) {
 	for _, p := range profiles {
 		t.Run(p.name, func(t *testing.T) {
 			key, salt := keys(t, p.keyLen)
-			rx, err := srtp.CreateContext(key, salt, p.profile)
-			if err != nil {
-				t.Fatal(err)
-			}
+			rx := pionContext(t, key, salt, p.profile)
 			s, err := New(p.profile, key, salt)
 			if err != nil {
 				t.Fatal(err)
@@ -263,7 +268,7 @@ func TestErrors(t *testing.T) {
 func BenchmarkSeal(b *testing.B) {
 	key, salt := make([]byte, 16), make([]byte, saltLen)
 	s, _ := New(srtp.ProtectionProfileAeadAes128Gcm, key, salt)
-	ctx, _ := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
+	ctx := pionContext(b, key, salt, srtp.ProtectionProfileAeadAes128Gcm)
 	h := rtp.Header{Version: 2, PayloadType: 96, SSRC: 1}
 	_ = h.SetExtension(5, []byte{1, 2})
 	hl := h.MarshalSize()

@@ -9,7 +9,7 @@
 // project's loopback benchmarks the kernel spends about half as much per packet sent that way
 // (docs/perf.md). On Linux the batch leaves through the Conn's own allocation-free sendmmsg,
 // made outside the Go scheduler's accounting of system calls (writeBatch). Writes are copied
-// (or handed over, Give) and return at once; the order of the packets to one
+// (or handed over, GiveTo) and return at once; the order of the packets to one
 // address is kept, the order between addresses is not. An idle socket costs nothing: the
 // flusher waits for the first packet of a batch.
 //
@@ -168,18 +168,13 @@ func (c *Conn) copyTo(b []byte, to *Peer) (int, error) {
 	return len(b), nil
 }
 
-// BufferSize is the capacity of the Conn's packet buffers, which Give takes and gives.
+// BufferSize is the capacity of the Conn's packet buffers, which GiveTo takes and gives.
 const BufferSize = 2048
 
-// Give queues b for addr as WriteToAddrPort does, without copying it: the Conn takes b, and
-// gives in exchange an empty buffer of capacity BufferSize or more, which it is done with
-// (sent). The caller must not touch b afterwards. b of a smaller capacity is copied, and
-// given back.
-func (c *Conn) Give(b []byte, addr netip.AddrPort) ([]byte, error) {
-	return c.GiveTo(b, c.Peer(addr))
-}
-
-// GiveTo is Give to a peer taken with Peer.
+// GiveTo queues b for to (taken with Peer) as WriteToAddrPort does, without copying it: the
+// Conn takes b, and gives in exchange an empty buffer of capacity BufferSize or more, which it
+// is done with (sent). The caller must not touch b afterwards. b of a smaller capacity is
+// copied, and given back.
 func (c *Conn) GiveTo(b []byte, to *Peer) ([]byte, error) {
 	if cap(b) < BufferSize {
 		_, err := c.copyTo(b, to)

@@ -175,13 +175,13 @@ func TestGive(t *testing.T) {
 	c := New(tx, 64, time.Millisecond)
 	defer c.Close()
 	rx := listen(t, "udp4", "127.0.0.1:0")
-	to := rx.LocalAddr().(*net.UDPAddr).AddrPort()
+	to := c.Peer(rx.LocalAddr().(*net.UDPAddr).AddrPort())
 	buf := make([]byte, 0, BufferSize)
 	var sent []uint32
 	for seq := range uint32(700) {
 		size := frame()[seq%uint32(len(frame()))]
 		b := append(buf[:0], numbered(seq, size)...)
-		next, err := c.Give(b, to)
+		next, err := c.GiveTo(b, to)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +195,7 @@ func TestGive(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, sent)
 	}
 	small := numbered(9999, 100)
-	back, err := c.Give(small, to)
+	back, err := c.GiveTo(small, to)
 	if err != nil || unsafe.SliceData(back[:1]) != unsafe.SliceData(small) || len(back) != 0 {
 		t.Fatalf("a small buffer: %v", err)
 	}
